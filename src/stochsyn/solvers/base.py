@@ -1,0 +1,177 @@
+"""The solver contract: one :class:`Result` type, one registry, one :func:`solve`.
+
+A solver is a function ``fn(instance, *, seed, **options) -> Result`` registered
+under a name with :func:`register`. Every solver documents each option and its
+default in its docstring. :func:`solve` looks the method up, runs it, times it
+and re-verifies the returned weights with an independent error count, so a
+buggy solver can never report a false success.
+
+Callbacks: solvers that iterate accept ``callback=None``; when given, it is
+called as ``callback(epoch, info)`` after every epoch (``info`` a dict with at
+least ``"errors"``) and may return True to stop early. Progress bars hook here.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol
+
+import numpy as np
+
+from ..problems import Instance, count_errors
+
+__all__ = [
+    "Result",
+    "Solver",
+    "Callback",
+    "register",
+    "available",
+    "get_solver",
+    "describe",
+    "solve",
+]
+
+Callback = Callable[[int, dict[str, Any]], "bool | None"]
+
+
+@dataclass
+class Result:
+    """Outcome of one solver run.
+
+    Attributes:
+        weights: (N,) int8 array of ±1, the binary weights returned.
+        solved: True when ``weights`` classifies every pattern correctly.
+        errors: training errors of ``weights`` (ties count as errors).
+        epochs: sweeps over the training set (or solver iterations) used.
+        seconds: wall-clock time of the run.
+        method: registry name of the solver.
+        seed: the seed used.
+        options: the options the solver was called with (JSON-friendly).
+        history: optional per-epoch records, e.g. ``{"loss": [...], "errors": [...]}``.
+        info: solver-specific extras (convergence flags, final parameters...).
+    """
+
+    weights: np.ndarray
+    solved: bool
+    errors: int
+    epochs: int
+    seconds: float = 0.0
+    method: str = ""
+    seed: int | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    history: dict[str, list] | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-friendly record without the weights and history."""
+        return {
+            "method": self.method,
+            "seed": self.seed,
+            "solved": bool(self.solved),
+            "errors": int(self.errors),
+            "epochs": int(self.epochs),
+            "seconds": float(self.seconds),
+            "options": _jsonable(self.options),
+        }
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, (str, int, float, bool)) or obj is None:
+        return obj
+    return repr(obj)
+
+
+class Solver(Protocol):
+    """What a registered solver function looks like."""
+
+    def __call__(self, instance: Instance, *, seed: int | None = 0, **options: Any) -> Result: ...
+
+
+@dataclass(frozen=True)
+class _Entry:
+    name: str
+    fn: Solver
+    summary: str
+
+
+# The registry is a module-level table filled by ``@register`` at import time of
+# the solver modules; it is read-only afterwards (no mutable run state lives here).
+_REGISTRY: dict[str, _Entry] = {}
+
+
+def register(name: str, summary: str = "") -> Callable[[Solver], Solver]:
+    """Decorator: register ``fn`` as solver ``name`` (lower-case, unique)."""
+    if not name or name != name.lower() or " " in name:
+        raise ValueError(f"solver name must be a non-empty lower-case word, got {name!r}")
+
+    def deco(fn: Solver) -> Solver:
+        if name in _REGISTRY and _REGISTRY[name].fn is not fn:
+            raise ValueError(f"solver {name!r} is already registered")
+        doc = (fn.__doc__ or "").strip().splitlines()
+        _REGISTRY[name] = _Entry(name, fn, summary or (doc[0] if doc else ""))
+        return fn
+
+    return deco
+
+
+def available() -> list[str]:
+    """Names of the registered solvers, sorted."""
+    from . import _load_all
+
+    _load_all()
+    return sorted(_REGISTRY)
+
+
+def describe() -> dict[str, str]:
+    """Mapping solver name → one-line summary."""
+    available()
+    return {k: _REGISTRY[k].summary for k in sorted(_REGISTRY)}
+
+
+def get_solver(method: str) -> Solver:
+    """The solver function registered as ``method``; ValueError naming the choices otherwise."""
+    names = available()
+    if method not in _REGISTRY:
+        raise ValueError(f"unknown solver method={method!r}; expected one of {names}")
+    return _REGISTRY[method].fn
+
+
+def solve(instance: Instance, method: str = "stochastic", seed: int | None = 0, **options: Any) -> Result:
+    """Run solver ``method`` on ``instance`` and return a verified :class:`Result`.
+
+    The weights are re-checked with :func:`stochsyn.problems.count_errors`
+    (exact integer arithmetic for ±1 patterns); ``errors`` and ``solved`` in the
+    returned result always come from that check. ``seconds`` is the wall time of
+    the whole call.
+
+    Args:
+        instance: the problem.
+        method: a name from :func:`available` (default ``"stochastic"``, the paper's method).
+        seed: seed for the solver's randomness; the same seed gives the same result.
+        **options: solver options, documented in each solver's docstring.
+    """
+    if not isinstance(instance, Instance):
+        raise TypeError(f"instance must be a stochsyn.problems.Instance, got {type(instance).__name__}")
+    fn = get_solver(method)
+    t0 = time.perf_counter()
+    res = fn(instance, seed=seed, **options)
+    seconds = time.perf_counter() - t0
+    w = np.asarray(res.weights)
+    if w.shape != (instance.n,) or not np.all((w == 1) | (w == -1)):
+        raise RuntimeError(f"solver {method!r} returned weights that are not a ({instance.n},) ±1 vector")
+    res.weights = w.astype(np.int8, copy=False)
+    res.errors = count_errors(instance.patterns, instance.labels, res.weights)
+    res.solved = res.errors == 0
+    res.seconds = seconds
+    res.method = method
+    res.seed = seed
+    res.options = dict(options)
+    res.options.pop("callback", None)
+    return res

@@ -1,0 +1,5 @@
+"""Shared pytest configuration: a non-interactive matplotlib backend for every test."""
+
+import matplotlib
+
+matplotlib.use("Agg", force=True)
