@@ -1,0 +1,451 @@
+"""Summaries of a sweep: success probability with binomial intervals, time to
+solution, and α_50, the load at which half of the instances are solved.
+
+Every function here is pure (rows in, tables out) except the ``plot_*`` and
+``write_csv`` helpers, which write files atomically.
+
+Cell statistics (one cell = solver variant × problem × N × α):
+
+- success probability p̂ = k/n with a binomial confidence interval, either
+  Wilson's score interval (default)
+  (p̂ + z²/2n ± z √(p̂(1−p̂)/n + z²/4n²)) / (1 + z²/n),
+  or Clopper–Pearson's exact interval [B(α/2; k, n−k+1), B(1−α/2; k+1, n−k)]
+  with B the Beta quantile;
+- median time to solution: the median wall time of the *solved* trials;
+- median epochs of the solved trials.
+
+α_50. Success probability falls with α, but a finite sample need not be
+monotone. The curve is first made non-increasing by weighted isotonic
+regression (pool-adjacent-violators, weights = trials per cell), then α_50 is
+the linear interpolation of that curve at 1/2. When every cell is ≥ 1/2 the
+value is censored above the largest α (reported as ``> α_max``), when every
+cell is < 1/2 below the smallest (``< α_min``). Its interval comes from
+Jeffreys posterior draws p_i ~ Beta(k_i + 1/2, n_i − k_i + 1/2), re-fit, repeat.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import tempfile
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+
+__all__ = [
+    "binomial_interval",
+    "isotonic_nonincreasing",
+    "Alpha50",
+    "alpha_50",
+    "alpha_50_interval",
+    "cell_table",
+    "alpha50_table",
+    "write_csv",
+    "plot_success",
+    "plot_time_to_solution",
+    "plot_alpha50",
+]
+
+
+def binomial_interval(k: int, n: int, *, level: float = 0.95, method: str = "wilson") -> tuple[float, float]:
+    """Confidence interval for a binomial proportion k/n.
+
+    Args:
+        k: successes, 0 ≤ k ≤ n.
+        n: trials, ≥ 1.
+        level: confidence level in (0, 1). Default 0.95.
+        method: ``"wilson"`` (score interval, default) or ``"clopper-pearson"`` (exact).
+    """
+    if isinstance(k, bool) or isinstance(n, bool) or int(k) != k or int(n) != n:
+        raise TypeError(f"k and n must be integers, got k={k!r}, n={n!r}")
+    k, n = int(k), int(n)
+    if n < 1 or not 0 <= k <= n:
+        raise ValueError(f"need n >= 1 and 0 <= k <= n, got k={k}, n={n}")
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got level={level!r}")
+    from scipy import stats
+
+    if method == "wilson":
+        z = float(stats.norm.ppf(0.5 + level / 2))
+        p = k / n
+        denom = 1 + z * z / n
+        center = (p + z * z / (2 * n)) / denom
+        half = z / denom * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+        return max(0.0, center - half), min(1.0, center + half)
+    if method == "clopper-pearson":
+        a = 1 - level
+        lo = 0.0 if k == 0 else float(stats.beta.ppf(a / 2, k, n - k + 1))
+        hi = 1.0 if k == n else float(stats.beta.ppf(1 - a / 2, k + 1, n - k))
+        return lo, hi
+    raise ValueError(f"method must be 'wilson' or 'clopper-pearson', got method={method!r}")
+
+
+def isotonic_nonincreasing(y: Sequence[float], w: Sequence[float]) -> np.ndarray:
+    """Weighted least-squares non-increasing fit of ``y`` (pool-adjacent-violators)."""
+    y = np.asarray(y, dtype=np.float64)
+    w = np.asarray(w, dtype=np.float64)
+    if y.shape != w.shape or y.ndim != 1:
+        raise ValueError(f"y and w must be 1-D of equal length, got shapes {y.shape} and {w.shape}")
+    # blocks of pooled values: (mean, weight, length)
+    means: list[float] = []
+    weights: list[float] = []
+    lengths: list[int] = []
+    for yi, wi in zip(y, w):
+        means.append(float(yi))
+        weights.append(float(wi))
+        lengths.append(1)
+        while len(means) > 1 and means[-2] < means[-1]:
+            wt = weights[-2] + weights[-1]
+            m = (means[-2] * weights[-2] + means[-1] * weights[-1]) / wt
+            ln = lengths[-2] + lengths[-1]
+            del means[-1], weights[-1], lengths[-1]
+            means[-1], weights[-1], lengths[-1] = m, wt, ln
+    return np.repeat(np.array(means), lengths)
+
+
+@dataclass(frozen=True)
+class Alpha50:
+    """α_50 estimate. ``status`` is ``"interpolated"``, ``"above"`` (every cell ≥ 1/2,
+    so α_50 > ``value`` = largest α) or ``"below"`` (every cell < 1/2, α_50 < ``value``)."""
+
+    value: float
+    status: str
+
+    def __str__(self) -> str:
+        if self.status == "above":
+            return f"> {self.value:.3f}"
+        if self.status == "below":
+            return f"< {self.value:.3f}"
+        return f"{self.value:.3f}"
+
+
+def alpha_50(alphas: Sequence[float], solved: Sequence[int], trials: Sequence[int]) -> Alpha50:
+    """Load at which the (isotonic) success probability crosses 1/2; see the module docstring.
+
+    Args:
+        alphas: loads, strictly increasing.
+        solved: solved trials per load.
+        trials: trials per load (each ≥ 1).
+    """
+    a = np.asarray(alphas, dtype=np.float64)
+    k = np.asarray(solved, dtype=np.float64)
+    n = np.asarray(trials, dtype=np.float64)
+    if a.ndim != 1 or a.size == 0 or k.shape != a.shape or n.shape != a.shape:
+        raise ValueError("alphas, solved and trials must be non-empty 1-D sequences of equal length")
+    if np.any(np.diff(a) <= 0):
+        raise ValueError(f"alphas must be strictly increasing, got {a.tolist()}")
+    if np.any(n < 1) or np.any(k < 0) or np.any(k > n):
+        raise ValueError("need trials >= 1 and 0 <= solved <= trials in every cell")
+    return _alpha_50_curve(a, k / n, n)
+
+
+def _alpha_50_curve(a: np.ndarray, p: np.ndarray, w: np.ndarray) -> Alpha50:
+    f = isotonic_nonincreasing(p, w)
+    if f[-1] >= 0.5:
+        return Alpha50(float(a[-1]), "above")
+    if f[0] < 0.5:
+        return Alpha50(float(a[0]), "below")
+    # f is non-increasing, f[0] >= 1/2 > f[-1]: the last index with f >= 1/2
+    i = int(np.flatnonzero(f >= 0.5)[-1])
+    f0, f1 = f[i], f[i + 1]
+    if f0 == 0.5:
+        # a plateau at exactly 1/2 ends here: take the middle of the plateau
+        j = int(np.flatnonzero(f == 0.5)[0])
+        return Alpha50(float((a[j] + a[i]) / 2), "interpolated")
+    x = a[i] + (f0 - 0.5) / (f0 - f1) * (a[i + 1] - a[i])
+    return Alpha50(float(x), "interpolated")
+
+
+def alpha_50_interval(
+    alphas: Sequence[float],
+    solved: Sequence[int],
+    trials: Sequence[int],
+    *,
+    level: float = 0.95,
+    n_boot: int = 1000,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """Interval for α_50 from Jeffreys posterior draws of the cell probabilities.
+
+    Each replicate draws p_i ~ Beta(k_i + 1/2, n_i − k_i + 1/2) independently per
+    cell and recomputes α_50 on that curve (isotonic fit weighted by n_i); the
+    interval is the central ``level`` quantile range. Unlike a plug-in bootstrap
+    this does not collapse to a point when cells are all-solved or all-failed.
+    Censored replicates count at the end of the α range, so a bound equal to the
+    smallest / largest α means "at most / at least there".
+
+    Args:
+        level: coverage of the interval. Default 0.95.
+        n_boot: replicates. Default 1000.
+        seed: seed of the draws. Default 0.
+    """
+    if n_boot < 1:
+        raise ValueError(f"n_boot must be >= 1, got n_boot={n_boot}")
+    alpha_50(alphas, solved, trials)  # validates the inputs
+    rng = np.random.default_rng(seed)
+    a = np.asarray(alphas, dtype=np.float64)
+    k = np.asarray(solved, dtype=np.float64)
+    n = np.asarray(trials, dtype=np.float64)
+    draws = rng.beta(k + 0.5, n - k + 0.5, size=(n_boot, len(n)))
+    vals = np.array([_alpha_50_curve(a, d, n).value for d in draws])
+    lo, hi = np.quantile(vals, [(1 - level) / 2, (1 + level) / 2])
+    return float(lo), float(hi)
+
+
+# -- tables ----------------------------------------------------------------------------
+
+def _labels(rows: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], str]:
+    """Display label per (solver, options): the solver name, plus options when a
+    solver appears with several option sets."""
+    variants = sorted({(r["solver"], r["options"]) for r in rows})
+    per_solver: dict[str, int] = defaultdict(int)
+    for s, _ in variants:
+        per_solver[s] += 1
+    return {(s, o): (s if per_solver[s] == 1 or o == "{}" else f"{s} {o}") for s, o in variants}
+
+
+def _median(values: list[float]) -> float | None:
+    return float(np.median(values)) if values else None
+
+
+def cell_table(
+    rows: Sequence[Mapping[str, Any]], *, level: float = 0.95, method: str = "wilson"
+) -> list[dict[str, Any]]:
+    """One record per (solver, options, problem, N, α): trials, solved, p̂ with its
+    interval, median time to solution and median epochs (solved trials only).
+
+    Args:
+        rows: trial rows as returned by ``ResultStore.rows()``.
+        level: confidence level of the intervals. Default 0.95.
+        method: ``"wilson"`` (default) or ``"clopper-pearson"``.
+    """
+    labels = _labels(rows)
+    cells: dict[tuple, list[Mapping[str, Any]]] = defaultdict(list)
+    for r in rows:
+        cells[(r["solver"], r["options"], r["problem"], int(r["n"]), float(r["alpha"]))].append(r)
+    out = []
+    for (solver, options, problem, n, alpha), rs in sorted(cells.items()):
+        k = sum(int(r["solved"]) for r in rs)
+        lo, hi = binomial_interval(k, len(rs), level=level, method=method)
+        solved_rows = [r for r in rs if int(r["solved"])]
+        out.append(
+            {
+                "label": labels[(solver, options)],
+                "solver": solver,
+                "options": options,
+                "problem": problem,
+                "n": n,
+                "alpha": alpha,
+                "trials": len(rs),
+                "solved": k,
+                "p_success": k / len(rs),
+                "ci_low": lo,
+                "ci_high": hi,
+                "median_seconds_solved": _median([float(r["seconds"]) for r in solved_rows]),
+                "median_epochs_solved": _median([float(r["epochs"]) for r in solved_rows]),
+                "median_seconds_all": _median([float(r["seconds"]) for r in rs]),
+            }
+        )
+    return out
+
+
+def alpha50_table(
+    cells: Sequence[Mapping[str, Any]],
+    rows: Sequence[Mapping[str, Any]] | None = None,
+    *,
+    n_boot: int = 1000,
+    seed: int = 0,
+) -> list[dict[str, Any]]:
+    """One record per (solver, options, problem, N): α_50 (with its status and a 95%
+    posterior interval), the α range and trials it rests on, and the median time to
+    solution over every solved trial of that group (from ``rows`` when given, else
+    the median of the per-α medians).
+
+    Args:
+        cells: output of :func:`cell_table`.
+        rows: the trial rows, for the pooled median time to solution. Default None.
+        n_boot: replicates for the interval. Default 1000.
+        seed: seed of the interval draws. Default 0.
+    """
+    groups: dict[tuple, list[Mapping[str, Any]]] = defaultdict(list)
+    for c in cells:
+        groups[(c["label"], c["solver"], c["options"], c["problem"], c["n"])].append(c)
+    pooled: dict[tuple, list[float]] = defaultdict(list)
+    for r in rows or []:
+        if int(r["solved"]):
+            pooled[(r["solver"], r["options"], r["problem"], int(r["n"]))].append(float(r["seconds"]))
+    out = []
+    for (label, solver, options, problem, n), cs in sorted(groups.items()):
+        cs = sorted(cs, key=lambda c: c["alpha"])
+        a = [c["alpha"] for c in cs]
+        k = [c["solved"] for c in cs]
+        t = [c["trials"] for c in cs]
+        est = alpha_50(a, k, t)
+        lo, hi = alpha_50_interval(a, k, t, n_boot=n_boot, seed=seed)
+        if rows is not None:
+            tts = _median(pooled.get((solver, options, problem, n), []))
+        else:
+            tts = _median([c["median_seconds_solved"] for c in cs if c["median_seconds_solved"] is not None])
+        out.append(
+            {
+                "label": label,
+                "solver": solver,
+                "options": options,
+                "problem": problem,
+                "n": n,
+                "alpha50": est.value,
+                "alpha50_status": est.status,
+                "alpha50_text": str(est),
+                "alpha50_ci_low": lo,
+                "alpha50_ci_high": hi,
+                "alpha_min": a[0],
+                "alpha_max": a[-1],
+                "trials": int(sum(t)),
+                "solved": int(sum(k)),
+                "median_seconds_solved": tts,
+            }
+        )
+    return out
+
+
+def write_csv(records: Sequence[Mapping[str, Any]], path: str | os.PathLike) -> Path:
+    """Write ``records`` (dicts with the same keys) as CSV, atomically."""
+    if not records:
+        raise ValueError("nothing to write: the table is empty")
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(records[0].keys()), lineterminator="\n")
+    writer.writeheader()
+    for r in records:
+        writer.writerow({k: ("" if v is None else v) for k, v in r.items()})
+    return _atomic_write_text(path, buf.getvalue())
+
+
+def _atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def save_figure(fig: Any, path: str | os.PathLike) -> Path:
+    """Save a matplotlib figure as PNG atomically (temporary file + rename) and close it."""
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".png", dir=path.parent)
+    os.close(fd)
+    try:
+        fig.savefig(tmp, dpi=120, bbox_inches="tight")
+        os.replace(tmp, path)
+    finally:
+        plt.close(fig)
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+# -- plots ----------------------------------------------------------------------------
+
+def _by_n(cells: Sequence[Mapping[str, Any]]) -> dict[tuple[str, int], dict[str, list[Mapping[str, Any]]]]:
+    panels: dict[tuple[str, int], dict[str, list]] = defaultdict(lambda: defaultdict(list))
+    for c in cells:
+        panels[(c["problem"], c["n"])][c["label"]].append(c)
+    return panels
+
+
+def _figure(n_panels: int):
+    import matplotlib.pyplot as plt
+
+    cols = min(3, n_panels)
+    rows = math.ceil(n_panels / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 3.9 * rows), squeeze=False)
+    for ax in axes.ravel()[n_panels:]:
+        ax.set_visible(False)
+    return fig, axes.ravel()
+
+
+def plot_success(cells: Sequence[Mapping[str, Any]], path: str | os.PathLike, *, level: float = 0.95) -> Path:
+    """PNG: success probability vs α, one panel per (problem, N), one line per solver,
+    with the binomial intervals of :func:`cell_table` as error bars."""
+    panels = _by_n(cells)
+    fig, axes = _figure(len(panels))
+    for ax, ((problem, n), lines) in zip(axes, sorted(panels.items())):
+        for label, cs in sorted(lines.items()):
+            cs = sorted(cs, key=lambda c: c["alpha"])
+            a = np.array([c["alpha"] for c in cs])
+            p = np.array([c["p_success"] for c in cs])
+            err = np.array([[pi - c["ci_low"] for pi, c in zip(p, cs)], [c["ci_high"] - pi for pi, c in zip(p, cs)]])
+            ax.errorbar(a, p, yerr=np.clip(err, 0, None), marker="o", ms=4, capsize=3, label=label)
+        ax.axhline(0.5, color="grey", lw=0.8, ls="--")
+        ax.set_ylim(-0.03, 1.03)
+        ax.set_xlabel("α = P/N")
+        ax.set_ylabel("P(solved)")
+        ax.set_title(f"{problem} patterns, N = {n} ({int(level * 100)}% intervals)")
+        ax.legend(fontsize=8)
+    return save_figure(fig, path)
+
+
+def plot_time_to_solution(cells: Sequence[Mapping[str, Any]], path: str | os.PathLike) -> Path:
+    """PNG: median wall time of the solved trials vs α (log scale), per (problem, N)."""
+    panels = _by_n(cells)
+    fig, axes = _figure(len(panels))
+    for ax, ((problem, n), lines) in zip(axes, sorted(panels.items())):
+        for label, cs in sorted(lines.items()):
+            pts = sorted((c["alpha"], c["median_seconds_solved"]) for c in cs if c["median_seconds_solved"] is not None)
+            if pts:
+                ax.plot([x for x, _ in pts], [y for _, y in pts], marker="o", ms=4, label=label)
+        ax.set_yscale("log")
+        ax.set_xlabel("α = P/N")
+        ax.set_ylabel("median time to solution (s)")
+        ax.set_title(f"{problem} patterns, N = {n}")
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=8)
+    return save_figure(fig, path)
+
+
+def plot_alpha50(table: Sequence[Mapping[str, Any]], path: str | os.PathLike) -> Path:
+    """PNG: α_50 per solver against N with its 95% interval (Jeffreys draws); censored values
+    are drawn as open triangles pointing the way of the bound."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.0, 4.0))
+    lines: dict[tuple[str, str], list[Mapping[str, Any]]] = defaultdict(list)
+    for r in table:
+        lines[(r["label"], r["problem"])].append(r)
+    for (label, problem), rs in sorted(lines.items()):
+        rs = sorted(rs, key=lambda r: r["n"])
+        ns = np.array([r["n"] for r in rs], dtype=float)
+        v = np.array([r["alpha50"] for r in rs])
+        err = np.array([v - [r["alpha50_ci_low"] for r in rs], [r["alpha50_ci_high"] for r in rs] - v])
+        name = label if problem == "random" else f"{label} ({problem})"
+        line = ax.errorbar(ns, v, yerr=np.clip(err, 0, None), marker="o", capsize=3, label=name)
+        for r, x, y in zip(rs, ns, v):
+            if r["alpha50_status"] != "interpolated":
+                ax.plot(x, y, marker="^" if r["alpha50_status"] == "above" else "v", ms=10,
+                        mfc="none", color=line[0].get_color())
+    ax.set_xscale("log")
+    ax.set_xlabel("N")
+    ax.set_ylabel("α_50")
+    ax.set_title("load where half of the instances are solved")
+    ax.legend(fontsize=8)
+    return save_figure(fig, path)
+
+
+def to_json(cells: Sequence[Mapping[str, Any]], a50: Sequence[Mapping[str, Any]]) -> str:
+    """Both tables as one JSON document."""
+    return json.dumps({"cells": list(cells), "alpha50": list(a50)}, indent=1)
