@@ -1,0 +1,163 @@
+"""Storage capacity and basins of attraction: fixed thresholds against self-control.
+
+Definitions used throughout (ours; the papers read them off the same m_t curves):
+
+* retrieval: after ``steps`` time steps (layers) the overlap is at least ``m_ret``
+  (default 0.5; the retrieval fixed point and the null state are far apart, so the
+  result hardly depends on it);
+* storage capacity α_c: the largest load α for which the dynamics started on the
+  pattern (m0 = 1, q0 = a) retrieves it, found by bisection in α;
+* basin boundary m_B(α): the smallest initial overlap m0 (with q0 = a) that is still
+  retrieved, by bisection in m0; the basin is larger when m_B is smaller;
+* best fixed threshold: the θ of a grid that maximises α_c (for capacity) or that
+  minimises m_B(α) at each α (for basins), i.e. the strongest fixed-threshold baseline.
+
+The macroscopic dynamics is the exact layered recursion (``model="layered"``) or the
+approximate fully connected dynamics (``model="fully-connected"``); both are
+vectorised, so a whole threshold grid is bisected at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from .fully_connected import approximate_dynamics
+from .layered import layered_recursion
+from .sparse_hopfield import SynapticNoise, Threshold, check_activity
+
+__all__ = [
+    "final_overlap",
+    "storage_capacity",
+    "basin_boundary",
+    "default_theta_grid",
+    "SelfControlComparison",
+    "compare_thresholds",
+]
+
+_MODELS: dict[str, Callable[..., Any]] = {"layered": layered_recursion, "fully-connected": approximate_dynamics}
+
+
+def _model(model: str) -> Callable[..., Any]:
+    try:
+        return _MODELS[model]
+    except KeyError:
+        raise ValueError(f"model={model!r} is not valid; expected one of {sorted(_MODELS)}") from None
+
+
+def final_overlap(alpha, a: float, m0=1.0, *, threshold: Threshold | np.ndarray = "self-control",
+                  noise: SynapticNoise = SynapticNoise(), steps: int = 100, model: str = "layered") -> np.ndarray:
+    """m_T after ``steps`` steps from (m0, q0 = a); broadcasts α, m0 and a numeric threshold."""
+    return _model(model)(alpha, a, m0, steps=steps, threshold=threshold, noise=noise).m[-1]
+
+
+def storage_capacity(a: float, *, threshold: Threshold | np.ndarray = "self-control", noise: SynapticNoise = SynapticNoise(),
+                     m_ret: float = 0.5, steps: int = 100, alpha_max: float = 50.0, tol: float = 1e-3,
+                     model: str = "layered") -> np.ndarray | float:
+    """α_c: largest α retrieving from m0 = 1 (bisection to relative precision ``tol``).
+
+    ``threshold`` may be an array of fixed thresholds (one α_c each) or 'self-control'.
+    Returns 0 where even α = 1e-4 fails. Assumes retrieval is monotone in α.
+    """
+    a = check_activity(a)
+    th = threshold if isinstance(threshold, str) else np.asarray(threshold, dtype=np.float64)
+    shape = () if isinstance(th, str) else th.shape
+    lo = np.full(shape, 1e-4)
+    hi = np.full(shape, float(alpha_max))
+    ok_lo = final_overlap(lo, a, 1.0, threshold=th, noise=noise, steps=steps, model=model) >= m_ret
+    ok_hi = final_overlap(hi, a, 1.0, threshold=th, noise=noise, steps=steps, model=model) >= m_ret
+    while np.any((hi - lo) > tol * hi):
+        mid = np.sqrt(lo * hi)
+        ok = final_overlap(mid, a, 1.0, threshold=th, noise=noise, steps=steps, model=model) >= m_ret
+        lo = np.where(ok, mid, lo)
+        hi = np.where(ok, hi, mid)
+    out = np.where(ok_hi, np.inf, np.where(ok_lo, lo, 0.0))
+    return float(out) if out.ndim == 0 else out
+
+
+def basin_boundary(alpha, a: float, *, threshold: Threshold | np.ndarray = "self-control", noise: SynapticNoise = SynapticNoise(),
+                   m_ret: float = 0.5, steps: int = 100, tol: float = 1e-3, model: str = "layered") -> np.ndarray | float:
+    """m_B(α): smallest initial overlap (q0 = a) that is retrieved; ``nan`` where m0 = 1 fails.
+
+    Broadcasts ``alpha`` with an array ``threshold``. Assumes retrieval is monotone in m0.
+    """
+    a = check_activity(a)
+    th = threshold if isinstance(threshold, str) else np.asarray(threshold, dtype=np.float64)
+    shape = np.broadcast_shapes(np.shape(alpha), () if isinstance(th, str) else th.shape)
+    al = np.broadcast_to(np.asarray(alpha, dtype=np.float64), shape)
+    lo = np.zeros(shape)
+    hi = np.ones(shape)
+    ok_one = final_overlap(al, a, hi, threshold=th, noise=noise, steps=steps, model=model) >= m_ret
+    ok_zero = final_overlap(al, a, np.full(shape, 1e-6), threshold=th, noise=noise, steps=steps, model=model) >= m_ret
+    while np.any(hi - lo > tol):
+        mid = 0.5 * (lo + hi)
+        ok = final_overlap(al, a, mid, threshold=th, noise=noise, steps=steps, model=model) >= m_ret
+        hi = np.where(ok, mid, hi)
+        lo = np.where(ok, lo, mid)
+    out = np.where(ok_one, np.where(ok_zero, 0.0, hi), np.nan)
+    return float(out) if out.ndim == 0 else out
+
+
+def default_theta_grid(a: float, points: int = 81) -> np.ndarray:
+    """Fixed thresholds to scan: θ ∈ [0, 1 − a) (a neuron with ξ = 1 gets signal (1−a)m)."""
+    return np.linspace(0.0, 1.0 - a, points, endpoint=False)
+
+
+@dataclass
+class SelfControlComparison:
+    """Capacity and basin boundaries with self-control and with the best fixed threshold."""
+
+    a: float
+    noise: SynapticNoise
+    model: str
+    capacity_self_control: float
+    capacity_best_fixed: float
+    theta_best_capacity: float
+    alphas: np.ndarray
+    basin_self_control: np.ndarray
+    basin_best_fixed: np.ndarray
+    theta_best_basin: np.ndarray
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per α of the basin comparison (capacities repeated), for tables/CSV."""
+        out = []
+        for k, al in enumerate(self.alphas):
+            out.append(dict(a=self.a, noise=self.noise.kind, delta=self.noise.delta, model=self.model,
+                            alpha_c_self_control=self.capacity_self_control, alpha_c_best_fixed=self.capacity_best_fixed,
+                            theta_best_capacity=self.theta_best_capacity, alpha=float(al),
+                            basin_m0_self_control=float(self.basin_self_control[k]),
+                            basin_m0_best_fixed=float(self.basin_best_fixed[k]),
+                            theta_best_basin=float(self.theta_best_basin[k])))
+        return out
+
+
+def compare_thresholds(a: float, *, noise: SynapticNoise = SynapticNoise(), alphas: np.ndarray | None = None,
+                       theta_grid: np.ndarray | None = None, m_ret: float = 0.5, steps: int = 100,
+                       model: str = "layered") -> SelfControlComparison:
+    """Self-control against the best fixed threshold of ``theta_grid`` (default :func:`default_theta_grid`).
+
+    ``alphas`` (default: 0.2, 0.4, 0.6, 0.8 × the best fixed-threshold capacity) are the
+    loads at which basins are compared. A basin boundary of ``nan`` means no retrieval.
+    """
+    a = check_activity(a)
+    grid = default_theta_grid(a) if theta_grid is None else np.asarray(theta_grid, dtype=np.float64)
+    cap_sc = storage_capacity(a, threshold="self-control", noise=noise, m_ret=m_ret, steps=steps, model=model)
+    caps = np.asarray(storage_capacity(a, threshold=grid, noise=noise, m_ret=m_ret, steps=steps, model=model))
+    k = int(np.argmax(caps))
+    if alphas is None:
+        alphas = np.array([0.2, 0.4, 0.6, 0.8]) * caps[k]
+    alphas = np.asarray(alphas, dtype=np.float64)
+    b_sc = np.atleast_1d(basin_boundary(alphas, a, threshold="self-control", noise=noise, m_ret=m_ret, steps=steps, model=model))
+    b_fx = np.asarray(basin_boundary(alphas[:, None], a, threshold=grid[None, :], noise=noise, m_ret=m_ret, steps=steps, model=model))
+    filled = np.where(np.isnan(b_fx), np.inf, b_fx)
+    kb = np.argmin(filled, axis=1)
+    best = filled[np.arange(alphas.size), kb]
+    best = np.where(np.isinf(best), np.nan, best)
+    return SelfControlComparison(
+        a=a, noise=noise, model=model, capacity_self_control=float(cap_sc), capacity_best_fixed=float(caps[k]),
+        theta_best_capacity=float(grid[k]), alphas=alphas, basin_self_control=b_sc, basin_best_fixed=best,
+        theta_best_basin=grid[kb], params=dict(m_ret=m_ret, steps=steps, grid_points=int(grid.size)),
+    )
