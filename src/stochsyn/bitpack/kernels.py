@@ -1,0 +1,370 @@
+"""Matrix kernels on bit-packed ±1 matrices.
+
+* :func:`xnor_matmul` — exact integer product A·Bᵀ of two ±1 matrices given
+  packed (see :mod:`stochsyn.bitpack.packing`):
+  (A·Bᵀ)_ik = n − 2 · Σ_w popcount(a_iw XOR b_kw)
+  (XNOR-popcount, Hubara et al., arXiv:1609.07061, Sec. 2.3; Rastegari et al.,
+  XNOR-Net, arXiv:1603.05279).
+* :func:`real_binary_matmul` — X·Wᵀ for a real matrix X and a packed ±1 matrix W
+  (the first layer of a binary network sees real inputs), accumulated in
+  float64: Σ_j W_kj x_ij = 2 Σ_{j: W_kj=+1} x_ij − Σ_j x_ij.
+
+Each kernel has a numba backend (LLVM ``ctpop``, i.e. the hardware POPCNT /
+AVX-512 VPOPCNTQ instruction where the CPU has it; cache blocked; rows split
+across threads with ``prange``) and a pure-numpy backend (``np.bitwise_count``)
+used as a reference and as a fallback when numba is unavailable.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .packing import WORD_BITS, n_words
+
+__all__ = [
+    "BACKENDS",
+    "xnor_matmul",
+    "real_binary_matmul",
+    "xnor_sign_pack",
+    "real_sign_pack",
+]
+
+BACKENDS = ("numba", "numpy")
+
+try:  # numba is a declared dependency; the numpy path keeps working without it
+    import numba
+    from numba import njit, prange, types
+    from numba.extending import intrinsic
+
+    _HAVE_NUMBA = True
+except ImportError:  # pragma: no cover - exercised only on broken installs
+    _HAVE_NUMBA = False
+
+# Rows of A handled by one parallel task; B is walked in tiles of about
+# _B_TILE_BYTES so that a tile stays in L2 while every row of the task sweeps it.
+_ROW_BLOCK = 32
+_B_TILE_BYTES = 256 * 1024
+# Upper bound on the temporary (rows × K × words) array of the numpy backend.
+_NUMPY_CHUNK_BYTES = 32 * 1024 * 1024
+
+
+def _check_backend(backend: str) -> str:
+    if backend not in BACKENDS:
+        raise ValueError(f"backend={backend!r}: expected one of {BACKENDS}")
+    if backend == "numba" and not _HAVE_NUMBA:  # pragma: no cover
+        return "numpy"
+    return backend
+
+
+def _check_packed(name: str, arr: np.ndarray, n: int) -> np.ndarray:
+    arr = np.asarray(arr)
+    if arr.dtype != np.uint64:
+        raise TypeError(f"{name}: expected dtype uint64 (from bitpack.pack), got {arr.dtype}")
+    if arr.ndim != 2:
+        raise ValueError(f"{name}: expected a 2-d packed matrix, got shape {arr.shape}")
+    if arr.shape[1] != n_words(n):
+        raise ValueError(f"{name}: has {arr.shape[1]} words per row, expected ceil(n/64) = {n_words(n)} for n={n}")
+    return np.ascontiguousarray(arr)
+
+
+def _check_n(n: int) -> int:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+        raise TypeError(f"n={n!r}: expected an int")
+    if n < 1:
+        raise ValueError(f"n={n}: expected a positive int (number of ±1 entries per row)")
+    return int(n)
+
+
+if _HAVE_NUMBA:
+
+    @intrinsic
+    def _popcount(typingctx, x):
+        """LLVM ctpop on a 64-bit word (compiles to POPCNT / VPOPCNTQ)."""
+        if not isinstance(x, types.Integer):
+            return None
+        sig = types.uint64(types.uint64)
+
+        def codegen(context, builder, signature, args):
+            return builder.ctpop(args[0])
+
+        return sig, codegen
+
+    @njit(cache=True, inline="always")
+    def _dot_1x4(a, i, b, j, nw):
+        c0 = np.uint64(0)
+        c1 = np.uint64(0)
+        c2 = np.uint64(0)
+        c3 = np.uint64(0)
+        for w in range(nw):
+            x = a[i, w]
+            c0 += _popcount(x ^ b[j, w])
+            c1 += _popcount(x ^ b[j + 1, w])
+            c2 += _popcount(x ^ b[j + 2, w])
+            c3 += _popcount(x ^ b[j + 3, w])
+        return c0, c1, c2, c3
+
+    @njit(cache=True, inline="always")
+    def _dot_1x1(a, i, b, j, nw):
+        c = np.uint64(0)
+        for w in range(nw):
+            c += _popcount(a[i, w] ^ b[j, w])
+        return c
+
+    @njit(cache=True)
+    def _xnor_rows(a, b, n, i0, i1, j0, j1, col_tile, out, oi0):
+        """out[i - oi0, j] = n - 2 popcount(a_i XOR b_j) for i in [i0, i1), j in [j0, j1)."""
+        nw = a.shape[1]
+        for t0 in range(j0, j1, col_tile):
+            t1 = min(j1, t0 + col_tile)
+            for i in range(i0, i1):
+                r = i - oi0
+                j = t0
+                while j + 4 <= t1:
+                    c0, c1, c2, c3 = _dot_1x4(a, i, b, j, nw)
+                    out[r, j] = n - 2 * np.int64(c0)
+                    out[r, j + 1] = n - 2 * np.int64(c1)
+                    out[r, j + 2] = n - 2 * np.int64(c2)
+                    out[r, j + 3] = n - 2 * np.int64(c3)
+                    j += 4
+                while j < t1:
+                    out[r, j] = n - 2 * np.int64(_dot_1x1(a, i, b, j, nw))
+                    j += 1
+
+    @njit(cache=True, parallel=True)
+    def _xnor_matmul_numba(a, b, n, out, row_block, col_tile):
+        m = a.shape[0]
+        k = b.shape[0]
+        n_blocks = (m + row_block - 1) // row_block
+        for blk in prange(n_blocks):
+            i0 = blk * row_block
+            i1 = min(m, i0 + row_block)
+            _xnor_rows(a, b, n, i0, i1, 0, k, col_tile, out, 0)
+
+    @njit(cache=True)
+    def _threshold_pack_rows(z, rows, thresholds, out, i0):
+        """Bit u of word q of out[i0 + r] is set iff z[r, 64 q + u] >= thresholds[64 q + u]."""
+        k = z.shape[1]
+        nwo = out.shape[1]
+        for r in range(rows):
+            for q in range(nwo):
+                word = np.uint64(0)
+                base = q * 64
+                top = min(64, k - base)
+                for u in range(top):
+                    if z[r, base + u] >= thresholds[base + u]:
+                        word |= np.uint64(1) << np.uint64(u)
+                out[i0 + r, q] = word
+
+    @njit(cache=True, parallel=True)
+    def _xnor_sign_pack_numba(a, b, n, thresholds, out, row_block, col_tile):
+        m = a.shape[0]
+        k = b.shape[0]
+        n_blocks = (m + row_block - 1) // row_block
+        for blk in prange(n_blocks):
+            i0 = blk * row_block
+            i1 = min(m, i0 + row_block)
+            z = np.empty((i1 - i0, k), dtype=np.int32)
+            _xnor_rows(a, b, n, i0, i1, 0, k, col_tile, z, i0)
+            _threshold_pack_rows(z, i1 - i0, thresholds, out, i0)
+
+    @njit(cache=True)
+    def _expand_rows(w, n, k0, k1, dest):
+        """dest[k - k0, j] = ±1.0 for the packed rows k0..k1 of w."""
+        for k in range(k0, k1):
+            for j in range(n):
+                bit = (w[k, j >> 6] >> np.uint64(j & 63)) & np.uint64(1)
+                dest[k - k0, j] = 2.0 * np.float64(bit) - 1.0
+
+    # reassoc lets LLVM vectorize the float64 sums; the order is still fixed by
+    # the compiled code, so results are deterministic.
+    @njit(cache=True, fastmath={"reassoc", "contract"})
+    def _real_rows(x, wt, i0, i1, k0, k1, out, oi0):
+        n = x.shape[1]
+        for i in range(i0, i1):
+            r = i - oi0
+            k = k0
+            while k + 4 <= k1:
+                s0 = 0.0
+                s1 = 0.0
+                s2 = 0.0
+                s3 = 0.0
+                t = k - k0
+                for j in range(n):
+                    v = np.float64(x[i, j])
+                    s0 += v * wt[t, j]
+                    s1 += v * wt[t + 1, j]
+                    s2 += v * wt[t + 2, j]
+                    s3 += v * wt[t + 3, j]
+                out[r, k] = s0
+                out[r, k + 1] = s1
+                out[r, k + 2] = s2
+                out[r, k + 3] = s3
+                k += 4
+            while k < k1:
+                s = 0.0
+                t = k - k0
+                for j in range(n):
+                    s += np.float64(x[i, j]) * wt[t, j]
+                out[r, k] = s
+                k += 1
+
+    @njit(cache=True, parallel=True)
+    def _real_matmul_numba(x, w, n, out, row_block, unit_tile):
+        m = x.shape[0]
+        k = w.shape[0]
+        n_blocks = (m + row_block - 1) // row_block
+        for blk in prange(n_blocks):
+            i0 = blk * row_block
+            i1 = min(m, i0 + row_block)
+            wt = np.empty((unit_tile, n), dtype=np.float64)
+            for k0 in range(0, k, unit_tile):
+                k1 = min(k, k0 + unit_tile)
+                _expand_rows(w, n, k0, k1, wt)
+                _real_rows(x, wt, i0, i1, k0, k1, out, 0)
+
+    @njit(cache=True, parallel=True)
+    def _real_sign_pack_numba(x, w, n, thresholds, out, row_block, unit_tile):
+        m = x.shape[0]
+        k = w.shape[0]
+        n_blocks = (m + row_block - 1) // row_block
+        for blk in prange(n_blocks):
+            i0 = blk * row_block
+            i1 = min(m, i0 + row_block)
+            wt = np.empty((unit_tile, n), dtype=np.float64)
+            z = np.empty((i1 - i0, k), dtype=np.float64)
+            for k0 in range(0, k, unit_tile):
+                k1 = min(k, k0 + unit_tile)
+                _expand_rows(w, n, k0, k1, wt)
+                _real_rows(x, wt, i0, i1, k0, k1, z, i0)
+            _threshold_pack_rows(z, i1 - i0, thresholds, out, i0)
+
+
+def _col_tile(nw: int) -> int:
+    return max(4, (_B_TILE_BYTES // (8 * max(nw, 1))) // 4 * 4)
+
+
+def xnor_matmul(a_packed: np.ndarray, b_packed: np.ndarray, n: int, *, backend: str = "numba") -> np.ndarray:
+    """Exact A·Bᵀ (int32, shape (M, K)) of ±1 matrices A (M, n) and B (K, n) given packed.
+
+    (A·Bᵀ)_ik = n − 2 Σ_w popcount(a_iw XOR b_kw)  (XNOR-popcount).
+
+    ``a_packed`` (M, ceil(n/64)) and ``b_packed`` (K, ceil(n/64)) are uint64 from
+    :func:`stochsyn.bitpack.pack` with clear padding bits. ``backend`` (default
+    ``"numba"``): ``"numba"`` for the blocked, multithreaded hardware-popcount
+    kernel, ``"numpy"`` for the ``np.bitwise_count`` reference.
+    """
+    n = _check_n(n)
+    a = _check_packed("a_packed", a_packed, n)
+    b = _check_packed("b_packed", b_packed, n)
+    backend = _check_backend(backend)
+    m, k = a.shape[0], b.shape[0]
+    out = np.empty((m, k), dtype=np.int32)
+    if m == 0 or k == 0:
+        return out
+    if backend == "numba":
+        _xnor_matmul_numba(a, b, n, out, _ROW_BLOCK, _col_tile(a.shape[1]))
+        return out
+    per_row = max(1, k * a.shape[1] * 8)
+    rows = max(1, _NUMPY_CHUNK_BYTES // per_row)
+    for i0 in range(0, m, rows):
+        diff = np.bitwise_count(a[i0 : i0 + rows, None, :] ^ b[None, :, :]).sum(axis=-1, dtype=np.int64)
+        out[i0 : i0 + rows] = n - 2 * diff
+    return out
+
+
+def _check_real(name: str, x: np.ndarray, n: int) -> np.ndarray:
+    x = np.asarray(x)
+    if not np.issubdtype(x.dtype, np.floating):
+        raise TypeError(f"{name}: expected a float32/float64 array, got dtype {x.dtype}")
+    if x.ndim != 2 or x.shape[1] != n:
+        raise ValueError(f"{name}: expected shape (M, {n}), got {x.shape}")
+    return np.ascontiguousarray(x)
+
+
+def _check_thresholds(thresholds: np.ndarray, k: int, dtype: type) -> np.ndarray:
+    t = np.asarray(thresholds)
+    if t.shape != (k,):
+        raise ValueError(f"thresholds: expected shape ({k},), got {t.shape}")
+    if dtype is np.int32 and not np.issubdtype(t.dtype, np.integer):
+        raise TypeError(f"thresholds: expected integer thresholds for binary inputs, got dtype {t.dtype}")
+    return np.ascontiguousarray(t, dtype=dtype)
+
+
+def _pack_bits(bits: np.ndarray) -> np.ndarray:
+    from .packing import pack
+
+    return pack(bits)
+
+
+_REAL_ROW_BLOCK = 64
+_REAL_UNIT_TILE = 64
+
+
+def real_binary_matmul(x: np.ndarray, w_packed: np.ndarray, n: int, *, backend: str = "numba") -> np.ndarray:
+    """X·Wᵀ (float64, shape (M, K)) for real X (M, n) and packed ±1 W (K, n).
+
+    z_ik = Σ_j W_kj x_ij accumulated in float64 (every float32 input is exact in
+    float64, so the only rounding is that of the float64 sum). ``backend``
+    (default ``"numba"``): ``"numba"`` expands a tile of 64 weight rows at a time
+    to ±1.0 and runs a vectorized multithreaded loop; ``"numpy"`` unpacks all of
+    W and calls the float64 BLAS.
+    """
+    n = _check_n(n)
+    x = _check_real("x", x, n)
+    w = _check_packed("w_packed", w_packed, n)
+    backend = _check_backend(backend)
+    m, k = x.shape[0], w.shape[0]
+    if backend == "numpy" or m == 0 or k == 0:
+        from .packing import unpack
+
+        return x.astype(np.float64) @ unpack(w, n).astype(np.float64).T
+    out = np.empty((m, k), dtype=np.float64)
+    _real_matmul_numba(x, w, n, out, _REAL_ROW_BLOCK, _REAL_UNIT_TILE)
+    return out
+
+
+def xnor_sign_pack(
+    a_packed: np.ndarray, w_packed: np.ndarray, n: int, thresholds: np.ndarray, *, backend: str = "numba"
+) -> np.ndarray:
+    """Packed binary layer: bits of y_ik = +1 iff (A·Wᵀ)_ik ≥ T_k, as uint64 (M, ceil(K/64)).
+
+    A (M, n) and W (K, n) are ±1 matrices given packed; ``thresholds`` T are
+    int32 (K,). The integer products are those of :func:`xnor_matmul`; the
+    output is packed directly for the next layer (convention of
+    :mod:`stochsyn.bitpack.packing`). ``backend`` as in :func:`xnor_matmul`.
+    """
+    n = _check_n(n)
+    a = _check_packed("a_packed", a_packed, n)
+    w = _check_packed("w_packed", w_packed, n)
+    t = _check_thresholds(thresholds, w.shape[0], np.int32)
+    backend = _check_backend(backend)
+    m, k = a.shape[0], w.shape[0]
+    if backend == "numpy" or m == 0 or k == 0:
+        z = xnor_matmul(a, w, n, backend=backend)
+        return _pack_bits(z >= t[None, :])
+    out = np.empty((m, n_words(k)), dtype=np.uint64)
+    _xnor_sign_pack_numba(a, w, n, t, out, _ROW_BLOCK, _col_tile(a.shape[1]))
+    return out
+
+
+def real_sign_pack(
+    x: np.ndarray, w_packed: np.ndarray, n: int, thresholds: np.ndarray, *, backend: str = "numba"
+) -> np.ndarray:
+    """Packed first layer: bits of y_ik = +1 iff Σ_j W_kj x_ij ≥ t_k, as uint64 (M, ceil(K/64)).
+
+    X (M, n) is real, W (K, n) is ±1 given packed, ``thresholds`` t are float
+    (K,) (compared in float64; ±inf for units that are always −1 / +1). The sums
+    are those of :func:`real_binary_matmul`. ``backend`` as there.
+    """
+    n = _check_n(n)
+    x = _check_real("x", x, n)
+    w = _check_packed("w_packed", w_packed, n)
+    t = _check_thresholds(thresholds, w.shape[0], np.float64)
+    backend = _check_backend(backend)
+    m, k = x.shape[0], w.shape[0]
+    if backend == "numpy" or m == 0 or k == 0:
+        z = real_binary_matmul(x, w, n, backend=backend)
+        return _pack_bits(z >= t[None, :])
+    out = np.empty((m, n_words(k)), dtype=np.uint64)
+    _real_sign_pack_numba(x, w, n, t, out, _REAL_ROW_BLOCK, _REAL_UNIT_TILE)
+    return out
