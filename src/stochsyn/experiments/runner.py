@@ -15,10 +15,13 @@ Schedulers (``scheduler=``):
   most ``max_restarts`` times.
 - ``"serial"`` — in the calling process, one trial after another (debugging).
 - ``"local:K"`` — a Dask ``LocalCluster`` of K single-threaded worker processes
-  on 127.0.0.1, started and closed by the sweep.
+  on 127.0.0.1 (reached over loopback TCP), started and closed by the sweep.
 - ``"tcp://HOST:PORT"`` — an existing Dask scheduler; its workers need the same
   stochsyn installed (and any plugin importable). Dask reschedules the trials
   of a worker that dies.
+
+The spawned pool and ``local:K`` start fresh Python processes, so a script that
+calls :func:`run_sweep` needs the usual ``if __name__ == "__main__":`` guard.
 """
 
 from __future__ import annotations
@@ -324,7 +327,8 @@ def _run_dask(
             host="127.0.0.1",
             dashboard_address=None,
         )
-        client = Client(cluster)
+        # connect by address, exactly as for an external scheduler
+        client = Client(cluster.scheduler_address)
     else:
         try:
             client = Client(arg, timeout="20s")
