@@ -34,8 +34,10 @@ Bethe free entropy (fields form):
 
 λ is swept from large to small values with warm starts, so the fixed point
 followed is the one connected to the reference (the local branch). A point
-where BP does not converge is reported with ``converged=False``; it is kept in
-the arrays and excluded from :meth:`LocalEntropyBP.entropy_at`.
+where BP does not converge is reported with ``converged=False``; a converged
+fixed point whose hard (frozen) messages violate a pattern — some Z_μ below
+e^{-50}, so φ is meaningless — is reported with ``contradiction=True``. Both are
+kept in the arrays and excluded from :meth:`LocalEntropyBP.entropy_at`.
 """
 
 from __future__ import annotations
@@ -57,7 +59,8 @@ DEFAULT_LAMBDAS = np.round(np.concatenate([np.arange(4.0, 1.0, -0.25), np.arange
 EXACT_FACTOR_MAX_N = 101
 # cap on |u|: a field of 30 is a hard constraint in double precision (tanh(30) == 1.0)
 _U_MAX = 30.0
-_TINY = 1e-300
+# a factor satisfied with probability below e^-50 at a fixed point: hard messages contradict it
+_LOGZ_CONTRADICTION = -50.0
 
 
 @dataclass(frozen=True)
@@ -72,9 +75,12 @@ class LocalEntropyBP:
         distance: d(λ) = (1 − q)/2.
         entropy: S(d(λ)) = φ(λ) − λ q(λ), per weight.
         converged: whether BP reached ``tol`` within ``max_iter`` at that λ.
+        contradiction: the fixed point violates a pattern (some ln Z_μ < −50).
         iterations: BP sweeps used at each λ.
         max_change: last change of the messages (max |Δ tanh u|).
         factor: ``"exact"`` or ``"gaussian"``.
+        branch: ``"local"`` or ``"dominant"`` (see :func:`local_entropy_bp`).
+        from_cold_start: (dominant branch) the kept fixed point came from a fresh start.
     """
 
     n: int
@@ -84,14 +90,22 @@ class LocalEntropyBP:
     distance: np.ndarray
     entropy: np.ndarray
     converged: np.ndarray
+    contradiction: np.ndarray
     iterations: np.ndarray
     max_change: np.ndarray
     factor: str
+    branch: str = "local"
+    from_cold_start: np.ndarray | None = None
 
     @property
     def all_converged(self) -> bool:
         """True when BP converged at every λ."""
         return bool(np.all(self.converged))
+
+    @property
+    def valid(self) -> np.ndarray:
+        """Points usable for S(d): converged, no contradiction, finite values."""
+        return self.converged & ~self.contradiction & np.isfinite(self.entropy) & np.isfinite(self.distance)
 
     def entropy_at(self, d: float | np.ndarray) -> np.ndarray:
         """S at distance(s) ``d`` by linear interpolation between converged λ points.
@@ -101,7 +115,7 @@ class LocalEntropyBP:
         as NaN instead of an interpolated guess.
         """
         dd = np.atleast_1d(np.asarray(d, dtype=np.float64))
-        ok = self.converged & np.isfinite(self.entropy) & np.isfinite(self.distance)
+        ok = self.valid
         x, y = self.distance[ok], self.entropy[ok]
         if x.size == 0:
             return np.full(dd.shape, np.nan)
@@ -116,10 +130,14 @@ class LocalEntropyBP:
         return {
             "n": self.n,
             "factor": self.factor,
+            "branch": self.branch,
             "all_converged": self.all_converged,
             **{
                 k: np.asarray(getattr(self, k)).tolist()
-                for k in ("lambdas", "phi", "overlap", "distance", "entropy", "converged", "iterations", "max_change")
+                for k in (
+                    "lambdas", "phi", "overlap", "distance", "entropy",
+                    "converged", "contradiction", "iterations", "max_change",
+                )
             },
         }
 
@@ -203,6 +221,41 @@ def _factor_update(a: np.ndarray, m: np.ndarray, factor: str) -> tuple[np.ndarra
     return _gaussian_factor(a, m)
 
 
+def _iterate(
+    a: np.ndarray, ref: np.ndarray, lam: float, u: np.ndarray, factor: str,
+    damping: float, tol: float, max_iter: int,
+) -> tuple[np.ndarray, bool, int, float]:
+    """Damped parallel BP sweeps from messages ``u``; returns (u, converged, sweeps, last change)."""
+    change = np.inf
+    it = 0
+    for it in range(1, max_iter + 1):
+        big_h = lam * ref + u.sum(axis=0)
+        m = np.tanh(big_h[None, :] - u)
+        u_new, _ = _factor_update(a, m, factor)
+        np.clip(u_new, -_U_MAX, _U_MAX, out=u_new)
+        change = float(np.max(np.abs(np.tanh(u_new) - np.tanh(u))))
+        u = damping * u + (1.0 - damping) * u_new
+        if change < tol:
+            return u, True, it, change
+    return u, False, it, change
+
+
+def _observables(a: np.ndarray, ref: np.ndarray, lam: float, u: np.ndarray, factor: str) -> dict[str, Any]:
+    """Bethe free entropy per weight, overlap with the reference, contradiction flag."""
+    n, p = a.shape[1], a.shape[0]
+    big_h = lam * ref + u.sum(axis=0)
+    h = big_h[None, :] - u
+    _, logz = _factor_update(a, np.tanh(h), factor)
+    log_cosh_big = _log_cosh(big_h)
+    f = logz.sum() + np.sum(log_cosh_big + np.log(2.0) - p * log_cosh_big) + np.sum(_log_cosh(h))
+    phi = float(f / n)
+    return {
+        "phi": phi,
+        "overlap": float(np.mean(ref * np.tanh(big_h))),
+        "contradiction": bool(logz.min() < _LOGZ_CONTRADICTION) or not np.isfinite(phi),
+    }
+
+
 def local_entropy_bp(
     instance: Instance,
     reference: np.ndarray,
@@ -214,6 +267,7 @@ def local_entropy_bp(
     max_iter: int = 1000,
     seed: int | None = 0,
     init_scale: float = 1e-3,
+    branch: str = "local",
     progress: Callable[[int, float], None] | None = None,
 ) -> LocalEntropyBP:
     """Local entropy S(d) around ``reference`` from BP with a coupling λ to it.
@@ -232,6 +286,11 @@ def local_entropy_bp(
         max_iter: BP sweeps allowed per λ (default 1000).
         seed: seed of the small random initial messages (default 0).
         init_scale: standard deviation of the initial messages (default 1e-3).
+        branch: ``"local"`` (default) follows the fixed point connected to the reference
+            by warm starts from large λ; ``"dominant"`` also runs BP from a fresh start at
+            every λ and keeps the valid fixed point with the larger Bethe φ (the one that
+            dominates Z(λ); twice the cost). For an isolated reference the local branch can
+            stay frozen at d = 0 while the dominant one jumps to far-away solutions.
         progress: optional ``progress(index, lambda)`` called after each λ.
 
     Returns:
@@ -250,6 +309,8 @@ def local_entropy_bp(
     if not (isinstance(tol, (int, float)) and tol > 0):
         raise ValueError(f"tol must be a number > 0, got tol={tol!r}")
     max_iter = check_positive_int(max_iter, "max_iter")
+    if branch not in ("local", "dominant"):
+        raise ValueError(f"branch must be 'local' or 'dominant', got branch={branch!r}")
     lam = DEFAULT_LAMBDAS if lambdas is None else np.atleast_1d(np.asarray(lambdas, dtype=np.float64))
     if lam.ndim != 1 or lam.size == 0 or not np.all(np.isfinite(lam)):
         raise ValueError(f"lambdas must be a non-empty 1-D sequence of finite numbers, got {lambdas!r}")
@@ -261,30 +322,27 @@ def local_entropy_bp(
     u = init_scale * rng.standard_normal((p, n))
     out = {k: np.empty(lam.size) for k in ("phi", "overlap", "entropy", "max_change")}
     conv = np.zeros(lam.size, dtype=bool)
+    contra = np.zeros(lam.size, dtype=bool)
     iters = np.zeros(lam.size, dtype=np.int64)
+    from_cold = np.zeros(lam.size, dtype=bool)
     for j, lj in enumerate(lam):
-        change = np.inf
-        it = 0
-        for it in range(1, max_iter + 1):
-            big_h = lj * ref + u.sum(axis=0)
-            m = np.tanh(big_h[None, :] - u)
-            u_new, _ = _factor_update(a, m, factor)
-            np.clip(u_new, -_U_MAX, _U_MAX, out=u_new)
-            change = float(np.max(np.abs(np.tanh(u_new) - np.tanh(u))))
-            u = damping * u + (1.0 - damping) * u_new
-            if change < tol:
-                conv[j] = True
-                break
-        big_h = lj * ref + u.sum(axis=0)
-        h = big_h[None, :] - u
-        _, logz = _factor_update(a, np.tanh(h), factor)
-        log_2cosh_h = _log_cosh(big_h) + np.log(2.0)
-        f = logz.sum() + np.sum(log_2cosh_h - p * _log_cosh(big_h)) + np.sum(_log_cosh(h))
-        phi = f / n
-        q = float(np.mean(ref * np.tanh(big_h)))
-        out["phi"][j] = phi
-        out["overlap"][j] = q
-        out["entropy"][j] = phi - lj * q
+        u, c, it, change = _iterate(a, ref, float(lj), u, factor, damping, tol, max_iter)
+        obs = _observables(a, ref, float(lj), u, factor)
+        if branch == "dominant":
+            # a fresh start may find another state; the one with larger Bethe φ dominates Z(λ)
+            u_c = init_scale * rng.standard_normal((p, n))
+            u_c, c_c, it_c, change_c = _iterate(a, ref, float(lj), u_c, factor, damping, tol, max_iter)
+            obs_c = _observables(a, ref, float(lj), u_c, factor)
+            usable = c and not obs["contradiction"]
+            usable_c = c_c and not obs_c["contradiction"]
+            if (usable_c and not usable) or (usable_c == usable and obs_c["phi"] > obs["phi"]):
+                u, c, it, change, obs = u_c, c_c, it + it_c, change_c, obs_c
+                from_cold[j] = True
+        conv[j] = c
+        contra[j] = obs["contradiction"]
+        out["phi"][j] = obs["phi"]
+        out["overlap"][j] = obs["overlap"]
+        out["entropy"][j] = obs["phi"] - lj * obs["overlap"]
         out["max_change"][j] = change
         iters[j] = it
         if progress is not None:
@@ -297,7 +355,10 @@ def local_entropy_bp(
         distance=(1.0 - out["overlap"]) / 2.0,
         entropy=out["entropy"],
         converged=conv,
+        contradiction=contra,
         iterations=iters,
         max_change=out["max_change"],
         factor=factor,
+        branch=branch,
+        from_cold_start=from_cold,
     )
