@@ -1,0 +1,125 @@
+"""`stochsyn deep …`: train, evaluate and export deep networks with binary synapses."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ._common import console, print_json
+
+deep_app = typer.Typer(
+    help="Deep networks with stochastic binary synapses vs BinaryConnect, BNN and float baselines.",
+    no_args_is_help=True,
+)
+
+
+def _parse_options(pairs: list[str]) -> dict:
+    opts = {}
+    for item in pairs:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--option {item!r}: expected KEY=VALUE (VALUE parsed as JSON when possible)")
+        try:
+            opts[key] = json.loads(value)
+        except json.JSONDecodeError:
+            opts[key] = value
+    return opts
+
+
+@deep_app.command("train")
+def train_cmd(
+    model: str = typer.Option("stochastic", help="stochastic | binaryconnect | bnn | float"),
+    arch: str = typer.Option("mlp:784-1024-1024-10", help="'mlp:IN-H1-...-OUT' or (stochastic) 'cnn:C1-C2-H-OUT'"),
+    dataset: str = typer.Option("fashion-mnist", help="fashion-mnist | mnist-5k | idx | synthetic"),
+    epochs: int = typer.Option(20, help="Passes over the training set."),
+    seed: int = typer.Option(0, help="Seed of initialization, shuffling and sampling."),
+    out: Path = typer.Option(..., help="Run directory: config.json, checkpoint.pt, metrics.json, learning_curve.png."),
+    resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last checkpoint."),
+    data_dir: Optional[Path] = typer.Option(None, help="Directory with the IDX files (default $STOCHSYN_DATA or the system path)."),
+    batch_size: Optional[int] = typer.Option(None, help="Minibatch size (default 100)."),
+    lr: Optional[float] = typer.Option(None, help="Adam learning rate (default 1e-2 binary models, 1e-3 float)."),
+    lr_decay: Optional[float] = typer.Option(None, help="Learning-rate factor per epoch (default 0.85)."),
+    threads: int = typer.Option(2, help="torch CPU threads."),
+    option: list[str] = typer.Option([], "--option", "-o", help="Model option KEY=VALUE, repeatable (e.g. -o h_init=1.5)."),
+) -> None:
+    """Train a model, checkpointing every epoch; prints the final metrics as JSON."""
+    from ..deep.train import train
+
+    metrics = train(
+        out,
+        resume=resume,
+        model=model,
+        arch=arch,
+        dataset=dataset,
+        epochs=epochs,
+        seed=seed,
+        batch_size=batch_size,
+        lr=lr,
+        lr_decay=lr_decay,
+        data_dir=None if data_dir is None else str(data_dir),
+        threads=threads,
+        model_options=_parse_options(option),
+    )
+    last = metrics["epochs"][-1]
+    console.print(
+        f"[bold]{model}[/] {arch} on {dataset}: epoch {last['epoch']}  loss {last['train_loss']:.4f}  "
+        f"test {last['test_accuracy']:.4f}  deployed {last['test_accuracy_deployed']:.4f}  -> {out}",
+        highlight=False,
+    )
+
+
+@deep_app.command("eval")
+def eval_cmd(
+    run_dir: Path = typer.Argument(..., help="A `stochsyn deep train` directory."),
+    samples: int = typer.Option(16, help="Networks sampled for the ensemble prediction (stochastic models)."),
+    seed: int = typer.Option(0, help="Seed of the ensemble sampling."),
+    data_dir: Optional[Path] = typer.Option(None, help="Data directory override."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON only."),
+) -> None:
+    """Test accuracy of the deployed binary network (and of the sampled ensemble for stochastic models)."""
+    import torch
+
+    from ..deep.data import load_dataset
+    from ..deep.train import evaluate, evaluate_ensemble, load_run
+
+    model, cfg = load_run(run_dir)
+    torch.set_num_threads(int(cfg.get("threads", 2)))
+    data = load_dataset(cfg["dataset"], str(data_dir) if data_dir else cfg.get("data_dir"), seed=cfg["seed"])
+    result = {
+        "run": str(run_dir),
+        "model": cfg["model"],
+        "arch": cfg["arch"],
+        "dataset": cfg["dataset"],
+        "test_accuracy_deployed": evaluate(model, data.x_test, data.y_test, "deploy"),
+    }
+    if "sample" in model.modes:
+        result["test_accuracy_ensemble"] = evaluate_ensemble(model, data.x_test, data.y_test, samples, seed)
+        result["ensemble_samples"] = samples
+        result["test_accuracy_mean_field"] = evaluate(model, data.x_test, data.y_test, "mean-field")
+    if json_out:
+        print_json(result)
+        return
+    for key, value in result.items():
+        console.print(f"{key:26s} {value:.4f}" if isinstance(value, float) else f"{key:26s} {value}", highlight=False)
+
+
+@deep_app.command("export")
+def export_cmd(
+    run_dir: Path = typer.Argument(..., help="A `stochsyn deep train` directory."),
+    out: Path = typer.Argument(..., help="Output .npz for the bit-packed inference engine."),
+) -> None:
+    """Export the deployed binary network for `stochsyn.bitpack` (uses stochsyn.bitpack.export_run)."""
+    try:
+        from ..bitpack import export_run
+    except ImportError as exc:
+        raise ValueError(f"stochsyn.bitpack.export_run is not available ({exc})") from None
+    path = export_run(run_dir, out)
+    console.print(f"exported {run_dir} -> {path if path is not None else out}", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `deep` sub-command group."""
+    app.add_typer(deep_app, name="deep")

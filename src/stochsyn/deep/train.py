@@ -1,0 +1,388 @@
+"""Trainer: minibatch Adam with cross-entropy, atomic per-epoch checkpoints, exact resume.
+
+``train(out_dir, model=..., arch=..., dataset=..., epochs=..., seed=...)`` writes into ``out_dir``:
+
+* ``config.json`` — every setting (model options included), written once;
+* ``checkpoint.pt`` — after every epoch, atomically: ``{"epoch", "model",
+  "optimizer"}`` state dicts only (tensors and numbers; loaded with
+  ``weights_only=True``);
+* ``metrics.json`` — ``{"epochs": [{"epoch", "train_loss", "test_accuracy",
+  "test_accuracy_deployed", "seconds"}, ...], "config": {...}}`` after every epoch;
+* ``learning_curve.png`` — training loss and test accuracies per epoch.
+
+Determinism: epoch e shuffles with a generator seeded from (seed, e) and seeds
+torch's global generator likewise (BinaryConnect's stochastic binarization uses
+it), so a run resumed from the checkpoint of epoch k repeats the uninterrupted
+run bit for bit on the same machine and thread count. The learning rate of
+epoch e is lr * lr_decay**(e - 1), so extending ``epochs`` on resume continues
+the same schedule.
+
+Metrics: ``test_accuracy`` is the training-time network in eval mode (for the
+stochastic model the mean-field network), ``test_accuracy_deployed`` the
+deployed binary network (for the stochastic model after recalibrating its
+deploy batch-norm statistics on up to ``calib_samples`` training images).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .data import DATASETS, Dataset, load_dataset
+from .models import MODEL_KINDS, DeepModel, build_model
+
+__all__ = ["DEFAULTS", "train", "evaluate", "evaluate_ensemble", "load_run", "make_config", "to_float"]
+
+CHECKPOINT = "checkpoint.pt"
+CONFIG = "config.json"
+METRICS = "metrics.json"
+CURVE = "learning_curve.png"
+
+# Per-model defaults of the training recipe (tuned on Fashion-MNIST; see docs/deep.md).
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "stochastic": {"lr": 1e-2, "lr_decay": 0.85, "batch_size": 100},
+    "binaryconnect": {"lr": 1e-2, "lr_decay": 0.85, "batch_size": 100},
+    "bnn": {"lr": 1e-2, "lr_decay": 0.85, "batch_size": 100},
+    "float": {"lr": 1e-3, "lr_decay": 0.85, "batch_size": 100},
+}
+
+
+def to_float(x: np.ndarray | torch.Tensor) -> torch.Tensor:
+    """uint8 images -> float32 tensor in [0, 1]."""
+    t = torch.as_tensor(x)
+    return t.to(torch.float32) / 255.0
+
+
+def _epoch_seed(seed: int, epoch: int) -> int:
+    return int(np.random.SeedSequence([seed, epoch]).generate_state(1, dtype=np.uint64)[0] >> 1)
+
+
+def make_config(
+    model: str = "stochastic",
+    arch: str = "mlp:784-1024-1024-10",
+    dataset: str = "fashion-mnist",
+    epochs: int = 20,
+    seed: int = 0,
+    batch_size: int | None = None,
+    lr: float | None = None,
+    lr_decay: float | None = None,
+    weight_decay: float = 0.0,
+    calib_samples: int = 10000,
+    data_dir: str | None = None,
+    threads: int = 2,
+    model_options: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Validated training configuration (a JSON-friendly dict).
+
+    Args:
+        model: one of "stochastic", "binaryconnect", "bnn", "float" (default "stochastic").
+        arch: architecture string (default "mlp:784-1024-1024-10"); the input size must match the data.
+        dataset: "fashion-mnist" (default), "mnist-5k", "idx" or "synthetic".
+        epochs: passes over the training set (default 20).
+        seed: seed of initialization, shuffling and sampling (default 0).
+        batch_size: minibatch size (default per model, 100).
+        lr: Adam learning rate (default per model: 1e-2 binary models, 1e-3 float).
+        lr_decay: learning-rate factor per epoch (default 0.85).
+        weight_decay: Adam L2 weight decay (default 0).
+        calib_samples: training images used to calibrate the deployed network (default 10000).
+        data_dir: data directory override (default None: $STOCHSYN_DATA or the system path).
+        threads: torch CPU threads (default 2).
+        model_options: keyword options of the model class (default {}).
+    """
+    if model not in MODEL_KINDS:
+        raise ValueError(f"model={model!r}: expected one of {MODEL_KINDS}")
+    if dataset not in DATASETS:
+        raise ValueError(f"dataset={dataset!r}: expected one of {DATASETS}")
+    d = DEFAULTS[model]
+    cfg = {
+        "model": model,
+        "arch": arch,
+        "dataset": dataset,
+        "epochs": epochs,
+        "seed": seed,
+        "batch_size": d["batch_size"] if batch_size is None else batch_size,
+        "lr": d["lr"] if lr is None else lr,
+        "lr_decay": d["lr_decay"] if lr_decay is None else lr_decay,
+        "weight_decay": weight_decay,
+        "calib_samples": calib_samples,
+        "data_dir": None if data_dir is None else str(data_dir),
+        "threads": threads,
+        "model_options": dict(model_options or {}),
+    }
+    for key in ("epochs", "batch_size", "calib_samples", "threads"):
+        v = cfg[key]
+        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+            raise ValueError(f"{key}={v!r}: expected a positive int")
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"seed={seed!r}: expected a non-negative int")
+    for key in ("lr", "lr_decay"):
+        v = cfg[key]
+        if not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
+            raise ValueError(f"{key}={v!r}: expected a positive float")
+    if not (isinstance(weight_decay, (int, float)) and weight_decay >= 0):
+        raise ValueError(f"weight_decay={weight_decay!r}: expected a non-negative float")
+    return cfg
+
+
+def _atomic_torch_save(obj: Any, path: Path) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _atomic_json(obj: Any, path: Path) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(obj, fh, indent=1)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _model_for(cfg: dict[str, Any], data: Dataset) -> DeepModel:
+    model = build_model(cfg["model"], cfg["arch"], class_names=data.class_names, **cfg["model_options"])
+    mean, std = data.pixel_stats()
+    model.set_preprocess(mean, std)
+    return model
+
+
+@torch.no_grad()
+def evaluate(model: DeepModel, x: np.ndarray, y: np.ndarray, mode: str, batch_size: int = 1000) -> float:
+    """Accuracy of ``model`` (eval mode, forward ``mode``) on uint8 images ``x`` with labels ``y``."""
+    was_training, old_mode = model.training, model.mode
+    model.eval()
+    model.set_mode(mode)
+    correct = 0
+    try:
+        for i in range(0, len(x), batch_size):
+            scores = model(to_float(x[i : i + batch_size]))
+            correct += int((scores.argmax(dim=1) == torch.as_tensor(y[i : i + batch_size])).sum())
+    finally:
+        model.train(was_training)
+        model.set_mode(old_mode)
+    return correct / len(x)
+
+
+@torch.no_grad()
+def evaluate_ensemble(
+    model: DeepModel, x: np.ndarray, y: np.ndarray, n_samples: int = 16, seed: int = 0, batch_size: int = 1000
+) -> float:
+    """Accuracy of the sampled-ensemble prediction: argmax of the softmax averaged over
+    ``n_samples`` stochastic networks (local reparameterization, independent draws per example)."""
+    if "sample" not in model.modes:
+        raise ValueError(f"a {model.kind} model has no sampling mode; the ensemble needs model='stochastic'")
+    if not isinstance(n_samples, int) or n_samples < 1:
+        raise ValueError(f"n_samples={n_samples!r}: expected a positive int")
+    was_training, old_mode = model.training, model.mode
+    model.eval()
+    model.set_mode("sample")
+    gen = torch.Generator().manual_seed(seed)
+    correct = 0
+    try:
+        for i in range(0, len(x), batch_size):
+            xb = to_float(x[i : i + batch_size])
+            probs = sum(F.softmax(model(xb, generator=gen), dim=1) for _ in range(n_samples))
+            correct += int((probs.argmax(dim=1) == torch.as_tensor(y[i : i + batch_size])).sum())
+    finally:
+        model.train(was_training)
+        model.set_mode(old_mode)
+    return correct / len(x)
+
+
+def _calibration_images(cfg: dict[str, Any], data: Dataset) -> torch.Tensor:
+    rng = np.random.default_rng(_epoch_seed(cfg["seed"], 0))
+    n = min(cfg["calib_samples"], len(data.x_train))
+    idx = np.sort(rng.permutation(len(data.x_train))[:n])
+    return to_float(data.x_train[idx])
+
+
+def _plot_curve(out: Path, records: list[dict[str, Any]], title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    ep = [r["epoch"] for r in records]
+    fig, ax = plt.subplots(1, 2, figsize=(9, 3.4))
+    ax[0].plot(ep, [r["train_loss"] for r in records], "o-")
+    ax[0].set_xlabel("epoch")
+    ax[0].set_ylabel("training loss")
+    ax[1].plot(ep, [r["test_accuracy"] for r in records], "o-", label="training network")
+    ax[1].plot(ep, [r["test_accuracy_deployed"] for r in records], "s--", label="deployed binary")
+    ax[1].set_xlabel("epoch")
+    ax[1].set_ylabel("test accuracy")
+    ax[1].legend()
+    fig.suptitle(title)
+    fig.tight_layout()
+    fd, tmp = tempfile.mkstemp(prefix=CURVE + ".", suffix=".png", dir=out)
+    os.close(fd)
+    try:
+        fig.savefig(tmp, dpi=100)
+        os.replace(tmp, out / CURVE)
+    finally:
+        plt.close(fig)
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _comparable(cfg: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in cfg.items() if k not in ("epochs", "data_dir", "threads")}
+
+
+def train(
+    out_dir: str | os.PathLike,
+    *,
+    resume: bool = False,
+    progress: bool = True,
+    callback: Callable[[int, dict[str, Any]], bool | None] | None = None,
+    data: Dataset | None = None,
+    **config: Any,
+) -> dict[str, Any]:
+    """Train one model and write checkpoints, metrics and the learning curve into ``out_dir``.
+
+    Args:
+        out_dir: run directory (created).
+        resume: continue from ``out_dir/checkpoint.pt`` (default False); the stored
+            config must match apart from ``epochs``, ``data_dir`` and ``threads``.
+            Without ``resume`` an existing checkpoint is an error (no silent overwrite).
+        progress: rich progress bar on stderr (default True).
+        callback: ``callback(epoch, record)`` after each epoch; True stops early.
+        data: an already loaded :class:`Dataset` (default None: load ``dataset``).
+        **config: settings of :func:`make_config`.
+
+    Returns:
+        the metrics dict written to ``metrics.json``.
+    """
+    cfg = make_config(**config)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    ckpt_path = out / CHECKPOINT
+    torch.set_num_threads(cfg["threads"])
+    if data is None:
+        data = load_dataset(cfg["dataset"], cfg["data_dir"], seed=cfg["seed"])
+    torch.manual_seed(cfg["seed"])
+    model = _model_for(cfg, data)
+    if model.preprocess(to_float(data.x_train[:1])).shape[1] != data.n_features:
+        raise ValueError(f"arch={cfg['arch']!r} does not fit {data.n_features}-pixel inputs of {data.name}")
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg["lr"], weight_decay=cfg["weight_decay"])
+    records: list[dict[str, Any]] = []
+    start = 1
+    if ckpt_path.exists():
+        if not resume:
+            raise ValueError(f"{str(out)!r} already holds a checkpoint; pass --resume to continue or choose another --out")
+        stored = json.loads((out / CONFIG).read_text())
+        if _comparable(stored) != _comparable(cfg):
+            diff = sorted(k for k in _comparable(cfg) if stored.get(k) != cfg.get(k))
+            raise ValueError(f"--resume: settings {diff} differ from the run stored in {str(out)!r}")
+        state = torch.load(ckpt_path, weights_only=True)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        start = int(state["epoch"]) + 1
+        records = json.loads((out / METRICS).read_text())["epochs"][: start - 1]
+    elif resume:
+        raise FileNotFoundError(f"--resume: no {CHECKPOINT} in {str(out)!r}")
+    _atomic_json(cfg, out / CONFIG)
+    calib = _calibration_images(cfg, data) if cfg["model"] == "stochastic" else None
+    x_train, y_train = data.x_train, torch.as_tensor(data.y_train)
+    n, bs = len(x_train), cfg["batch_size"]
+    n_batches = math.ceil(n / bs)
+
+    bar = None
+    if progress:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        from ..cli._common import err_console
+
+        bar = Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+            TextColumn("{task.fields[info]}"), console=err_console, transient=False,
+        )  # fmt: skip
+        bar.start()
+    try:
+        for epoch in range(start, cfg["epochs"] + 1):
+            t0 = time.perf_counter()
+            es = _epoch_seed(cfg["seed"], epoch)
+            torch.manual_seed(es)
+            perm = torch.randperm(n, generator=torch.Generator().manual_seed(es)).numpy()
+            for group in optimizer.param_groups:
+                group["lr"] = cfg["lr"] * cfg["lr_decay"] ** (epoch - 1)
+            model.train()
+            model.set_mode("mean-field")
+            task = bar.add_task(f"{cfg['model']} epoch {epoch}/{cfg['epochs']}", total=n_batches, info="") if bar else None
+            loss_sum = 0.0
+            for b in range(n_batches):
+                idx = perm[b * bs : (b + 1) * bs]
+                xb, yb = to_float(x_train[idx]), y_train[idx]
+                loss = F.cross_entropy(model(xb), yb)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                model.after_step()
+                loss_sum += loss.item() * len(idx)
+                if bar is not None and (b % 20 == 0 or b == n_batches - 1):
+                    bar.update(task, completed=b + 1, info=f"loss {loss_sum / min(n, (b + 1) * bs):.4f}")
+            model.eval()
+            if calib is not None:
+                model.calibrate_deploy(calib)
+            seconds = time.perf_counter() - t0
+            record = {
+                "epoch": epoch,
+                "train_loss": loss_sum / n,
+                "test_accuracy": evaluate(model, data.x_test, data.y_test, "mean-field"),
+                "test_accuracy_deployed": evaluate(model, data.x_test, data.y_test, "deploy"),
+                "seconds": seconds,
+            }
+            records.append(record)
+            if bar is not None:
+                bar.update(task, info=f"loss {record['train_loss']:.4f}  test {record['test_accuracy']:.4f}  "
+                                      f"deployed {record['test_accuracy_deployed']:.4f}")  # fmt: skip
+            _atomic_torch_save({"epoch": epoch, "model": model.state_dict(), "optimizer": optimizer.state_dict()},
+                               ckpt_path)  # fmt: skip
+            metrics = {"epochs": records, "config": cfg}
+            _atomic_json(metrics, out / METRICS)
+            _plot_curve(out, records, f"{cfg['model']} {cfg['arch']} on {cfg['dataset']}")
+            if callback is not None and callback(epoch, record):
+                break
+    finally:
+        if bar is not None:
+            bar.stop()
+    if not records:
+        raise ValueError(f"epochs={cfg['epochs']}: nothing to do, the run in {str(out)!r} already has {start - 1} epochs")
+    return {"epochs": records, "config": cfg}
+
+
+def load_run(run_dir: str | os.PathLike) -> tuple[DeepModel, dict[str, Any]]:
+    """Rebuild the trained model of a run directory; returned in eval mode, deploy mode.
+
+    Returns (model, config). Raises FileNotFoundError when the run is incomplete.
+    """
+    run = Path(run_dir)
+    for name in (CONFIG, CHECKPOINT):
+        if not (run / name).is_file():
+            raise FileNotFoundError(f"{str(run / name)!r} not found; is {str(run)!r} a `stochsyn deep train` directory?")
+    cfg = json.loads((run / CONFIG).read_text())
+    state = torch.load(run / CHECKPOINT, weights_only=True)
+    from .data import DIGITS, FASHION_MNIST_CLASSES
+
+    names = {"fashion-mnist": FASHION_MNIST_CLASSES, "mnist-5k": DIGITS}.get(cfg["dataset"])
+    model = build_model(cfg["model"], cfg["arch"], class_names=names, **cfg["model_options"])
+    model.load_state_dict(state["model"])
+    model.eval()
+    model.set_mode("deploy")
+    return model, cfg
