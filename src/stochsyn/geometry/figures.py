@@ -277,26 +277,35 @@ def theory_local_entropy(alpha: float, d: np.ndarray) -> dict[str, np.ndarray]:
     return out
 
 
-def theory_generalization(alphas: Sequence[float]) -> np.ndarray | None:
-    """Gibbs-learning ε(α) from ``stochsyn.theory.teacher_student_gibbs`` (NaN where it
-    fails), or None when the theory code is not available."""
+def theory_generalization(alphas: Sequence[float]) -> dict[str, np.ndarray] | None:
+    """Gibbs-learning ε(α) from ``stochsyn.theory.teacher_student_gibbs``, or None when the
+    theory code is not available. Returns ``{"metastable": ε on the poorly-generalizing
+    branch (NaN where it fails), "equilibrium": the same but 0 beyond the first-order
+    transition α_th (``perfect_generalization_threshold``, Györgyi ≈ 1.245), when known}``."""
     try:
-        import stochsyn.theory as th  # noqa: PLC0415
-    except Exception:  # pragma: no cover
+        import stochsyn.theory.teacher_student as ts  # noqa: PLC0415 - optional, lazily
+    except Exception:
         return None
-    fn = getattr(th, "teacher_student_gibbs", None)
+    fn = getattr(ts, "teacher_student_gibbs", None)
     if fn is None:
-        try:
-            from stochsyn.theory.teacher_student import teacher_student_gibbs as fn  # noqa: PLC0415
-        except Exception:
-            return None
+        return None
     vals = []
     for a in alphas:
         try:
             vals.append(_scalar(fn(float(a)), ("gen_error", "error", "epsilon")))
         except Exception:
             vals.append(np.nan)
-    return np.asarray(vals, dtype=np.float64)
+    meta = np.asarray(vals, dtype=np.float64)
+    out = {"metastable": meta}
+    thr_fn = getattr(ts, "perfect_generalization_threshold", None)
+    if thr_fn is not None:
+        try:
+            thr = float(thr_fn())
+            out["equilibrium"] = np.where(np.asarray(alphas, dtype=np.float64) >= thr, 0.0, meta)
+            out["threshold"] = np.array([thr])
+        except Exception:
+            pass
+    return out
 
 
 # -- plots -----------------------------------------------------------------------
@@ -373,21 +382,29 @@ def plot_robustness(records: Sequence[dict[str, Any]], *, alpha: float, n: int) 
 
 
 def plot_generalization(records: Sequence[dict[str, Any]], *, n: int, theory: bool = True) -> Any:
-    """Test error against α per source, with the Gibbs-learning theory when available."""
+    """Test error against α per source (students that solved their training set only),
+    with the Gibbs-learning theory when available."""
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.4, 4.6))
     alphas = sorted({r["alpha"] for r in records})
     for src in _sources(records):
-        rs = [r for r in records if r["source"] == src]
-        m = [np.mean([r["error"] for r in rs if r["alpha"] == a]) for a in alphas]
-        s = [np.std([r["error"] for r in rs if r["alpha"] == a]) / np.sqrt(max(1, sum(r["alpha"] == a for r in rs))) for a in alphas]
-        ax.errorbar(alphas, m, yerr=s, marker="o", ms=4, capsize=2, label=src)
+        rs = [r for r in records if r["source"] == src and r["solved"]]
+        if not rs:
+            continue
+        al = sorted({r["alpha"] for r in rs})
+        m = [np.mean([r["error"] for r in rs if r["alpha"] == a]) for a in al]
+        s = [np.std([r["error"] for r in rs if r["alpha"] == a]) / np.sqrt(sum(r["alpha"] == a for r in rs)) for a in al]
+        ax.errorbar(al, m, yerr=s, marker="o", ms=4, capsize=2, label=src)
     if theory and alphas:
-        grid = np.linspace(min(0.05, min(alphas)), max(alphas) * 1.05, 40)
-        eps = theory_generalization(grid)
-        if eps is not None and np.any(np.isfinite(eps)):
-            ax.plot(grid, eps, "k--", label="Gibbs learning (RS theory)")
+        grid = np.unique(np.concatenate([np.linspace(0.05, max(alphas) * 1.05, 30), alphas]))
+        th = theory_generalization(grid)
+        if th is not None:
+            if "equilibrium" in th:
+                ax.plot(grid, th["equilibrium"], "k--", label="Gibbs learning, equilibrium (RS theory)")
+                ax.plot(grid, th["metastable"], ":", color="0.5", label="Gibbs, poorly-generalizing branch")
+            elif np.any(np.isfinite(th["metastable"])):
+                ax.plot(grid, th["metastable"], "k--", label="Gibbs learning (RS theory)")
     ax.set_xlabel("α = P/N")
     ax.set_ylabel("generalization error ε")
     ax.set_title(f"Teacher–student generalization, N={n}")
