@@ -1,0 +1,197 @@
+"""``stochsyn theory …``: replica-symmetric curves as tables, JSON or PNG plots."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from ._common import console, err_console, print_json, save_figure, use_agg
+
+theory_app = typer.Typer(
+    help="Replica-symmetric theory: capacity, teacher–student, Franz–Parisi, local entropy, stochastic synapses.",
+    no_args_is_help=True,
+)
+
+_GRID_HELP = "comma list '0.1,0.2' or range 'start:stop:num' (inclusive)"
+
+
+def parse_grid(text: str, name: str) -> list[float]:
+    """Parse ``'a,b,c'`` or ``'start:stop:num'`` into a list of floats (ValueError naming ``name``)."""
+    import numpy as np
+
+    t = text.replace(" ", "")
+    try:
+        if ":" in t:
+            parts = t.split(":")
+            if len(parts) != 3:
+                raise ValueError
+            a, b, n = float(parts[0]), float(parts[1]), int(parts[2])
+            if n < 1:
+                raise ValueError
+            return [float(v) for v in np.linspace(a, b, n)]
+        vals = [float(v) for v in t.split(",") if v]
+    except ValueError:
+        raise ValueError(f"{name}={text!r}: expected a {_GRID_HELP}") from None
+    if not vals:
+        raise ValueError(f"{name}={text!r}: expected at least one number ({_GRID_HELP})")
+    return vals
+
+
+def _table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
+    from rich.table import Table
+
+    tab = Table(title=title)
+    for c in columns:
+        tab.add_column(c, justify="right")
+    for r in rows:
+        tab.add_row(*[f"{v:.6g}" if isinstance(v, float) else str(v) for v in r])
+    console.print(tab)
+
+
+def _plot(path: Path, curves: list[tuple[str, list[float], list[float]]], xlabel: str, ylabel: str,
+          title: str, hline: float | None = 0.0) -> None:
+    use_agg()
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for label, x, y in curves:
+        ax.plot(x, y, marker=".", label=label)
+    if hline is not None:
+        ax.axhline(hline, color="gray", lw=0.8, ls="--")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    if len(curves) > 1:
+        ax.legend(fontsize=8)
+    save_figure(fig, path)
+    err_console.print(f"wrote {path}")
+
+
+def _progress():
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=err_console, transient=True)
+
+
+@theory_app.command("capacity")
+def capacity_cmd(
+    kappa: str = typer.Option("0", "--kappa", help=f"margin(s) κ: {_GRID_HELP}"),
+    n_quad: int = typer.Option(101, help="Gauss–Hermite nodes per Gaussian integral"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON instead of a table"),
+    plot: Optional[Path] = typer.Option(None, "--plot", help="write α_c(κ) to this PNG"),
+) -> None:
+    """Krauth–Mézard capacity α_c(κ) of the binary perceptron (RS entropy = 0)."""
+    from ..theory.gardner import capacity, gardner_entropy
+
+    kappas = parse_grid(kappa, "--kappa")
+    rows = []
+    with _progress() as prog:
+        task = prog.add_task("capacity", total=len(kappas))
+        for k in kappas:
+            ac = capacity(k, n_quad=n_quad)
+            st = gardner_entropy(ac, k, n_quad=n_quad)
+            rows.append({"kappa": k, "alpha_c": ac, "q": st.q, "qhat": st.qhat})
+            prog.advance(task)
+    if as_json:
+        print_json(rows)
+    else:
+        _table("Binary perceptron capacity (RS, zero entropy)", ["κ", "α_c", "q at α_c", "q̂ at α_c"],
+               [[r["kappa"], r["alpha_c"], r["q"], r["qhat"]] for r in rows])
+    if plot is not None:
+        _plot(plot, [("α_c(κ)", kappas, [r["alpha_c"] for r in rows])], "κ", "α_c", "capacity", None)
+
+
+@theory_app.command("entropy")
+def entropy_cmd(
+    alpha: str = typer.Option("0.1:0.8:8", "--alpha", help=f"load(s): {_GRID_HELP}"),
+    kappa: float = typer.Option(0.0, "--kappa", help="margin κ"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON instead of a table"),
+    plot: Optional[Path] = typer.Option(None, "--plot", help="write φ(α) to this PNG"),
+) -> None:
+    """Gardner RS entropy φ(α) of the solutions, with q, q̂ and the typical distance."""
+    from ..theory.gardner import gardner_entropy
+
+    states = [gardner_entropy(a, kappa) for a in parse_grid(alpha, "--alpha")]
+    if as_json:
+        print_json([s.as_dict() for s in states])
+    else:
+        _table(f"Gardner entropy (κ={kappa:g})", ["α", "φ", "q", "q̂", "d_typ", "iterations"],
+               [[s.alpha, s.entropy, s.q, s.qhat, s.typical_distance,
+                 0 if s.report is None else s.report.iterations] for s in states])
+    if plot is not None:
+        _plot(plot, [("φ", [s.alpha for s in states], [s.entropy for s in states])], "α", "entropy",
+              f"Gardner entropy, κ={kappa:g}")
+
+
+@theory_app.command("teacher-student")
+def teacher_student_cmd(
+    alpha: str = typer.Option("0.1:1.4:14", "--alpha", help=f"load(s): {_GRID_HELP}"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON instead of a table"),
+    plot: Optional[Path] = typer.Option(None, "--plot", help="write ε(α) and s(α) to this PNG"),
+) -> None:
+    """Gibbs learning, binary teacher/student: overlap R, error ε = arccos(R)/π, entropy."""
+    from ..theory.teacher_student import perfect_generalization_threshold, teacher_student_gibbs
+
+    states = [teacher_student_gibbs(a) for a in parse_grid(alpha, "--alpha")]
+    ac = perfect_generalization_threshold()
+    if as_json:
+        print_json({"states": [s.as_dict() for s in states], "perfect_generalization_alpha": ac})
+    else:
+        _table("Teacher–student Gibbs learning (RS, poorly-generalizing branch)",
+               ["α", "R", "ε", "entropy"], [[s.alpha, s.R, s.gen_error, s.entropy] for s in states])
+        console.print(f"first-order transition to perfect generalization: α = {ac:.6f}")
+    if plot is not None:
+        xs = [s.alpha for s in states]
+        _plot(plot, [("ε", xs, [s.gen_error for s in states]), ("entropy", xs, [s.entropy for s in states])],
+              "α", "", f"teacher–student (transition α={ac:.4f})")
+
+
+def _distance_grid(d: Optional[str], default: str) -> list[float]:
+    return parse_grid(d if d is not None else default, "--d")
+
+
+@theory_app.command("franz-parisi")
+def franz_parisi_cmd(
+    alpha: str = typer.Option("0.5", "--alpha", help=f"load(s): {_GRID_HELP}"),
+    d: Optional[str] = typer.Option(None, "--d", help=f"distances: {_GRID_HELP} (default 0.002…0.3)"),
+    kappa: float = typer.Option(0.0, "--kappa", help="margin κ"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON instead of a table"),
+    plot: Optional[Path] = typer.Option(None, "--plot", help="write V(d) to this PNG"),
+) -> None:
+    """Franz–Parisi local entropy V(d) around typical (equilibrium) solutions."""
+    import numpy as np
+
+    from ..theory.franz_parisi import franz_parisi
+
+    ds = _distance_grid(d, "0.002,0.005,0.01,0.02,0.05,0.1,0.2,0.3")
+    alphas = parse_grid(alpha, "--alpha")
+    curves = []
+    with _progress() as prog:
+        task = prog.add_task("franz-parisi", total=len(alphas))
+        for a in alphas:
+            curves.append(franz_parisi(a, np.array(ds), kappa))
+            prog.advance(task)
+    _emit_curves(curves, as_json, plot, "Franz–Parisi potential (typical reference)")
+
+
+def _emit_curves(curves, as_json: bool, plot: Optional[Path], title: str) -> None:
+    if as_json:
+        print_json([c.as_dict() for c in curves])
+    else:
+        for c in curves:
+            ref = c.reference
+            extra = "" if ref is None else f", reference entropy {ref.entropy:.6g} at d={ref.typical_distance:.4g}"
+            _table(f"{title}: α={c.alpha:g}, κ={c.kappa:g}{extra}", ["d", "local entropy", "q1", "converged"],
+                   [[float(c.d[i]), float(c.entropy[i]), float(c.order["q1"][i]), bool(c.converged[i])]
+                    for i in range(len(c.d))])
+    if plot is not None:
+        _plot(plot, [(f"α={c.alpha:g}", c.d.tolist(), c.entropy.tolist()) for c in curves], "d",
+              "local entropy", title)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``theory`` command group to the root app."""
+    app.add_typer(theory_app, name="theory")
