@@ -1,0 +1,224 @@
+"""Benchmark of stochsyn.bitpack: ratios measured in one run, on this machine, with its threads.
+
+    make bench BENCH=bitpack                      # or: .venv/bin/python benchmarks/bench_bitpack.py [options]
+
+1. Kernel: the ±1 product A·Bᵀ, batch 1024 × 4096 inputs × 4096 outputs, as
+   XNOR-popcount on packed words (numba) against float32 BLAS matmul of the
+   same ±1 data (numpy → OpenBLAS, torch → MKL), all with the same number of
+   threads. Results are checked to be identical integers.
+2. Weight memory: packed uint64 words against float32 (and int8) storage.
+3. End to end: a stochastic-synapse MLP (stochsyn.deep, default
+   mlp:784-1024-1024-10) on the Fashion-MNIST test set, packed inference
+   against the PyTorch float deploy-mode forward of the same model: identical
+   predictions (and scores), and the throughput ratio. Without --run the MLP
+   is trained here for --epochs epochs (default 1) first.
+
+Options: --repeats R (timed repetitions, minimum reported; default 5),
+--run RUN_DIR (an existing `stochsyn deep train` run), --epochs E, --arch A,
+--data-dir D, --skip-e2e, --threads T (default 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def timed(fn, repeats: int) -> tuple[float, float, object]:
+    """(min, median) seconds over ``repeats`` calls, and the last result."""
+    times, out = [], None
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+    return min(times), statistics.median(times), out
+
+
+def blas_description() -> str:
+    try:
+        from threadpoolctl import threadpool_info
+
+        parts = []
+        for info in threadpool_info():
+            if info.get("user_api") == "blas":
+                parts.append(
+                    f"numpy BLAS = {info.get('internal_api')} {info.get('version')} "
+                    f"(kernel {info.get('architecture')}, {info.get('num_threads')} threads)"
+                )
+        return "; ".join(parts) or "numpy BLAS: unknown"
+    except ImportError:  # pragma: no cover
+        return "numpy BLAS: threadpoolctl not installed"
+
+
+def set_threads(threads: int) -> None:
+    import numba
+    import torch
+
+    torch.set_num_threads(threads)
+    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=threads, user_api="blas")
+    except ImportError:  # pragma: no cover
+        pass
+
+
+def row(cols: list[str], widths: list[int]) -> str:
+    return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cols, widths)))
+
+
+def bench_kernel(repeats: int) -> dict:
+    import torch
+
+    from stochsyn.bitpack import pack, xnor_matmul
+    from stochsyn.bitpack.kernels import xnor_sign_pack
+
+    m, n, k = 1024, 4096, 4096
+    rng = np.random.default_rng(0)
+    a = (rng.integers(0, 2, size=(m, n), dtype=np.int8) * 2 - 1).astype(np.int8)
+    b = (rng.integers(0, 2, size=(k, n), dtype=np.int8) * 2 - 1).astype(np.int8)
+    pa, pb = pack(a), pack(b)
+    af, bf = a.astype(np.float32), b.astype(np.float32)
+    at, bt = torch.from_numpy(af), torch.from_numpy(bf)
+    thresholds = np.zeros(k, dtype=np.int32)
+
+    xnor_matmul(pa[:8], pb[:8], n)  # JIT warm-up (compilation or cache load), not timed
+    xnor_sign_pack(pa[:8], pb, n, thresholds)
+    res = {}
+    res["xnor (numba popcount)"] = timed(lambda: xnor_matmul(pa, pb, n), repeats)
+    res["xnor + sign + pack (fused)"] = timed(lambda: xnor_sign_pack(pa, pb, n, thresholds), repeats)
+    res["numpy float32 BLAS"] = timed(lambda: af @ bf.T, repeats)
+    with torch.no_grad():
+        res["torch float32 (MKL)"] = timed(lambda: at @ bt.T, repeats)
+    res["xnor (numpy bitwise_count)"] = timed(lambda: xnor_matmul(pa, pb, n, backend="numpy"), 1)
+    res["pack activations (1024x4096)"] = timed(lambda: pack(a), repeats)
+
+    z = res["xnor (numba popcount)"][2]
+    exact = bool(np.array_equal(z, res["numpy float32 BLAS"][2]) and np.array_equal(z, res["torch float32 (MKL)"][2].numpy()))
+    exact_np = bool(np.array_equal(z, res["xnor (numpy bitwise_count)"][2]))
+    t_x = res["xnor (numba popcount)"][0]
+    t_np = res["numpy float32 BLAS"][0]
+    t_th = res["torch float32 (MKL)"][0]
+    best_float = min(t_np, t_th)
+
+    print(f"\n[1] ±1 product A·Bᵀ, batch {m} × {n} inputs × {k} outputs "
+          f"({2 * m * n * k / 1e9:.1f} G float ops), min of {repeats} runs")  # fmt: skip
+    w = [30, 10, 10, 16]
+    print(row(["kernel", "min s", "median s", "float32/this"], w))
+    for name, (tmin, tmed, _) in res.items():
+        ratio = best_float / tmin
+        print(row([name, f"{tmin:.4f}", f"{tmed:.4f}", f"{ratio:.2f}x"], w))
+    print(f"exact: xnor == float32 BLAS (numpy and torch): {exact}; numba == numpy backend: {exact_np}")
+    print(f"SPEED-UP of XNOR-popcount vs numpy float32 BLAS: {t_np / t_x:.1f}x; vs torch float32: {t_th / t_x:.1f}x; "
+          f"vs the faster float32 BLAS: {best_float / t_x:.1f}x   (bar >= 4x, goal >= 10x)")  # fmt: skip
+
+    fbytes, pbytes = bf.nbytes, pb.nbytes
+    print(f"\n[2] weight memory, {k} × {n} ±1 matrix: float32 {fbytes:,} B, int8 {b.nbytes:,} B, "
+          f"packed {pbytes:,} B -> {fbytes / pbytes:.1f}x smaller than float32, {b.nbytes / pbytes:.1f}x than int8")  # fmt: skip
+    return {"speedup_numpy": t_np / t_x, "speedup_torch": t_th / t_x, "exact": exact, "memory_ratio": fbytes / pbytes}
+
+
+def bench_end_to_end(args: argparse.Namespace) -> None:
+    import torch
+
+    from stochsyn import deep
+    from stochsyn.bitpack import PackedNetwork, export_run
+    from stochsyn.deep.data import load_dataset
+
+    try:
+        data = load_dataset("fashion-mnist", args.data_dir)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"\n[3] end to end: SKIPPED, Fashion-MNIST not available: {exc}")
+        return
+    with tempfile.TemporaryDirectory(prefix="bench_bitpack_") as tmp:
+        if args.run:
+            run = Path(args.run)
+            print(f"\n[3] end to end: model from run {run}")
+        else:
+            run = Path(tmp) / "run"
+            print(f"\n[3] end to end: training {args.arch} on Fashion-MNIST for {args.epochs} epoch(s), seed 0 ...",
+                  flush=True)  # fmt: skip
+            t0 = time.perf_counter()
+            deep.train(run, dataset="fashion-mnist", arch=args.arch, epochs=args.epochs, seed=0,
+                       data=data, threads=args.threads, progress=True)  # fmt: skip
+            print(f"    trained in {time.perf_counter() - t0:.1f} s")
+        model, cfg = deep.load_run(run)
+        set_threads(args.threads)  # load_run/train may change torch's thread count
+        out = Path(tmp) / "packed.npz"
+        t0 = time.perf_counter()
+        export_run(run, out)
+        t_export = time.perf_counter() - t0
+        net = PackedNetwork.load(out)
+        x, y = data.x_test, data.y_test
+        xt = torch.as_tensor(x).to(torch.float32) / 255.0
+
+        def torch_scores(bs: int) -> np.ndarray:
+            with torch.no_grad():
+                return torch.cat([model(xt[i : i + bs]) for i in range(0, len(xt), bs)]).numpy()
+
+        def torch_scores_from_uint8(bs: int) -> np.ndarray:
+            # The same job as the packed engine: uint8 images in, scores out.
+            with torch.no_grad():
+                return torch.cat(
+                    [model(torch.as_tensor(x[i : i + bs]).to(torch.float32) / 255.0) for i in range(0, len(x), bs)]
+                ).numpy()
+
+        net.scores(x[:64])  # JIT warm-up
+        torch_scores(64)
+        print(f"    {cfg['arch']} ({cfg['model']}), {len(x)} test images; export {t_export:.2f} s; "
+              f"weights {net.n_weights:,} bits = {net.weight_bytes:,} B packed vs {4 * net.n_weights:,} B float32 "
+              f"({4 * net.n_weights / net.weight_bytes:.1f}x)")  # fmt: skip
+        w = [12, 14, 14, 14, 14, 10]
+        print(row(["batch", "torch s", "packed s", "torch img/s", "packed img/s", "ratio"], w))
+        for bs in args.batches:
+            t_t, _, s_t = timed(lambda: torch_scores_from_uint8(bs), args.repeats_e2e)
+            t_p, _, s_p = timed(lambda: net.scores(x, batch_size=bs), args.repeats_e2e)
+            print(row([str(bs), f"{t_t:.3f}", f"{t_p:.3f}", f"{len(x) / t_t:,.0f}", f"{len(x) / t_p:,.0f}",
+                       f"{t_t / t_p:.2f}x"], w))  # fmt: skip
+        ref = torch_scores(1000)
+        packed = net.scores(x, batch_size=1000)
+        p_ref, p_pk = ref.argmax(1), packed.argmax(1)
+        print(f"    predictions identical: {int((p_ref == p_pk).sum())}/{len(x)} "
+              f"({'IDENTICAL' if np.array_equal(p_ref, p_pk) else 'DIFFERENT'}); "
+              f"scores bit-identical: {bool(np.array_equal(ref, packed))}")  # fmt: skip
+        print(f"    accuracy: torch deploy {np.mean(p_ref == y):.4f}, packed {np.mean(p_pk == y):.4f}")
+        print(f"    timing: min of {args.repeats_e2e} runs; both sides start from the uint8 images "
+              f"(scaling, standardization included)")  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--repeats-e2e", type=int, default=3)
+    p.add_argument("--run", default=os.environ.get("BITPACK_RUN"))
+    p.add_argument("--epochs", type=int, default=1)
+    p.add_argument("--arch", default="mlp:784-1024-1024-10")
+    p.add_argument("--data-dir", default=None)
+    p.add_argument("--batches", type=int, nargs="+", default=[10000, 1000, 100])
+    p.add_argument("--skip-e2e", action="store_true")
+    p.add_argument("--threads", type=int, default=2)
+    args = p.parse_args(argv)
+    set_threads(args.threads)
+    import numba
+    import torch
+
+    print("stochsyn.bitpack benchmark")
+    print(f"threads: numba {numba.get_num_threads()}, torch {torch.get_num_threads()} (MKL {torch.backends.mkl.is_available()}); "
+          f"{blas_description()}; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}; "
+          f"cpu count {os.cpu_count()}; load average {os.getloadavg()[0]:.1f}")  # fmt: skip
+    bench_kernel(args.repeats)
+    if not args.skip_e2e:
+        bench_end_to_end(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
