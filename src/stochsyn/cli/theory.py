@@ -79,7 +79,7 @@ def _progress():
 @theory_app.command("capacity")
 def capacity_cmd(
     kappa: str = typer.Option("0", "--kappa", help=f"margin(s) κ: {_GRID_HELP}"),
-    n_quad: int = typer.Option(101, help="Gauss–Hermite nodes per Gaussian integral"),
+    n_quad: int = typer.Option(201, help="Gauss–Hermite nodes per Gaussian integral"),
     as_json: bool = typer.Option(False, "--json", help="print JSON instead of a table"),
     plot: Optional[Path] = typer.Option(None, "--plot", help="write α_c(κ) to this PNG"),
 ) -> None:

@@ -61,10 +61,10 @@ class GardnerState:
 
 
 def gardner_free_entropy(q: float, qhat: float, alpha: float, kappa: float = 0.0,
-                         *, n_quad: int = 101) -> float:
+                         *, n_quad: int = 201) -> float:
     """The RS functional φ(q, q̂) above, not extremized (for stationarity checks).
 
-    ``n_quad`` (default 101): Gauss–Hermite nodes for each ∫Dz.
+    ``n_quad`` (default 201): Gauss–Hermite nodes for each ∫Dz.
     """
     z, w = gauss_hermite(n_quad)
     entropic = -0.5 * qhat * (1.0 - q) + float(np.dot(w, log_2cosh(np.sqrt(qhat) * z)))
@@ -81,7 +81,7 @@ def gardner_entropy(
     alpha: float,
     kappa: float = 0.0,
     *,
-    n_quad: int = 101,
+    n_quad: int = 201,
     tol: float = 1e-13,
     damping: float = 0.5,
     max_iter: int = 20000,
@@ -95,7 +95,7 @@ def gardner_entropy(
     ----------
     alpha : load P/N, >= 0.
     kappa : margin κ (default 0.0).
-    n_quad : Gauss–Hermite nodes per Gaussian integral (default 101).
+    n_quad : Gauss–Hermite nodes per Gaussian integral (default 201).
     tol : convergence threshold on |Δq| (default 1e-13).
     damping : weight of the old iterate (default 0.5).
     max_iter : iteration budget (default 20000); non-convergence raises
@@ -121,12 +121,12 @@ def gardner_entropy(
     return GardnerState(alpha, kappa, q, qhat, phi, rep)
 
 
-def capacity(kappa: float = 0.0, *, n_quad: int = 101, xtol: float = 1e-10) -> float:
+def capacity(kappa: float = 0.0, *, n_quad: int = 201, xtol: float = 1e-10) -> float:
     """Krauth–Mézard capacity α_c(κ): the load at which the RS entropy vanishes.
 
     Brackets the root of α ↦ φ(α, κ) by geometric steps from α = 0.05 and
     refines it with Brent's method to ``xtol`` (default 1e-10). ``n_quad``
-    (default 101) is passed to :func:`gardner_entropy`.
+    (default 201) is passed to :func:`gardner_entropy`.
     """
     kappa = V.real("kappa", kappa)
 

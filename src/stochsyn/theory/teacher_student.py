@@ -66,10 +66,10 @@ class TeacherStudentState:
         return d
 
 
-def teacher_student_free_entropy(q: float, qhat: float, alpha: float, *, n_quad: int = 101) -> float:
+def teacher_student_free_entropy(q: float, qhat: float, alpha: float, *, n_quad: int = 201) -> float:
     """The RS functional s(q, q̂) of the module docstring, not extremized.
 
-    ``n_quad`` (default 101): Gauss–Hermite nodes per ∫Dz.
+    ``n_quad`` (default 201): Gauss–Hermite nodes per ∫Dz.
     """
     z, w = gauss_hermite(n_quad)
     ent = -0.5 * qhat * (1.0 + q) + float(np.dot(w, log_2cosh(np.sqrt(qhat) * z + qhat)))
@@ -88,7 +88,7 @@ def _qhat(q: float, alpha: float, z, w) -> float:
 def teacher_student_gibbs(
     alpha: float,
     *,
-    n_quad: int = 101,
+    n_quad: int = 201,
     tol: float = 1e-13,
     damping: float = 0.5,
     max_iter: int = 50000,
@@ -103,7 +103,7 @@ def teacher_student_gibbs(
     Parameters
     ----------
     alpha : load P/N, >= 0.
-    n_quad : Gauss–Hermite nodes (default 101).
+    n_quad : Gauss–Hermite nodes (default 201).
     tol, damping, max_iter : fixed-point settings (defaults 1e-13, 0.5, 50000).
     """
     alpha = V.real("alpha", alpha, lo=0.0)
@@ -125,12 +125,12 @@ def teacher_student_gibbs(
     return TeacherStudentState(alpha, q, qh, float(np.arccos(q) / np.pi), s, rep)
 
 
-def perfect_generalization_threshold(*, n_quad: int = 101, xtol: float = 1e-10) -> float:
+def perfect_generalization_threshold(*, n_quad: int = 201, xtol: float = 1e-10) -> float:
     """α of the first-order transition to perfect generalization (Györgyi: ≈ 1.245).
 
     Root, by Brent's method on [1.0, 1.4], of the entropy of the
     poorly-generalizing RS branch (the perfect-generalization state has zero
-    entropy). ``n_quad`` (default 101), ``xtol`` (default 1e-10).
+    entropy). ``n_quad`` (default 201), ``xtol`` (default 1e-10).
     """
     def f(a: float) -> float:
         return teacher_student_gibbs(a, n_quad=n_quad).entropy
