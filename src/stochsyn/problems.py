@@ -226,16 +226,17 @@ class Instance:
             raise FileNotFoundError(f"no instance file at {path}")
         try:
             with np.load(path, allow_pickle=False) as f:
-                keys = set(f.files)
-                if not {"patterns", "labels"} <= keys:
-                    raise ValueError(
-                        f"{path} is not a stochsyn instance: expected arrays 'patterns' and "
-                        f"'labels', found {sorted(keys)}"
-                    )
-                teacher = f["teacher"] if "teacher" in keys else None
-                patterns, labels = f["patterns"], f["labels"]
-        except (OSError, EOFError, zipfile.BadZipFile) as exc:
+                if not isinstance(f, np.lib.npyio.NpzFile):
+                    raise ValueError("not an .npz archive")
+                arrays = {k: f[k] for k in f.files}
+        except (OSError, EOFError, ValueError, zipfile.BadZipFile) as exc:
             raise ValueError(f"cannot read instance file {path}: {exc}") from exc
+        if not {"patterns", "labels"} <= set(arrays):
+            raise ValueError(
+                f"{path} is not a stochsyn instance: expected arrays 'patterns' and "
+                f"'labels', found {sorted(arrays)}"
+            )
+        patterns, labels, teacher = arrays["patterns"], arrays["labels"], arrays.get("teacher")
         return cls(patterns, labels, teacher)
 
 
