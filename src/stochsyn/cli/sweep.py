@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext as _nullcontext
 from pathlib import Path
 from typing import Any, Optional
 
@@ -198,12 +199,20 @@ def register(app: typer.Typer) -> None:
             console=err_console,
             transient=False,
         )
-        state = {"task": None, "solved": 0, "failed": 0}
+        import time
+
+        # Without a terminal (nohup, CI logs) a live bar cannot redraw: log one line per trial.
+        live = err_console.is_terminal
+        state: dict[str, Any] = {"task": None, "solved": 0, "failed": 0, "done": 0, "total": 0,
+                                 "t0": time.monotonic()}
 
         def on_start(pending: int, skipped: int) -> None:
             if skipped:
                 err_console.print(f"resuming {db}: {skipped} finished trials skipped, {pending} to run")
-            state["task"] = progress.add_task("sweep", total=pending, solved=0, failed=0, last="")
+            state["total"] = pending
+            state["t0"] = time.monotonic()
+            if live:
+                state["task"] = progress.add_task("sweep", total=pending, solved=0, failed=0, last="")
 
         def on_result(out: Any) -> None:
             if out.row is not None:
@@ -212,11 +221,30 @@ def register(app: typer.Typer) -> None:
             else:
                 state["failed"] += 1
                 last = f"FAILED {out.trial.solver} seed={out.trial.seed}: {out.error}"[:80]
-            progress.update(state["task"], advance=1, solved=state["solved"], failed=state["failed"], last=last)
+            state["done"] += 1
+            if live:
+                progress.update(state["task"], advance=1, solved=state["solved"], failed=state["failed"], last=last)
+            else:
+                elapsed = time.monotonic() - state["t0"]
+                eta = elapsed / state["done"] * (state["total"] - state["done"])
+                solved = "solved" if out.row is not None and out.row["solved"] else "unsolved"
+                err_console.print(
+                    f"[{state['done']}/{state['total']}] {last} {solved if out.row is not None else ''} "
+                    f"| solved {state['solved']} failed {state['failed']} | elapsed {elapsed:.0f} s, ETA {eta:.0f} s",
+                    highlight=False, soft_wrap=True,
+                )
 
+        import signal
+
+        def _terminate(signum: int, frame: Any) -> None:
+            raise KeyboardInterrupt
+
+        # `kill PID` (SIGTERM) takes the same clean path as Ctrl-C: workers are stopped,
+        # finished trials are already committed.
+        previous = signal.signal(signal.SIGTERM, _terminate)
         with ResultStore(db) as store:
             try:
-                with progress:
+                with progress if live else _nullcontext():
                     summary = run_sweep(grid, store, scheduler=scheduler, workers=workers,
                                         on_start=on_start, on_result=on_result)
             except KeyboardInterrupt:
@@ -225,6 +253,8 @@ def register(app: typer.Typer) -> None:
                     "rerun the same command to resume"
                 )
                 raise typer.Exit(130) from None
+            finally:
+                signal.signal(signal.SIGTERM, previous)
         if json_out:
             print_json({**summary.__dict__, "db": str(db)})
         else:

@@ -164,7 +164,23 @@ def _run_trial_safe(trial: dict[str, Any], plugins: Sequence[str] = ()) -> dict[
         return {"ok": False, "error": last, "host": socket.gethostname()}
 
 
-def _init_pool_worker(threads: int) -> None:
+def _die_with_parent(parent_pid: int) -> None:
+    # Linux: ask the kernel to SIGKILL this worker when the driver dies (even by
+    # SIGKILL), so no orphan keeps computing a trial nobody will store.
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        return
+    if os.getppid() != parent_pid:  # the driver died before prctl took effect
+        os._exit(1)
+
+
+def _init_pool_worker(threads: int, parent_pid: int) -> None:
+    _die_with_parent(parent_pid)
     # The driver handles Ctrl-C and terminates workers itself; a worker that also
     # received SIGINT would only print a traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -280,7 +296,7 @@ def _run_pool(
     ctx = get_context("spawn")  # fork would copy the driver's threads and locks
     while pending:
         ex = ProcessPoolExecutor(
-            max_workers=min(workers, len(pending)), mp_context=ctx, initializer=_init_pool_worker, initargs=(threads,)
+            max_workers=min(workers, len(pending)), mp_context=ctx, initializer=_init_pool_worker, initargs=(threads, os.getpid())
         )
         broken = False
         try:
