@@ -309,3 +309,13 @@ def test_cell_table_alpha50_table_csv_and_plots(tmp_path):
     ):
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert math.isclose(sum(c["trials"] for c in cells), len(rows))
+
+
+def test_toml_options_must_be_tables(tmp_path):
+    p = tmp_path / "g.toml"
+    p.write_text(f'n = 31\nalpha = 0.3\nsolvers = ["{SOLVER}"]\noptions = 3\n')
+    with pytest.raises(TypeError, match="options must be a table"):
+        build_grid(base=grid_from_toml(p))
+    p.write_text(f'n = 31\nalpha = 0.3\nsolvers = ["{SOLVER}"]\n[options]\n{SOLVER} = 5\n')
+    with pytest.raises(TypeError, match=f"options for solver '{SOLVER}'"):
+        build_grid(base=grid_from_toml(p))

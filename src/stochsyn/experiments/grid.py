@@ -495,9 +495,14 @@ def build_grid(
     for key, val in (("solvers", solvers), ("n", n), ("alpha", alpha), ("seeds", seeds), ("problem", problem)):
         if val is not None:
             cfg[key] = val
-    merged_opts: dict[str, dict[str, Any]] = {k: dict(v) for k, v in (cfg.get("options") or {}).items()}
-    for solver, opts in (options or {}).items():
-        merged_opts.setdefault(solver, {}).update(opts)
+    merged_opts: dict[str, dict[str, Any]] = {}
+    for source in (cfg.get("options") or {}, options or {}):
+        if not isinstance(source, Mapping):
+            raise TypeError(f"options must be a table of solver name to option table, got options={source!r}")
+        for solver, opts in source.items():
+            if not isinstance(opts, Mapping):
+                raise TypeError(f"options for solver {solver!r} must be a table of option values, got {opts!r}")
+            merged_opts.setdefault(solver, {}).update(opts)
     plugin_list = list(cfg.get("plugins") or []) + [p for p in (plugins or []) if p not in (cfg.get("plugins") or [])]
     load_plugins(plugin_list)
 
