@@ -92,13 +92,12 @@ def _popcount(x):
 def _high_fields(high_a, h, out):
     p, nh = high_a.shape
     for mu in range(p):
-        s = high_a[mu, 0] * 0
+        out[mu] = 0  # N <= 12 leaves no high bits: the partial stability is 0
         for j in range(nh):
             if (h >> j) & 1:
-                s += high_a[mu, j]
+                out[mu] += high_a[mu, j]
             else:
-                s -= high_a[mu, j]
-        out[mu] = s
+                out[mu] -= high_a[mu, j]
 
 
 @njit(cache=True)
