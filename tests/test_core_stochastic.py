@@ -177,3 +177,27 @@ def test_callback_can_stop_the_run():
 def test_option_validation(options, exc, match):
     with pytest.raises(exc, match=match):
         solve(random_patterns(11, 0.3), seed=0, **options)
+
+
+def test_int8_kernels_match_numpy():
+    from stochsyn.solvers._fused import cols_dot, rows_dot2
+
+    rng = np.random.default_rng(0)
+    x = rng.choice(np.array([-1, 1], dtype=np.int8), size=(37, 301))  # 301: not a multiple of the blocks
+    m = rng.normal(size=301).astype(np.float32)
+    s = np.where(m >= 0, 1, -1).astype(np.int8)
+    g = rng.random(37).astype(np.float32)
+    xm, xs = rows_dot2(x, m, s)
+    xf = x.astype(np.float64)
+    np.testing.assert_allclose(xm, xf @ m, rtol=0, atol=1e-4)
+    assert np.array_equal(xs, xf @ s)  # integer sums are exact
+    np.testing.assert_allclose(cols_dot(x, g), xf.T @ g, rtol=0, atol=1e-4)
+
+
+def test_int8_kernel_path_follows_the_blas_path():
+    inst = random_patterns(101, 0.6, seed=9)
+    a = solve(inst, seed=2, max_epochs=25, kernel="int8")
+    b = solve(inst, seed=2, max_epochs=25, kernel="blas")
+    np.testing.assert_allclose(a.history["loss"], b.history["loss"], rtol=1e-4)
+    with pytest.raises(ValueError, match="int8"):
+        solve(Instance(np.random.default_rng(0).normal(size=(5, 7)), np.ones(5)), kernel="int8")

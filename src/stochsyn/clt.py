@@ -32,6 +32,7 @@ __all__ = [
     "clt_loss",
     "clt_loss_grad",
     "clt_loss_grad_folded",
+    "clt_coefficients",
     "DEFAULT_VAR_FLOOR",
 ]
 
@@ -86,19 +87,32 @@ def clt_loss_grad_folded(
         var = np.full(mean.shape[0], max(float(q.sum()), 0.0) + var_floor * xs.shape[1])
     else:
         var = (x2 @ q.astype(dt)).astype(np.float64) + var_floor * x2.sum(axis=1, dtype=np.float64)
-    sd = np.sqrt(var)
-    u = beta * (mean / sd - margin)
-    lp = log_ndtr(u)
-    g = gaussian_hazard(u, lp)
-    # ∂u/∂m_i = β[σ ξ_i/√v + σμ m_i ξ_i²/v^{3/2}]
-    a = g * (beta / sd)
-    b = g * beta * mean / (var * sd)
+    loss, a, b = clt_coefficients(mean, var, beta=beta, margin=margin)
     grad = -(xs.T @ a.astype(dt)).astype(np.float64)
     if x2 is None:
         grad -= m * b.sum()
     else:
         grad -= m * (x2.T @ b.astype(dt)).astype(np.float64)
-    return float(-lp.sum()), grad
+    return loss, grad
+
+
+def clt_coefficients(
+    mean: np.ndarray, var: np.ndarray, *, beta: float = 1.0, margin: float = 0.0
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """Per-pattern pieces of the CLT loss gradient.
+
+    With u = β(mean/√var − κ) and g = φ(u)/Φ(u), returns
+    (E, a, b) where E = −Σ log Φ(u), a = g β/√v and b = g β mean/v^{3/2}, so that
+
+        ∂E/∂m_i = − Σ_μ a_μ X_μi − m_i Σ_μ b_μ (ξ_i^μ)².
+
+    Any way of computing the two transposed products can then finish the gradient.
+    """
+    sd = np.sqrt(var)
+    u = beta * (mean / sd - margin)
+    lp = log_ndtr(u)
+    g = gaussian_hazard(u, lp)
+    return float(-lp.sum()), g * (beta / sd), g * beta * mean / (var * sd)
 
 
 def _folded(patterns: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

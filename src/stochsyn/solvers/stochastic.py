@@ -22,10 +22,11 @@ before the loss has found a good direction, and anneal T_t = T₀ (1 − d)^t.
 The defaults (T₀ = 1e-3, d = 1e-3, Adam with lr 0.1, full batch) were chosen by
 measurement; see docs/core.md for the tables.
 
-Cost of a full-batch epoch: the pattern matrix (labels folded in, cast once to
-``dtype``) is read twice — once by a (P, N)×(N, 2) product that gives the means
-μ^μ and the stabilities of sign(m) together, once by the transposed product for
-the gradient. For ±1 patterns v^μ = Σ_i (1 − m_i²) is the same for every μ; real
+Cost of a full-batch epoch: the pattern matrix (labels folded in) is read
+twice — once for the means μ^μ together with the stabilities of sign(m), once by
+the transposed product for the gradient. Large ±1 instances keep it as int8 and
+use the fused numba kernels of ``_fused``; otherwise it is cast once to
+``dtype`` for BLAS. For ±1 patterns v^μ = Σ_i (1 − m_i²) is the same for every μ; real
 patterns need one more product with ξ².
 """
 
@@ -35,8 +36,9 @@ from typing import Any
 
 import numpy as np
 from threadpoolctl import threadpool_limits
-from ..clt import DEFAULT_VAR_FLOOR, clt_loss_grad_folded
+from ..clt import DEFAULT_VAR_FLOOR, clt_coefficients, clt_loss_grad_folded
 from ..problems import Instance
+from ._fused import cols_dot, rows_dot2
 from .base import Callback, Result, register
 
 __all__ = ["stochastic_gd", "DEFAULTS"]
@@ -60,6 +62,7 @@ DEFAULTS: dict[str, Any] = {
     "temperature": 1e-3,
     "temperature_decay": 1e-3,
     "blas_threads": "auto",
+    "kernel": "auto",
 }
 
 # Below this many matrix entries a BLAS product takes microseconds and extra
@@ -100,6 +103,8 @@ def _validate(opts: dict[str, Any]) -> None:
     bs = opts["batch_size"]
     if bs is not None and (isinstance(bs, bool) or not isinstance(bs, (int, np.integer)) or bs < 1):
         raise ValueError(f"batch_size must be None (full batch) or an integer >= 1, got batch_size={bs!r}")
+    if opts["kernel"] not in ("auto", "blas", "int8"):
+        raise ValueError(f"kernel must be 'auto', 'blas' or 'int8', got kernel={opts['kernel']!r}")
     if opts["dtype"] not in ("float32", "float64"):
         raise ValueError(f"dtype must be 'float32' or 'float64', got dtype={opts['dtype']!r}")
 
@@ -139,6 +144,9 @@ def stochastic_gd(
         var_floor (float, 1e-8): variance floor per unit squared pattern norm.
         dtype (str, "float32"): precision of the pattern-matrix products.
         history (bool, True): record the loss E/P and the errors of sign(m) per epoch.
+        kernel (str, "auto"): "blas" keeps X as a float matrix and uses BLAS;
+            "int8" keeps ±1 patterns as int8 and uses fused numba kernels (4x less
+            memory traffic); "auto" picks "int8" for ±1 patterns with P·N ≥ 2²².
         blas_threads (int | "auto", "auto"): BLAS threads during the run; "auto"
             uses 1 thread when P·N < 2²² (tiny products) and the library default otherwise.
 
@@ -163,8 +171,19 @@ def _run(instance: Instance, seed: int | None, callback: Callback | None, opts: 
     rng = np.random.default_rng(seed)
     dt = np.dtype(opts["dtype"])
     p, n = instance.p, instance.n
-    # Labels folded into the patterns once, in the working precision: X_μi = σ^μ ξ_i^μ.
-    x = np.multiply(instance.patterns, instance.labels[:, None], dtype=dt)
+    kernel = opts["kernel"]
+    if kernel == "auto":
+        kernel = "int8" if instance.binary_patterns and p * n >= _SMALL_PRODUCT else "blas"
+    if kernel == "int8" and not instance.binary_patterns:
+        raise ValueError("kernel='int8' needs ±1 patterns; this instance has real-valued patterns")
+    if kernel == "int8" and opts["batch_size"] is not None and opts["batch_size"] < p:
+        raise ValueError("kernel='int8' supports full-batch training only (batch_size=None)")
+    # Labels folded into the patterns once: X_μi = σ^μ ξ_i^μ, int8 for the numba
+    # kernels, else cast once to the working float type for BLAS.
+    if kernel == "int8":
+        x = np.ascontiguousarray(instance.patterns * instance.labels[:, None], dtype=np.int8)
+    else:
+        x = np.multiply(instance.patterns, instance.labels[:, None], dtype=dt)
     x2 = None if instance.binary_patterns else np.square(x)
     kernel_opts = {"margin": 0.0, "var_floor": float(opts["var_floor"])}
 
@@ -172,8 +191,7 @@ def _run(instance: Instance, seed: int | None, callback: Callback | None, opts: 
     opt = _Optimizer(opts["optimizer"], float(opts["lr"]), float(opts["momentum"]), n, float(opts["h_max"]))
     bs = opts["batch_size"]
     full_batch = bs is None or bs >= p
-    both = np.empty((n, 2), dtype=dt, order="F")
-
+    var_floor_total = float(opts["var_floor"]) * n
     hist_loss: list[float] = []
     hist_err: list[int] = []
     best_err, best_w = p + 1, np.ones(n, dtype=np.int8)
@@ -186,11 +204,12 @@ def _run(instance: Instance, seed: int | None, callback: Callback | None, opts: 
         temp = opts["temperature"] * (1.0 - opts["temperature_decay"]) ** t
         m = np.tanh(h)
         w = np.where(m >= 0, 1, -1).astype(np.int8)
-        if full_batch:
-            both[:, 0] = m
-            both[:, 1] = w
-            prod = x @ both  # one read of X: folded means of m and stabilities of sign(m)
-            err = int(np.count_nonzero(prod[:, 1] <= 0))
+        if kernel == "int8":
+            mean_f, stab = rows_dot2(x, m.astype(dt), w)
+            err = int(np.count_nonzero(stab <= 0))
+        elif full_batch:
+            mean_f, stab = x @ m.astype(dt), x @ w.astype(dt)
+            err = int(np.count_nonzero(stab <= 0))
         else:
             err = int(np.count_nonzero(x @ w.astype(dt) <= 0))
         if err < best_err:
@@ -198,8 +217,13 @@ def _run(instance: Instance, seed: int | None, callback: Callback | None, opts: 
         if err == 0:
             solved = True
             break
-        if full_batch:
-            loss, gm = clt_loss_grad_folded(x, x2, m, prod[:, 0].astype(np.float64), beta=beta, **kernel_opts)
+        if kernel == "int8":
+            var = np.full(p, max(float(np.sum(1.0 - m * m)), 0.0) + var_floor_total)
+            loss, a, b = clt_coefficients(mean_f.astype(np.float64), var, beta=beta, margin=kernel_opts["margin"])
+            gm = -cols_dot(x, a.astype(dt)).astype(np.float64) - m * b.sum()
+            opt.step(h, (1.0 - m * m) * (gm / p + temp * h))
+        elif full_batch:
+            loss, gm = clt_loss_grad_folded(x, x2, m, mean_f.astype(np.float64), beta=beta, **kernel_opts)
             opt.step(h, (1.0 - m * m) * (gm / p + temp * h))
         else:
             loss = 0.0
