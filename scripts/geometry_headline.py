@@ -79,16 +79,25 @@ def part_large(args: argparse.Namespace) -> dict[str, Any]:
     summary: dict[str, Any] = {"n": n, "alpha": alpha, "solvers": solvers, "missing_solvers": missing,
                                "instances": args.instances_large, "lambdas": LAMBDAS_LARGE.tolist()}
     fr = [0.005, 0.01, 0.02, 0.05]
+    # Besides random labels: teacher-student instances at the same α, where the planted
+    # teacher is distributed exactly like a uniformly drawn solution (Nishimori/planting),
+    # i.e. a typical solution that can be had at N = 1001.
+    jobs = [("random", s) for s in solvers] + [("planted", s) for s in ["teacher"] + args.planted_solvers]
     for i in range(args.instances_large):
-        inst = random_patterns(n, alpha, seed=i)
-        for s in solvers:
-            err.print(f"[large] instance {i} solver {s} …")
+        insts = {"random": random_patterns(n, alpha, seed=i), "planted": teacher_student(n, alpha, seed=i)}
+        for ens, s in jobs:
+            inst = insts[ens]
+            err.print(f"[large] instance {i} {ens} {s} …")
             t0 = time.perf_counter()
-            res = solve(inst, method=s, seed=i, **args.solver_options.get(s, {}))
-            rec: dict[str, Any] = {"instance": i, "source": s, "solved": res.solved, "errors": res.errors,
-                                   "solve_seconds": res.seconds}
-            if res.solved:
-                bp = local_entropy_bp(inst, res.weights, LAMBDAS_LARGE, factor="gaussian", seed=i)
+            if s == "teacher":
+                w, solved, errors, secs = inst.teacher, True, 0, 0.0
+            else:
+                res = solve(inst, method=s, seed=i, **args.solver_options.get(s, {}))
+                w, solved, errors, secs = res.weights, res.solved, res.errors, res.seconds
+            rec: dict[str, Any] = {"instance": i, "ensemble": ens, "source": f"{s} ({ens})", "solved": solved,
+                                   "errors": errors, "solve_seconds": secs}
+            if solved:
+                bp = local_entropy_bp(inst, w, LAMBDAS_LARGE, factor="gaussian", seed=i)
                 at = bp.entropy_at(D_LARGE)
                 valid_d = bp.distance[bp.valid]
                 rec.update({f"S_{d}": float(v) for d, v in zip(D_LARGE, at)})
@@ -96,11 +105,11 @@ def part_large(args: argparse.Namespace) -> dict[str, Any]:
                 rec["bp_d_reached"] = ",".join(f"{x:.4f}" for x in bp.distance)
                 rec["bp_S_curve"] = ",".join(f"{x:.4f}" for x in bp.entropy)
                 rec["bp_min_positive_d"] = float(valid_d[valid_d > 1e-4].min()) if np.any(valid_d > 1e-4) else math.nan
-                fl = flip_robustness(inst, res.weights, fr, seed=i, n_draws=args.draws)
+                fl = flip_robustness(inst, w, fr, seed=i, n_draws=args.draws)
                 rec.update({f"flip_{f}": float(e) for f, e in zip(fr, fl.error)})
             rec["seconds"] = time.perf_counter() - t0
             records.append(rec)
-            summary["table"] = _table_large(records, solvers, fr)
+            summary["table"] = _table_large(records, [f"{s} ({e})" for e, s in jobs], fr)
             _write(args.out, "large", summary, records)
     return summary
 
@@ -110,7 +119,8 @@ def _table_large(records, solvers, fr):
     for s in solvers:
         rs = [r for r in records if r["source"] == s]
         ok = [r for r in rs if r["solved"]]
-        row = {"runs": len(rs), "solved": len(ok)}
+        row = {"runs": len(rs), "solved": len(ok),
+               "BP S(d) undefined (frozen/gap)": sum(not np.isfinite(r.get("S_0.005", math.nan)) for r in ok)}
         for d in D_LARGE:
             m, se, k = _mean_sem([r.get(f"S_{d}") for r in ok])
             row[f"S({d})"] = (m, se, k)
@@ -298,6 +308,8 @@ def main(argv: list[str] | None = None) -> int:
                     help=f"comma-separated solver names (default: those of {WANTED} that are registered)")
     ap.add_argument("--n-large", type=int, default=1001)
     ap.add_argument("--instances-large", type=int, default=3)
+    ap.add_argument("--planted-solvers", type=lambda s: [x for x in s.split(",") if x], default=["stochastic"],
+                    help="solvers also run on the teacher-student (planted) instances of part 'large'")
     ap.add_argument("--instances-small", type=int, default=20)
     ap.add_argument("--typical", type=int, default=3, help="uniform solutions per small instance")
     ap.add_argument("--n-teacher", type=int, default=1001)
