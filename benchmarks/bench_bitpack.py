@@ -11,10 +11,13 @@
    mlp:784-1024-1024-10) on the Fashion-MNIST test set, packed inference
    against the PyTorch float deploy-mode forward of the same model: identical
    predictions (and scores), and the throughput ratio. Without --run the MLP
-   is trained here for --epochs epochs (default 1) first.
+   is trained here first, for --epochs epochs (default 1) on the first
+   --train-images training images (default 10000; 0 = all): the inference
+   measurement does not depend on how well it was trained.
 
 Options: --repeats R (timed repetitions, minimum reported; default 5),
---run RUN_DIR (an existing `stochsyn deep train` run), --epochs E, --arch A,
+--run RUN_DIR (an existing `stochsyn deep train` run; also $BITPACK_RUN),
+--epochs E, --train-images N, --arch A,
 --data-dir D, --skip-e2e, --threads T (default 2).
 """
 
@@ -144,11 +147,15 @@ def bench_end_to_end(args: argparse.Namespace) -> None:
             print(f"\n[3] end to end: model from run {run}")
         else:
             run = Path(tmp) / "run"
-            print(f"\n[3] end to end: training {args.arch} on Fashion-MNIST for {args.epochs} epoch(s), seed 0 ...",
-                  flush=True)  # fmt: skip
+            n_train = min(args.train_images, len(data.x_train)) if args.train_images else len(data.x_train)
+            train_data = deep.Dataset(data.name, data.x_train[:n_train], data.y_train[:n_train],
+                                      data.x_test, data.y_test, data.class_names)  # fmt: skip
+            print(f"\n[3] end to end: training {args.arch} on {n_train} Fashion-MNIST training images for "
+                  f"{args.epochs} epoch(s), seed 0 ...", flush=True)  # fmt: skip
             t0 = time.perf_counter()
             deep.train(run, dataset="fashion-mnist", arch=args.arch, epochs=args.epochs, seed=0,
-                       data=data, threads=args.threads, progress=True)  # fmt: skip
+                       data=train_data, threads=args.threads, progress=True,
+                       calib_samples=min(10000, n_train))  # fmt: skip
             print(f"    trained in {time.perf_counter() - t0:.1f} s")
         model, cfg = deep.load_run(run)
         set_threads(args.threads)  # load_run/train may change torch's thread count
@@ -200,6 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeats-e2e", type=int, default=3)
     p.add_argument("--run", default=os.environ.get("BITPACK_RUN"))
     p.add_argument("--epochs", type=int, default=1)
+    p.add_argument("--train-images", type=int, default=10000, help="training subset size (0 = all 60000)")
     p.add_argument("--arch", default="mlp:784-1024-1024-10")
     p.add_argument("--data-dir", default=None)
     p.add_argument("--batches", type=int, nargs="+", default=[10000, 1000, 100])

@@ -169,8 +169,8 @@ def test_spec_validation_errors() -> None:
 def saved(tmp_path: Path) -> tuple[PackedNetwork, Path]:
     spec = random_spec([70, 130, 65, 10], seed=3, bias=True)
     out = tmp_path / "model.npz"
-    net = export_model(spec, out)
-    return net, out
+    assert export_model(spec, out) == out
+    return PackedNetwork.load(out), out
 
 
 def test_save_load_round_trip(saved: tuple[PackedNetwork, Path]) -> None:

@@ -50,11 +50,12 @@ def network_from_spec(spec: dict) -> PackedNetwork:
     )
 
 
-def export_model(model_or_spec: Any, out: str | os.PathLike) -> PackedNetwork:
+def export_model(model_or_spec: Any, out: str | os.PathLike) -> Path:
     """Pack a model (anything with ``export_spec()``) or an export spec dict and save it to ``out``.
 
-    Returns the :class:`PackedNetwork` that was written. The file is written
-    atomically (temp file + rename).
+    Returns the path written (atomically: temp file + rename); read it back with
+    :meth:`PackedNetwork.load`, or use :func:`network_from_spec` to pack without
+    writing.
     """
     if isinstance(model_or_spec, dict):
         spec = model_or_spec
@@ -64,13 +65,11 @@ def export_model(model_or_spec: Any, out: str | os.PathLike) -> PackedNetwork:
         raise TypeError(
             f"model_or_spec: expected an export-spec dict or a model with export_spec(), got {type(model_or_spec).__name__}"
         )
-    net = network_from_spec(spec)
-    net.save(Path(out))
-    return net
+    return network_from_spec(spec).save(Path(out))
 
 
-def export_run(run_dir: str | os.PathLike, out: str | os.PathLike) -> PackedNetwork:
-    """Load a training run with ``stochsyn.deep.load_run(run_dir)`` and export its model to ``out``."""
+def export_run(run_dir: str | os.PathLike, out: str | os.PathLike) -> Path:
+    """Load a training run with ``stochsyn.deep.load_run(run_dir)``, export its model to ``out``; returns the path."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise FileNotFoundError(f"run_dir={str(run_dir)!r}: not a directory")
