@@ -195,3 +195,34 @@ def _emit_curves(curves, as_json: bool, plot: Optional[Path], title: str) -> Non
 def register(app: typer.Typer) -> None:
     """Add the ``theory`` command group to the root app."""
     app.add_typer(theory_app, name="theory")
+
+
+@theory_app.command("stochastic")
+def stochastic_cmd(
+    alpha: float = typer.Option(0.5, "--alpha", help="load P/N"),
+    q0: str = typer.Option("0.1:0.9:9", "--q0", help=f"polarization(s) q0 = Σm²/N: {_GRID_HELP}"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON instead of a table"),
+    plot: Optional[Path] = typer.Option(None, "--plot", help="write e(q0) and the sign(m*) training error to this PNG"),
+) -> None:
+    """Minimizers of the stochastic-synapse (CLT) loss at fixed polarization q0 (RS, β → ∞)."""
+    from ..theory.stochastic_measure import stochastic_ground_state
+
+    q0s = parse_grid(q0, "--q0")
+    states = []
+    with _progress() as prog:
+        task = prog.add_task("stochastic", total=len(q0s))
+        for q in q0s:
+            states.append(stochastic_ground_state(alpha, q))
+            prog.advance(task)
+    if as_json:
+        print_json([s.as_dict() for s in states])
+    else:
+        _table(f"Stochastic-synapse loss minimizers (RS, β→∞), α={alpha:g}",
+               ["q0", "E/N", "E/P", "train err sign(m*)", "train err m*", "Σ|m|/N", "frac |m|=1"],
+               [[s.q0, s.energy, s.loss_per_pattern, s.train_error_sign, s.train_error_mean, s.rho,
+                 s.frac_polarized] for s in states])
+    if plot is not None:
+        xs = [s.q0 for s in states]
+        _plot(plot, [("E/P", xs, [s.loss_per_pattern for s in states]),
+                     ("train error of sign(m*)", xs, [s.train_error_sign for s in states])],
+              "q0", "", f"stochastic synapses, α={alpha:g}", None)

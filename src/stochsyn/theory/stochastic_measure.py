@@ -46,7 +46,7 @@ from . import _validate as V
 from .gaussian import G, H, dgh_from_gh, gauss_hermite, gh_from_log_h, log_H
 from .saddle import SaddleReport, fixed_point
 
-__all__ = ["StochasticState", "stochastic_ground_state", "stochastic_energy_curve", "clt_loss"]
+__all__ = ["StochasticState", "stochastic_ground_state", "stochastic_energy_curve", "stochastic_functional", "clt_loss"]
 
 
 def clt_loss(lam: np.ndarray, q0: float) -> np.ndarray:
@@ -178,6 +178,27 @@ def stochastic_ground_state(
     err_mean = float(H(-z0))
     return StochasticState(alpha, q0, energy, energy / alpha, err_sign, err_mean, absm,
                            1.0 - inner, chi, hh, A, rep)
+
+
+def stochastic_functional(alpha: float, q0: float, A: float, hhat: float, chi: float,
+                          *, n_quad: int = 201) -> float:
+    """The β → ∞ RS functional −e(A, ĥ, χ) of the module docstring, not extremized.
+
+    ``A q0/2 − ĥχ/2 + ∫Dz max_{|m|≤1}(√ĥ z m − A m²/2) − α ∫Dz min_λ[ℓ(λ) + (λ − √q0 z)²/(2χ)]``;
+    the box maximum is integrated in closed form, so this serves as an
+    independent check of the saddle-point equations (finite differences).
+    """
+    z, w = gauss_hermite(n_quad)
+    # Box term in closed form: h²/(2A) for |h| < A, |h| − A/2 outside (h = √ĥ z).
+    zc = A / np.sqrt(hhat)
+    Hc, Gc = float(H(zc)), float(G(zc))
+    z2 = (1.0 - 2.0 * Hc) - 2.0 * zc * Gc
+    box = hhat / (2.0 * A) * z2 + 2.0 * (np.sqrt(hhat) * Gc - 0.5 * A * Hc)
+    s = np.sqrt(1.0 - q0)
+    omega = np.sqrt(q0) * z
+    lam = _lambda_star(omega, chi, s)
+    en = float(np.dot(w, clt_loss(lam, q0) + (lam - omega) ** 2 / (2.0 * chi)))
+    return 0.5 * A * q0 - 0.5 * hhat * chi + box - alpha * en
 
 
 def stochastic_energy_curve(alpha: float, q0s, **options) -> list[StochasticState]:
