@@ -159,7 +159,7 @@ def test_gradcheck_custom_pieces():
 
 def test_resume_reproduces_uninterrupted_run(tmp_path):
     data = synthetic_dataset(n_train=300, n_test=100, seed=0)
-    for model, opts in (("stochastic", {}), ("binaryconnect", {"stochastic": True})):
+    for model, opts in (("stochastic", {"beta_growth": 1.5}), ("binaryconnect", {"stochastic": True})):
         kw = dict(model=model, arch="mlp:784-32-10", dataset="synthetic", seed=3, progress=False, data=data,
                   batch_size=50, calib_samples=200, threads=1, model_options=opts)  # fmt: skip
         full = train(tmp_path / f"{model}_full", epochs=2, **kw)

@@ -40,12 +40,12 @@ def train_cmd(
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last checkpoint."),
     data_dir: Optional[Path] = typer.Option(None, help="Directory with the IDX files (default $STOCHSYN_DATA or the system path)."),
     batch_size: Optional[int] = typer.Option(None, help="Minibatch size (default 100)."),
-    lr: Optional[float] = typer.Option(None, help="Adam learning rate (default 1e-2 binary models, 1e-3 float)."),
+    lr: Optional[float] = typer.Option(None, help="Adam learning rate (default 5e-2 stochastic, 1e-2 binaryconnect/bnn, 3e-3 float)."),
     lr_decay: Optional[float] = typer.Option(None, help="Learning-rate factor per epoch (default 0.85)."),
-    threads: int = typer.Option(2, help="torch CPU threads."),
+    threads: int = typer.Option(1, help="torch CPU threads (1 is fastest on a shared machine)."),
     option: list[str] = typer.Option([], "--option", "-o", help="Model option KEY=VALUE, repeatable (e.g. -o h_init=1.5)."),
 ) -> None:
-    """Train a model, checkpointing every epoch; prints the final metrics as JSON."""
+    """Train a model, checkpointing every epoch into --out; prints the last epoch's accuracies."""
     from ..deep.train import train
 
     metrics = train(

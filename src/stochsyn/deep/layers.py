@@ -49,6 +49,10 @@ class _StochasticBinaryBase(nn.Module):
     h: nn.Parameter
     bias: nn.Parameter | None
     h_init: float
+    # Inverse temperature of the synaptic distribution, m = tanh(beta h); set by
+    # the model's schedule (annealing beta up polarizes the synapses so that the
+    # deployed sign(m) network approaches the trained stochastic one).
+    beta: float = 1.0
 
     def reset_parameters(self) -> None:
         """h ~ Uniform(-h_init, h_init) (so |m| <= tanh(h_init)); bias = 0."""
@@ -59,8 +63,8 @@ class _StochasticBinaryBase(nn.Module):
 
     @property
     def m(self) -> torch.Tensor:
-        """Synaptic means m = tanh(h) = E[W]."""
-        return torch.tanh(self.h)
+        """Synaptic means m = tanh(beta h) = E[W]."""
+        return torch.tanh(self.h * self.beta) if self.beta != 1.0 else torch.tanh(self.h)
 
     def deployed_weight(self) -> torch.Tensor:
         """The deployed binary weights sign(m) = sign(h) as ±1 floats (sign(0) = +1)."""

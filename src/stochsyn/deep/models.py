@@ -116,6 +116,9 @@ class DeepModel(nn.Module):
     def after_step(self) -> None:
         """Hook run after each optimizer step (weight clipping for BinaryConnect/BNN)."""
 
+    def set_epoch(self, epoch: int) -> None:
+        """Hook run before each training epoch (1-based): schedules that depend on the epoch."""
+
     @torch.no_grad()
     def calibrate_deploy(self, x: torch.Tensor, batch_size: int = 2000) -> None:
         """Measure the statistics the deployed network needs (only stochastic models have any)."""
@@ -153,6 +156,12 @@ def _bn_spec(weight, bias, mean, var, eps: float) -> dict[str, Any]:
     }
 
 
+def _set_beta(model: nn.Module, beta: float) -> None:
+    for layer in model.modules():
+        if isinstance(layer, (StochasticBinaryLinear, StochasticBinaryConv2d)):
+            layer.beta = float(beta)
+
+
 def _output_scores(output: str, scale: float, mean: torch.Tensor, var: torch.Tensor) -> torch.Tensor:
     """Class scores from the output Gaussian N(mean, var).
 
@@ -185,6 +194,8 @@ class StochasticMLP(DeepModel):
         h_init: latent fields start uniform in [-h_init, h_init] (default 1.0).
         output: score map of the output Gaussian, "probit" (default), "snr" or "mean".
         score_scale: multiplies the scores (default 1.0).
+        beta_growth: inverse-temperature schedule m = tanh(beta h) with
+            beta = beta_growth**(epoch - 1) (default 1.0: no annealing).
     """
 
     kind = "stochastic"
@@ -199,6 +210,7 @@ class StochasticMLP(DeepModel):
         h_init: float = 1.0,
         output: str = "probit",
         score_scale: float = 1.0,
+        beta_growth: float = 1.0,
         class_names: list[str] | None = None,
     ) -> None:
         if activation not in ACTIVATIONS:
@@ -207,9 +219,11 @@ class StochasticMLP(DeepModel):
             raise ValueError(f"output={output!r}: expected one of {OUTPUTS}")
         if not (math.isfinite(score_scale) and score_scale > 0):
             raise ValueError(f"score_scale={score_scale!r}: expected a positive float")
+        if not (math.isfinite(beta_growth) and beta_growth >= 1):
+            raise ValueError(f"beta_growth={beta_growth!r}: expected a float >= 1")
         arch = "mlp:" + "-".join(str(s) for s in sizes)
         options = dict(activation=activation, batch_norm=batch_norm, bias=bias, h_init=h_init, output=output,
-                       score_scale=score_scale)  # fmt: skip
+                       score_scale=score_scale, beta_growth=beta_growth)  # fmt: skip
         super().__init__(arch, class_names, options)
         self.sizes = list(sizes)
         self.output = output
@@ -219,6 +233,11 @@ class StochasticMLP(DeepModel):
         )
         self.norms = nn.ModuleList(MeanVarBatchNorm(b) for b in sizes[1:]) if batch_norm else None
         self.act = MomentActivation(activation)
+        self.beta_growth = float(beta_growth)
+
+    def set_epoch(self, epoch: int) -> None:
+        """beta = beta_growth**(epoch - 1) in every layer (m = tanh(beta h))."""
+        _set_beta(self, self.beta_growth ** (epoch - 1))
 
     def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """Class scores of raw inputs ``x`` in [0, 1] according to ``self.mode``."""
@@ -304,6 +323,7 @@ class StochasticCNN(DeepModel):
         h_init: float = 1.0,
         output: str = "probit",
         score_scale: float = 1.0,
+        beta_growth: float = 1.0,
         class_names: list[str] | None = None,
     ) -> None:
         if activation not in ACTIVATIONS:
@@ -315,7 +335,7 @@ class StochasticCNN(DeepModel):
         c1, c2, hidden, k = sizes
         arch = f"cnn:{c1}-{c2}-{hidden}-{k}"
         options = dict(activation=activation, batch_norm=True, bias=bias, h_init=h_init, output=output,
-                       score_scale=score_scale)  # fmt: skip
+                       score_scale=score_scale, beta_growth=beta_growth)  # fmt: skip
         super().__init__(arch, class_names, options)
         self.output = output
         self.score_scale = float(score_scale)
@@ -327,6 +347,11 @@ class StochasticCNN(DeepModel):
         ])  # fmt: skip
         self.norms = nn.ModuleList(MeanVarBatchNorm(c) for c in (c1, c2, hidden, k))
         self.act = MomentActivation(activation)
+        self.beta_growth = float(beta_growth)
+
+    def set_epoch(self, epoch: int) -> None:
+        """beta = beta_growth**(epoch - 1) in every layer (m = tanh(beta h))."""
+        _set_beta(self, self.beta_growth ** (epoch - 1))
 
     def preprocess(self, x: torch.Tensor) -> torch.Tensor:
         """(x - mean)/std reshaped to (B, 1, 28, 28)."""

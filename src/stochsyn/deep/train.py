@@ -49,10 +49,10 @@ CURVE = "learning_curve.png"
 
 # Per-model defaults of the training recipe (tuned on Fashion-MNIST; see docs/deep.md).
 DEFAULTS: dict[str, dict[str, Any]] = {
-    "stochastic": {"lr": 1e-2, "lr_decay": 0.85, "batch_size": 100},
+    "stochastic": {"lr": 5e-2, "lr_decay": 0.85, "batch_size": 100},
     "binaryconnect": {"lr": 1e-2, "lr_decay": 0.85, "batch_size": 100},
     "bnn": {"lr": 1e-2, "lr_decay": 0.85, "batch_size": 100},
-    "float": {"lr": 1e-3, "lr_decay": 0.85, "batch_size": 100},
+    "float": {"lr": 3e-3, "lr_decay": 0.85, "batch_size": 100},
 }
 
 
@@ -78,7 +78,7 @@ def make_config(
     weight_decay: float = 0.0,
     calib_samples: int = 10000,
     data_dir: str | None = None,
-    threads: int = 2,
+    threads: int = 1,
     model_options: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Validated training configuration (a JSON-friendly dict).
@@ -90,12 +90,12 @@ def make_config(
         epochs: passes over the training set (default 20).
         seed: seed of initialization, shuffling and sampling (default 0).
         batch_size: minibatch size (default per model, 100).
-        lr: Adam learning rate (default per model: 1e-2 binary models, 1e-3 float).
+        lr: Adam learning rate (default per model: 5e-2 stochastic, 1e-2 binaryconnect and bnn, 3e-3 float).
         lr_decay: learning-rate factor per epoch (default 0.85).
         weight_decay: Adam L2 weight decay (default 0).
         calib_samples: training images used to calibrate the deployed network (default 10000).
         data_dir: data directory override (default None: $STOCHSYN_DATA or the system path).
-        threads: torch CPU threads (default 2).
+        threads: torch CPU threads (default 1; the machines are shared, more threads oversubscribe).
         model_options: keyword options of the model class (default {}).
     """
     if model not in MODEL_KINDS:
@@ -292,6 +292,7 @@ def train(
             raise ValueError(f"--resume: settings {diff} differ from the run stored in {str(out)!r}")
         state = torch.load(ckpt_path, weights_only=True)
         model.load_state_dict(state["model"])
+        model.set_epoch(int(state["epoch"]))
         optimizer.load_state_dict(state["optimizer"])
         start = int(state["epoch"]) + 1
         records = json.loads((out / METRICS).read_text())["epochs"][: start - 1]
@@ -324,6 +325,7 @@ def train(
                 group["lr"] = cfg["lr"] * cfg["lr_decay"] ** (epoch - 1)
             model.train()
             model.set_mode("mean-field")
+            model.set_epoch(epoch)
             task = bar.add_task(f"{cfg['model']} epoch {epoch}/{cfg['epochs']}", total=n_batches, info="") if bar else None
             loss_sum = 0.0
             for b in range(n_batches):
@@ -383,6 +385,7 @@ def load_run(run_dir: str | os.PathLike) -> tuple[DeepModel, dict[str, Any]]:
     names = {"fashion-mnist": FASHION_MNIST_CLASSES, "mnist-5k": DIGITS}.get(cfg["dataset"])
     model = build_model(cfg["model"], cfg["arch"], class_names=names, **cfg["model_options"])
     model.load_state_dict(state["model"])
+    model.set_epoch(int(state["epoch"]))
     model.eval()
     model.set_mode("deploy")
     return model, cfg
