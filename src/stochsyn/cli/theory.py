@@ -192,37 +192,74 @@ def _emit_curves(curves, as_json: bool, plot: Optional[Path], title: str) -> Non
               "local entropy", title)
 
 
-def register(app: typer.Typer) -> None:
-    """Add the ``theory`` command group to the root app."""
-    app.add_typer(theory_app, name="theory")
-
-
 @theory_app.command("stochastic")
 def stochastic_cmd(
     alpha: float = typer.Option(0.5, "--alpha", help="load P/N"),
     q0: str = typer.Option("0.1:0.9:9", "--q0", help=f"polarization(s) q0 = Σm²/N: {_GRID_HELP}"),
-    as_json: bool = typer.Option(False, "--json", help="print JSON instead of a table"),
-    plot: Optional[Path] = typer.Option(None, "--plot", help="write e(q0) and the sign(m*) training error to this PNG"),
+    d: Optional[str] = typer.Option(None, "--d", help="also compute the local entropy of binary solutions at "
+                                    f"these distances from sign(m*): {_GRID_HELP}"),
+    typical: bool = typer.Option(False, "--typical", help="with --d: add the Franz–Parisi curve around typical solutions"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON instead of tables"),
+    plot: Optional[Path] = typer.Option(None, "--plot", help="write the curves to this PNG"),
 ) -> None:
-    """Minimizers of the stochastic-synapse (CLT) loss at fixed polarization q0 (RS, β → ∞)."""
+    """Minimizers m* of the stochastic-synapse (CLT) loss at fixed polarization q0 (RS, β → ∞),
+    the training error of sign(m*), and (with --d) the local entropy around sign(m*)."""
+    import numpy as np
+
     from ..theory.stochastic_measure import stochastic_ground_state
 
     q0s = parse_grid(q0, "--q0")
     states = []
+    curves = []
     with _progress() as prog:
         task = prog.add_task("stochastic", total=len(q0s))
         for q in q0s:
             states.append(stochastic_ground_state(alpha, q))
+            if d is not None:
+                from ..theory.stochastic_franz_parisi import sign_reference_local_entropy
+
+                curves.append(sign_reference_local_entropy(alpha, q, np.array(parse_grid(d, "--d"))))
             prog.advance(task)
+    fp = None
+    if d is not None and typical:
+        from ..theory.franz_parisi import franz_parisi
+
+        fp = franz_parisi(alpha, np.array(parse_grid(d, "--d")))
     if as_json:
-        print_json([s.as_dict() for s in states])
+        out: dict[str, Any] = {"states": [s.as_dict() for s in states]}
+        if curves:
+            out["sign_reference"] = [
+                {"q0": q, **c.as_dict(), "free_distance": c.free_distance, "free_entropy": c.free_entropy}
+                for q, c in zip(q0s, curves)]
+        if fp is not None:
+            out["typical"] = fp.as_dict()
+        print_json(out)
     else:
         _table(f"Stochastic-synapse loss minimizers (RS, β→∞), α={alpha:g}",
                ["q0", "E/N", "E/P", "train err sign(m*)", "train err m*", "Σ|m|/N", "frac |m|=1"],
                [[s.q0, s.energy, s.loss_per_pattern, s.train_error_sign, s.train_error_mean, s.rho,
                  s.frac_polarized] for s in states])
+        for q, c in zip(q0s, curves):
+            _table(f"Local entropy of solutions around sign(m*), α={alpha:g}, q0={q:g} "
+                   f"(max {c.free_entropy:.5g} = Gardner entropy at d={c.free_distance:.4g})",
+                   ["d", "local entropy", "q1", "converged"],
+                   [[float(c.d[i]), float(c.entropy[i]), float(c.order["q1"][i]), bool(c.converged[i])]
+                    for i in range(len(c.d))])
+        if fp is not None:
+            _emit_curves([fp], False, None, "Franz–Parisi potential (typical reference)")
     if plot is not None:
-        xs = [s.q0 for s in states]
-        _plot(plot, [("E/P", xs, [s.loss_per_pattern for s in states]),
-                     ("train error of sign(m*)", xs, [s.train_error_sign for s in states])],
-              "q0", "", f"stochastic synapses, α={alpha:g}", None)
+        if curves:
+            lines = [(f"sign(m*), q0={q:g}", c.d.tolist(), c.entropy.tolist()) for q, c in zip(q0s, curves)]
+            if fp is not None:
+                lines.append(("typical reference", fp.d.tolist(), fp.entropy.tolist()))
+            _plot(plot, lines, "d", "local entropy", f"local entropy around sign(m*), α={alpha:g}")
+        else:
+            xs = [s.q0 for s in states]
+            _plot(plot, [("E/P", xs, [s.loss_per_pattern for s in states]),
+                         ("train error of sign(m*)", xs, [s.train_error_sign for s in states])],
+                  "q0", "", f"stochastic synapses, α={alpha:g}", None)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``theory`` command group to the root app."""
+    app.add_typer(theory_app, name="theory")
