@@ -88,3 +88,52 @@ def test_rejects_bad_polarization():
         stochastic_ground_state(0.5, 1.0)
     with pytest.raises(ValueError, match="alpha"):
         stochastic_ground_state(0.0, 0.5)
+
+
+# ---------------------------------------------------------------- local entropy around sign(m*)
+
+from stochsyn.theory.franz_parisi import franz_parisi  # noqa: E402
+from stochsyn.theory.stochastic_franz_parisi import (  # noqa: E402
+    _SignRefModel,
+    sign_reference_functional,
+    sign_reference_local_entropy,
+)
+
+
+@pytest.fixture(scope="module")
+def sign_curve():
+    return sign_reference_local_entropy(0.5, 0.8, np.array([0.001, 0.01, 0.05]), max_step=0.5)
+
+
+def test_sign_reference_free_point_is_gardner(sign_curve):
+    # unconstrained solutions (x̂ = 0): V is the Gardner entropy, its maximum over d
+    ref = sign_curve.reference
+    assert sign_curve.free_entropy == pytest.approx(ref.entropy, abs=1e-9)
+    assert np.all(sign_curve.entropy[np.isfinite(sign_curve.entropy)] < ref.entropy)
+    assert 0.0 < sign_curve.free_distance < ref.typical_distance
+
+
+def test_sign_reference_is_stationary(sign_curve):
+    i = 2  # d = 0.05
+    o = {k: float(v[i]) for k, v in sign_curve.order.items()}
+    model = _SignRefModel(sign_curve.stochastic_reference, 0.0, 61, 24)
+    args = dict(q1=o["q1"], r0=o["r0"], dr=o["dr"], p=o["p"], qh1=o["qhat1"], rh=o["rhohat"],
+                drh=o["drhat"], xh=o["xhat"])
+    assert sign_reference_functional(model, **args) == pytest.approx(sign_curve.entropy[i], abs=1e-12)
+    for k in ("q1", "r0", "dr", "qh1", "rh", "drh", "xh"):
+        a, b = dict(args), dict(args)
+        a[k] += 1e-6
+        b[k] -= 1e-6
+        grad = (sign_reference_functional(model, **a) - sign_reference_functional(model, **b)) / 2e-6
+        assert abs(grad) < 1e-6, k
+
+
+def test_sign_reference_denser_than_typical_and_edge(sign_curve):
+    # the paper's claim: around sign(m*) the local entropy at small d exceeds
+    # that around typical (isolated) solutions
+    fp = franz_parisi(0.5, np.array([0.01]), max_step=0.5)
+    assert sign_curve.converged[1]
+    assert sign_curve.entropy[1] > fp.entropy[0] + 0.02
+    # closer than the nearest solutions the RS saddle disappears: V = -inf (or flagged NaN)
+    assert not sign_curve.converged[0]
+    assert not np.isfinite(sign_curve.entropy[0]) or sign_curve.entropy[0] < 0
