@@ -113,8 +113,9 @@ def gauss_hermite(n: int = 101) -> tuple[np.ndarray, np.ndarray]:
     ``sum(w * f(x)) ≈ int Dz f(z)``, exact for polynomials of degree < 2n.
     Weights sum to 1. Arrays are read-only (shared cache).
     """
-    if not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n={n!r}: expected a positive integer number of quadrature nodes")
+    if not isinstance(n, (int, np.integer)) or not 1 <= n <= 300:
+        # numpy's hermegauss overflows in the weights beyond ~300 nodes
+        raise ValueError(f"n={n!r}: expected an integer number of Gauss–Hermite nodes in [1, 300]")
     return _gh_cached(int(n))
 
 
