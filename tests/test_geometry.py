@@ -227,3 +227,16 @@ def test_generalization_error():
     assert res.error == pytest.approx(res.error_overlap, abs=0.015)
     with pytest.raises(ValueError, match="teacher"):
         generalization_error(random_patterns(11, 0.5), np.ones(11))
+
+
+def test_bp_flags_partial_contradiction():
+    # A fixed point found while un-freezing where three factors have ln Z_mu ~ -40:
+    # phi = -4.2 there, which must be flagged rather than reported as a local entropy.
+    inst = random_patterns(21, 0.5, seed=1007)
+    w = np.array([-1, 1, -1, 1, 1, -1, -1, 1, 1, -1, -1, -1, 1, -1, 1, 1, 1, -1, 1, 1, -1], dtype=np.int8)
+    assert inst.is_solution(w)
+    bp = local_entropy_bp(inst, w, factor="exact", seed=7)
+    ex = free_entropy_from_counts(local_entropy_exact(inst, w), bp.lambdas)
+    wrong = np.abs(bp.phi - ex["phi"]) > 0.1
+    assert wrong.any() and np.all(bp.contradiction[wrong])
+    assert np.max(np.abs(bp.phi - ex["phi"])[bp.valid]) < 0.05

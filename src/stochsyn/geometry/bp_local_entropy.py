@@ -36,7 +36,7 @@ Bethe free entropy (fields form):
 followed is the one connected to the reference (the local branch). A point
 where BP does not converge is reported with ``converged=False``; a converged
 fixed point whose hard (frozen) messages violate a pattern — some Z_μ below
-e^{-50}, so φ is meaningless — is reported with ``contradiction=True``. Both are
+e^{-15}, so φ is meaningless — is reported with ``contradiction=True``. Both are
 kept in the arrays and excluded from :meth:`LocalEntropyBP.entropy_at`.
 """
 
@@ -59,8 +59,9 @@ DEFAULT_LAMBDAS = np.round(np.concatenate([np.arange(4.0, 1.0, -0.25), np.arange
 EXACT_FACTOR_MAX_N = 101
 # cap on |u|: a field of 30 is a hard constraint in double precision (tanh(30) == 1.0)
 _U_MAX = 30.0
-# a factor satisfied with probability below e^-50 at a fixed point: hard messages contradict it
-_LOGZ_CONTRADICTION = -50.0
+# a factor satisfied with probability below e^-15 (3e-7) at a fixed point: its hard incoming
+# messages contradict it (legitimate fixed points of the solution measure stay far above)
+_LOGZ_CONTRADICTION = -15.0
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ class LocalEntropyBP:
         distance: d(λ) = (1 − q)/2.
         entropy: S(d(λ)) = φ(λ) − λ q(λ), per weight.
         converged: whether BP reached ``tol`` within ``max_iter`` at that λ.
-        contradiction: the fixed point violates a pattern (some ln Z_μ < −50).
+        contradiction: the fixed point violates a pattern (some ln Z_μ < −15).
         iterations: BP sweeps used at each λ.
         max_change: last change of the messages (max |Δ tanh u|).
         factor: ``"exact"`` or ``"gaussian"``.
