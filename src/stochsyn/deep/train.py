@@ -228,6 +228,10 @@ def _plot_curve(out: Path, records: list[dict[str, Any]], title: str) -> None:
     ax[1].set_xlabel("epoch")
     ax[1].set_ylabel("test accuracy")
     ax[1].legend()
+    from matplotlib.ticker import MaxNLocator
+
+    for a in ax:
+        a.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.suptitle(title)
     fig.tight_layout()
     fd, tmp = tempfile.mkstemp(prefix=CURVE + ".", suffix=".png", dir=out)
