@@ -16,9 +16,10 @@
    measurement does not depend on how well it was trained.
 
 Options: --repeats R (timed repetitions, minimum reported; default 5),
---run RUN_DIR (an existing `stochsyn deep train` run; also $BITPACK_RUN),
+--run RUN_DIR (a `stochsyn deep train` run to use; trained there and kept if
+it has no checkpoint yet; also $BITPACK_RUN), --skip-kernel, --skip-e2e,
 --epochs E, --train-images N, --arch A,
---data-dir D, --skip-e2e, --threads T (default 2).
+--data-dir D, --threads T (default 2).
 """
 
 from __future__ import annotations
@@ -142,16 +143,15 @@ def bench_end_to_end(args: argparse.Namespace) -> None:
         print(f"\n[3] end to end: SKIPPED, Fashion-MNIST not available: {exc}")
         return
     with tempfile.TemporaryDirectory(prefix="bench_bitpack_") as tmp:
-        if args.run:
-            run = Path(args.run)
+        run = Path(args.run) if args.run else Path(tmp) / "run"
+        if (run / "checkpoint.pt").is_file():
             print(f"\n[3] end to end: model from run {run}")
         else:
-            run = Path(tmp) / "run"
             n_train = min(args.train_images, len(data.x_train)) if args.train_images else len(data.x_train)
             train_data = deep.Dataset(data.name, data.x_train[:n_train], data.y_train[:n_train],
                                       data.x_test, data.y_test, data.class_names)  # fmt: skip
             print(f"\n[3] end to end: training {args.arch} on {n_train} Fashion-MNIST training images for "
-                  f"{args.epochs} epoch(s), seed 0 ...", flush=True)  # fmt: skip
+                  f"{args.epochs} epoch(s), seed 0, into {run} ...", flush=True)  # fmt: skip
             t0 = time.perf_counter()
             deep.train(run, dataset="fashion-mnist", arch=args.arch, epochs=args.epochs, seed=0,
                        data=train_data, threads=args.threads, progress=True,
@@ -197,8 +197,36 @@ def bench_end_to_end(args: argparse.Namespace) -> None:
               f"({'IDENTICAL' if np.array_equal(p_ref, p_pk) else 'DIFFERENT'}); "
               f"scores bit-identical: {bool(np.array_equal(ref, packed))}")  # fmt: skip
         print(f"    accuracy: torch deploy {np.mean(p_ref == y):.4f}, packed {np.mean(p_pk == y):.4f}")
+        if not np.array_equal(ref, packed):
+            rows = np.flatnonzero(np.any(ref != packed, axis=1))
+            print(f"    {len(rows)} test images have scores that differ; largest |difference| "
+                  f"{np.abs(ref - packed).max():.3g}")  # fmt: skip
+        diagnose_layers(model.export_spec(), net, x)
         print(f"    timing: min of {args.repeats_e2e} runs; both sides start from the uint8 images "
               f"(scaling, standardization included)")  # fmt: skip
+
+
+def diagnose_layers(spec: dict, net, x: np.ndarray) -> None:
+    """Per layer: units whose ±1 output differs between the contract's float32 forward and the packed one."""
+    import torch
+    import torch.nn.functional as F
+
+    x_dep = net.prepare_input(x)
+    trace = net.trace(x_dep)
+    h = torch.from_numpy(x_dep)
+    parts = []
+    with torch.no_grad():
+        for i, layer in enumerate(spec["layers"]):
+            b = None if layer["bias"] is None else torch.from_numpy(layer["bias"])
+            z = F.linear(h, torch.from_numpy(layer["weight"].astype(np.float32)), b)
+            bn = layer["bn"]
+            if bn is not None:
+                stats = [torch.from_numpy(bn[k]) for k in ("running_mean", "running_var", "weight", "bias")]
+                z = F.batch_norm(z, *stats, False, 0.0, bn["eps"])
+            h = torch.where(z >= 0, 1.0, -1.0) if layer["activation"] == "sign" else z
+            diff = int(np.sum(h.numpy() != trace["a"][i]))
+            parts.append(f"layer {i}: {diff} of {h.numel():,}")
+    print("    outputs differing from the float32 contract forward (units x images): " + "; ".join(parts))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -212,6 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data-dir", default=None)
     p.add_argument("--batches", type=int, nargs="+", default=[10000, 1000, 100])
     p.add_argument("--skip-e2e", action="store_true")
+    p.add_argument("--skip-kernel", action="store_true")
     p.add_argument("--threads", type=int, default=2)
     args = p.parse_args(argv)
     set_threads(args.threads)
@@ -222,7 +251,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"threads: numba {numba.get_num_threads()}, torch {torch.get_num_threads()} (MKL {torch.backends.mkl.is_available()}); "
           f"{blas_description()}; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}; "
           f"cpu count {os.cpu_count()}; load average {os.getloadavg()[0]:.1f}")  # fmt: skip
-    bench_kernel(args.repeats)
+    if not args.skip_kernel:
+        bench_kernel(args.repeats)
     if not args.skip_e2e:
         bench_end_to_end(args)
     return 0

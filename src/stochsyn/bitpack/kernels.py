@@ -281,6 +281,15 @@ if _HAVE_NUMBA:
             _threshold_pack_rows(z, i1 - i0, thresholds, out, i0)
 
 
+def _row_block(m: int, largest: int, multiple: int) -> int:
+    """Rows per parallel task: ``largest``, or fewer so that small batches still
+    give every thread about two tasks (a multiple of ``multiple`` rows)."""
+    threads = numba.get_num_threads() if _HAVE_NUMBA else 1
+    want = -(-m // (2 * threads))
+    want = -(-want // multiple) * multiple
+    return max(multiple, min(largest, want))
+
+
 def _col_tile(nw: int) -> int:
     return max(4, (_B_TILE_BYTES // (8 * max(nw, 1))) // 4 * 4)
 
@@ -304,7 +313,7 @@ def xnor_matmul(a_packed: np.ndarray, b_packed: np.ndarray, n: int, *, backend: 
     if m == 0 or k == 0:
         return out
     if backend == "numba":
-        _xnor_matmul_numba(a, b, n, out, _ROW_BLOCK, _col_tile(a.shape[1]))
+        _xnor_matmul_numba(a, b, n, out, _row_block(m, _ROW_BLOCK, 1), _col_tile(a.shape[1]))
         return out
     per_row = max(1, k * a.shape[1] * 8)
     rows = max(1, _NUMPY_CHUNK_BYTES // per_row)
@@ -362,7 +371,7 @@ def real_binary_matmul(x: np.ndarray, w_packed: np.ndarray, n: int, *, backend: 
 
         return x.astype(np.float64) @ unpack(w, n).astype(np.float64).T
     out = np.empty((m, k), dtype=np.float64)
-    _real_matmul_numba(x, w, n, out, _REAL_ROW_BLOCK, _REAL_UNIT_TILE)
+    _real_matmul_numba(x, w, n, out, _row_block(m, _REAL_ROW_BLOCK, 4), _REAL_UNIT_TILE)
     return out
 
 
@@ -386,7 +395,7 @@ def xnor_sign_pack(
         z = xnor_matmul(a, w, n, backend=backend)
         return _pack_bits(z >= t[None, :])
     out = np.empty((m, n_words(k)), dtype=np.uint64)
-    _xnor_sign_pack_numba(a, w, n, t, out, _ROW_BLOCK, _col_tile(a.shape[1]))
+    _xnor_sign_pack_numba(a, w, n, t, out, _row_block(m, _ROW_BLOCK, 1), _col_tile(a.shape[1]))
     return out
 
 
@@ -409,5 +418,5 @@ def real_sign_pack(
         z = real_binary_matmul(x, w, n, backend=backend)
         return _pack_bits(z >= t[None, :])
     out = np.empty((m, n_words(k)), dtype=np.uint64)
-    _real_sign_pack_numba(x, w, n, t, out, _REAL_ROW_BLOCK, _REAL_UNIT_TILE)
+    _real_sign_pack_numba(x, w, n, t, out, _row_block(m, _REAL_ROW_BLOCK, 4), _REAL_UNIT_TILE)
     return out
