@@ -1,0 +1,282 @@
+"""``stochsyn memory …``: sparse associative memory with self-control, and MPN sequence memory."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from ._common import atomic_write_text, console, err_console, print_json, save_figure, use_agg
+
+memory_app = typer.Typer(
+    help="Related models: sparse associative memory with synaptic noise and self-control threshold "
+    "(Bollé & Heylen), and McCulloch–Pitts-network sequence memory.",
+    no_args_is_help=True,
+)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``memory`` command group to the root app."""
+    app.add_typer(memory_app, name="memory")
+
+
+def _floats(text: str, name: str) -> list[float]:
+    try:
+        vals = [float(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise ValueError(f"--{name} must be a comma-separated list of numbers, got {text!r}") from None
+    if not vals:
+        raise ValueError(f"--{name} must list at least one number, got {text!r}")
+    return vals
+
+
+def _ints(text: str, name: str) -> list[int]:
+    vals = _floats(text, name)
+    if any(v != int(v) or v < 1 for v in vals):
+        raise ValueError(f"--{name} must be a comma-separated list of positive integers, got {text!r}")
+    return [int(v) for v in vals]
+
+
+def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    keys: list[str] = []
+    for r in rows:
+        keys.extend(k for k in r if k not in keys)
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=keys)
+    w.writeheader()
+    w.writerows(rows)
+    atomic_write_text(path, buf.getvalue())
+
+
+def _progress():
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=err_console, transient=True)
+
+
+@memory_app.command("retrieval")
+def retrieval(
+    a: float = typer.Option(0.05, help="Pattern activity a in (0, 0.5]."),
+    alpha: float = typer.Option(0.5, help="Load α = P/N."),
+    m0: float = typer.Option(0.8, help="Initial overlap with the pattern (initial activity = a)."),
+    threshold: list[str] = typer.Option(["self-control"], help="Threshold(s): 'self-control' or a number; repeat to compare."),
+    noise: str = typer.Option("none", help="Synaptic noise: none, additive or multiplicative."),
+    delta: float = typer.Option(0.0, help="Synaptic noise strength Δ (0 = none)."),
+    model: str = typer.Option("layered", help="layered (exact N→∞ recursion) or fully-connected (approximate dynamics)."),
+    steps: int = typer.Option(20, help="Number of time steps / layers."),
+    n: int = typer.Option(5000, help="Neurons per layer in the finite-N simulation."),
+    seeds: int = typer.Option(5, help="Number of simulated realisations (0 = theory only)."),
+    seed: int = typer.Option(0, help="Base seed (realisation k uses seed*1000 + k)."),
+    out: Optional[Path] = typer.Option(None, help="Folder for retrieval.csv and retrieval.png."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """Overlap m_t, activity q_t and information against time: theory next to finite-N simulation."""
+    import numpy as np
+
+    from ..memory.fully_connected import approximate_dynamics, simulate_fully_connected
+    from ..memory.information import information_per_synapse
+    from ..memory.layered import layered_recursion, simulate_layered
+    from ..memory.sparse_hopfield import SynapticNoise, check_threshold
+
+    if model not in ("layered", "fully-connected"):
+        raise ValueError(f"--model must be 'layered' or 'fully-connected', got {model!r}")
+    if seeds < 0:
+        raise ValueError(f"--seeds must be >= 0, got {seeds}")
+    syn = SynapticNoise.parse(noise, delta)
+    theory_fn = layered_recursion if model == "layered" else approximate_dynamics
+    sim_fn = simulate_layered if model == "layered" else simulate_fully_connected
+    rows: list[dict[str, Any]] = []
+    curves = []
+    with _progress() as prog:
+        task = prog.add_task("simulating", total=len(threshold) * seeds)
+        for th_text in threshold:
+            th = check_threshold(th_text)
+            theo = theory_fn(alpha, a, m0, steps=steps, threshold=th, noise=syn)
+            sims = []
+            for k in range(seeds):
+                sims.append(sim_fn(n, alpha, a, m0, steps=steps, threshold=th, noise=syn, seed=seed * 1000 + k))
+                prog.advance(task)
+            sm = np.stack([s.m for s in sims]) if sims else None
+            sq = np.stack([s.q for s in sims]) if sims else None
+            for t in range(steps + 1):
+                row = dict(model=model, threshold=str(th), a=a, alpha=alpha, noise=syn.kind, delta=syn.delta, t=t,
+                           m_theory=float(theo.m[t]), q_theory=float(theo.q[t]),
+                           i_theory=float(information_per_synapse(alpha, theo.m[t], theo.q[t], a)))
+                if sm is not None:
+                    se_m = float(sm[:, t].std(ddof=1) / np.sqrt(seeds)) if seeds > 1 else float("nan")
+                    row.update(n=n, seeds=seeds, m_sim=float(sm[:, t].mean()), m_sim_se=se_m, q_sim=float(sq[:, t].mean()))
+                rows.append(row)
+            curves.append((str(th), theo, sm))
+            if out is not None:
+                _write_csv(out / "retrieval.csv", rows)
+    if out is not None:
+        use_agg()
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(6, 4))
+        tt = np.arange(steps + 1)
+        for label, theo, sm in curves:
+            line, = ax.plot(tt, theo.m, label=f"θ={label} (theory)")
+            if sm is not None:
+                err = sm.std(axis=0, ddof=1) / np.sqrt(seeds) if seeds > 1 else None
+                ax.errorbar(tt, sm.mean(axis=0), yerr=err, fmt="o", ms=3, color=line.get_color(), label=f"θ={label} (N={n}, {seeds} runs)")
+        ax.set_xlabel("t (layer)" if model == "layered" else "t")
+        ax.set_ylabel("overlap m_t")
+        ax.set_title(f"{model}, a={a}, α={alpha}, noise={syn.kind} Δ={syn.delta}")
+        ax.legend(fontsize=7)
+        save_figure(fig, out / "retrieval.png")
+    if json_out:
+        print_json(rows)
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{model} retrieval, a={a}, α={alpha}, m0={m0}, noise={syn.kind} Δ={syn.delta}")
+    cols = ["threshold", "t", "m_theory", "q_theory", "i_theory"] + (["m_sim", "m_sim_se", "q_sim"] if seeds else [])
+    for c in cols:
+        table.add_column(c, justify="right", no_wrap=True, min_width=6)
+    for r in rows:
+        table.add_row(*[f"{r[c]:.4f}" if isinstance(r[c], float) else str(r[c]) for c in cols])
+    console.print(table)
+    if out is not None:
+        console.print(f"wrote {out / 'retrieval.csv'} and {out / 'retrieval.png'}")
+
+
+@memory_app.command("capacity")
+def capacity(
+    a: str = typer.Option("0.05,0.01", help="Comma-separated pattern activities."),
+    noise: str = typer.Option("additive", help="Kind of synaptic noise for the Δ sweep: additive or multiplicative."),
+    deltas: str = typer.Option("0,0.5,1.0", help="Comma-separated synaptic noise strengths Δ."),
+    model: str = typer.Option("layered", help="layered (exact recursion) or fully-connected (approximate dynamics)."),
+    theta_points: int = typer.Option(81, help="Number of fixed thresholds scanned in [0, 1−a)."),
+    m_ret: float = typer.Option(0.5, help="Final overlap that counts as retrieval."),
+    steps: int = typer.Option(100, help="Time steps before reading the final overlap."),
+    out: Optional[Path] = typer.Option(None, help="Folder for capacity.csv and capacity.png."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """Storage capacity and basins: self-control against the best fixed threshold, against synaptic noise."""
+    import numpy as np
+
+    from ..memory.capacity import compare_thresholds, default_theta_grid
+    from ..memory.sparse_hopfield import SynapticNoise
+
+    if noise not in ("additive", "multiplicative"):
+        raise ValueError(f"--noise must be 'additive' or 'multiplicative', got {noise!r}")
+    acts = _floats(a, "a")
+    dels = _floats(deltas, "deltas")
+    rows: list[dict[str, Any]] = []
+    results = []
+    with _progress() as prog:
+        task = prog.add_task("capacity", total=len(acts) * len(dels))
+        for act in acts:
+            for d in dels:
+                syn = SynapticNoise.parse(noise, d)
+                r = compare_thresholds(act, noise=syn, theta_grid=default_theta_grid(act, theta_points), m_ret=m_ret,
+                                       steps=steps, model=model)
+                results.append((act, d, r))
+                for row in r.rows():
+                    row["delta"] = d
+                    row["noise"] = noise if d > 0 else "none"
+                    rows.append(row)
+                if out is not None:
+                    _write_csv(out / "capacity.csv", rows)
+                prog.advance(task)
+    if out is not None:
+        use_agg()
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(6, 4))
+        for act in acts:
+            ds = [d for (aa, d, _) in results if aa == act]
+            sc = [r.capacity_self_control for (aa, _, r) in results if aa == act]
+            fx = [r.capacity_best_fixed for (aa, _, r) in results if aa == act]
+            line, = ax.plot(ds, sc, "o-", label=f"a={act} self-control")
+            ax.plot(ds, fx, "s--", color=line.get_color(), label=f"a={act} best fixed θ")
+        ax.set_xlabel(f"synaptic noise Δ ({noise})")
+        ax.set_ylabel("storage capacity α_c")
+        ax.set_yscale("log")
+        ax.set_title(f"{model} network")
+        ax.legend(fontsize=7)
+        save_figure(fig, out / "capacity.png")
+    if json_out:
+        print_json(rows)
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{model}: self-control (SC) vs best fixed threshold; basin = smallest retrieved m0 (smaller is better)")
+    for c in ("a", "noise", "Δ", "α_c SC", "α_c fixed", "θ*", "α", "basin m0 SC", "basin m0 fixed", "θ*(α)"):
+        table.add_column(c, justify="right", no_wrap=True, min_width=6)
+    for r in rows:
+        table.add_row(f"{r['a']:g}", r["noise"], f"{r['delta']:g}", f"{r['alpha_c_self_control']:.4f}", f"{r['alpha_c_best_fixed']:.4f}",
+                      f"{r['theta_best_capacity']:.3f}", f"{r['alpha']:.3f}", f"{r['basin_m0_self_control']:.3f}",
+                      f"{r['basin_m0_best_fixed']:.3f}", f"{r['theta_best_basin']:.3f}")
+    console.print(table)
+    if out is not None:
+        console.print(f"wrote {out / 'capacity.csv'} and {out / 'capacity.png'}")
+
+
+@memory_app.command("sequences")
+def sequences(
+    n: int = typer.Option(500, help="Number of binary units."),
+    length: int = typer.Option(20, help="Frames per sequence."),
+    counts: str = typer.Option("5,10,20,30,40", help="Comma-separated numbers of stored sequences."),
+    seeds: int = typer.Option(1, help="Data sets per count."),
+    seed: int = typer.Option(0, help="Base seed (data set r uses seed*1000 + r)."),
+    cue_noise: float = typer.Option(0.0, help="Fraction of cue bits flipped."),
+    epochs: int = typer.Option(300, help="Maximum training iterations (L-BFGS) of the MPN."),
+    l2: float = typer.Option(1e-6, help="Weight decay of the MPN likelihood."),
+    out: Optional[Path] = typer.Option(None, help="Folder for sequences.csv and sequences.png."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """MPN sequence memory against the asymmetric-Hebb rule: recall accuracy against load."""
+    from ..memory.sequences import capacity_curve
+
+    ks = _ints(counts, "counts")
+    rows: list[dict[str, Any]] = []
+    with _progress() as prog:
+        task = prog.add_task("sequences", total=2 * len(ks) * seeds)
+
+        def on_row(row: dict[str, Any]) -> None:
+            rows.append(row)
+            prog.advance(task)
+            if out is not None:
+                _write_csv(out / "sequences.csv", rows)
+
+        capacity_curve(n, length, ks, seeds=seeds, seed=seed, cue_noise=cue_noise,
+                       train_kwargs=dict(epochs=epochs, l2=l2), progress=on_row)
+    if out is not None:
+        use_agg()
+        import matplotlib.pyplot as plt
+        import numpy as np
+
+        fig, ax = plt.subplots(figsize=(6, 4))
+        for rule in ("mpn", "asymmetric-hebb"):
+            sel = [r for r in rows if r["rule"] == rule]
+            loads = sorted({r["load"] for r in sel})
+            acc = [np.mean([r["bits_correct"] for r in sel if r["load"] == L]) for L in loads]
+            ax.plot(loads, acc, "o-", label=rule)
+        ax.axhline(0.99, color="gray", lw=0.8, ls=":")
+        ax.set_xlabel("load K(L−1)/N (stored transitions per unit)")
+        ax.set_ylabel("fraction of bits recalled correctly")
+        ax.set_title(f"N={n}, L={length}, cue noise={cue_noise}")
+        ax.legend()
+        save_figure(fig, out / "sequences.png")
+    if json_out:
+        print_json(rows)
+        return
+    from rich.table import Table
+
+    table = Table(title=f"sequence recall, N={n}, L={length}, cue noise {cue_noise}")
+    for c in ("rule", "sequences", "load", "seed", "bits_correct", "sequences_perfect"):
+        table.add_column(c, justify="right", no_wrap=True, min_width=6)
+    for r in rows:
+        table.add_row(r["rule"], str(r["sequences"]), f"{r['load']:.3f}", str(r["seed"]), f"{r['bits_correct']:.4f}",
+                      f"{r['sequences_perfect']:.3f}")
+    console.print(table)
+    if out is not None:
+        console.print(f"wrote {out / 'sequences.csv'} and {out / 'sequences.png'}")
