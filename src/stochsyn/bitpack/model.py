@@ -120,7 +120,7 @@ class PackedNetwork:
         names = [str(c) for c in class_names]
         if len(names) != layers[-1].n_out:
             raise ValueError(f"class_names: {len(names)} names for {layers[-1].n_out} output units")
-        if not isinstance(preprocess, dict) or set(preprocess) < {"mean", "std"}:
+        if not isinstance(preprocess, dict) or not {"mean", "std"} <= set(preprocess):
             raise ValueError(f"preprocess={preprocess!r}: expected a dict with 'mean' and 'std'")
         mean, std = float(preprocess["mean"]), float(preprocess["std"])
         if not (np.isfinite(mean) and np.isfinite(std) and std > 0):
