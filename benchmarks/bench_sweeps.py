@@ -32,7 +32,7 @@ def _store_bench(tmp: Path, n_rows: int) -> tuple[float, float]:
         t = Trial("x", "{}", "random", 101, 0.5, i)
         return {"key": t.key, "solver": "x", "options": "{}", "problem": "random", "n": 101, "alpha": 0.5,
                 "p": 51, "seed": i, "solver_seed": solver_seed(i), "solved": 1, "errors": 0, "epochs": 1,
-                "seconds": 0.1, "weights_sha256": "0" * 64, "version": "bench", "host": "h", "pid": 0}
+                "seconds": 0.1, "weights_sha256": "0" * 64, "version": "bench", "solver_code": "", "host": "h", "pid": 0}
 
     rows = [row(i) for i in range(n_rows)]
     with ResultStore(tmp / "store.db") as s:

@@ -202,7 +202,7 @@ def _row(solver="a", n=31, alpha=0.3, seed=0, solved=1, seconds=0.5, options="{}
         "key": t.key, "solver": solver, "options": options, "problem": "random", "n": n, "alpha": alpha,
         "p": round(alpha * n), "seed": seed, "solver_seed": solver_seed(seed), "solved": solved,
         "errors": 0 if solved else 3, "epochs": 10, "seconds": seconds, "weights_sha256": "0" * 64,
-        "version": "test", "host": "h", "pid": 1,
+        "version": "test", "solver_code": "", "host": "h", "pid": 1,
     }
 
 
@@ -319,3 +319,19 @@ def test_toml_options_must_be_tables(tmp_path):
     p.write_text(f'n = 31\nalpha = 0.3\nsolvers = ["{SOLVER}"]\n[options]\n{SOLVER} = 5\n')
     with pytest.raises(TypeError, match=f"options for solver '{SOLVER}'"):
         build_grid(base=grid_from_toml(p))
+
+
+def test_store_adds_columns_missing_from_older_databases(tmp_path):
+    path = tmp_path / "old.db"
+    with ResultStore(path):
+        pass
+    con = sqlite3.connect(path)
+    con.execute("ALTER TABLE trials DROP COLUMN solver_code")  # a database from before the column
+    con.commit()
+    con.close()
+    with ResultStore(path) as s:
+        row = _row()
+        del row["solver_code"]
+        row["solver_code"] = "abc"
+        s.add(row)
+        assert s.rows()[0]["solver_code"] == "abc"

@@ -101,6 +101,14 @@ def _render(
             _fmt_seconds(r["median_seconds_solved"]),
         )
     console.print(t)
+    codes: dict[str, set[str]] = {}
+    for r in rows:
+        if r.get("solver_code"):
+            codes.setdefault(r["solver"], set()).add(r["solver_code"])
+    for name, versions in sorted(codes.items()):
+        if len(versions) > 1:
+            err_console.print(f"[yellow]rows of solver {name!r} come from {len(versions)} versions of its source "
+                              "file (column solver_code): its code changed during the sweep.[/yellow]")
     if failures:
         err_console.print(f"[yellow]{len(failures)} solver failure(s) recorded in {db} (table 'failures'); "
                           "those trials are retried by a rerun.[/yellow]")

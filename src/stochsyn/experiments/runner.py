@@ -124,7 +124,7 @@ def run_trial(trial: dict[str, Any], plugins: Sequence[str] = ()) -> dict[str, A
 
     from .. import __version__
     from ..problems import random_patterns, teacher_student
-    from ..solvers import solve
+    from ..solvers import get_solver, solve
 
     load_plugins(plugins)
     t = Trial.from_dict(trial)
@@ -133,6 +133,7 @@ def run_trial(trial: dict[str, Any], plugins: Sequence[str] = ()) -> dict[str, A
     options = json.loads(t.options_json)
     sseed = solver_seed(t.seed)
     res = solve(instance, method=t.solver, seed=sseed, **options)
+    code = _source_digest(get_solver(t.solver))
     weights = np.ascontiguousarray(res.weights, dtype=np.int8)
     return {
         "key": t.key,
@@ -150,9 +151,23 @@ def run_trial(trial: dict[str, Any], plugins: Sequence[str] = ()) -> dict[str, A
         "seconds": float(res.seconds),
         "weights_sha256": hashlib.sha256(weights.tobytes()).hexdigest(),
         "version": __version__,
+        "solver_code": code,
         "host": socket.gethostname(),
         "pid": os.getpid(),
     }
+
+
+def _source_digest(fn: Any) -> str:
+    """First 16 hex digits of the SHA-256 of the file defining ``fn`` ('' if unknown)."""
+    import hashlib
+    import inspect
+
+    try:
+        path = inspect.getsourcefile(inspect.unwrap(fn))
+        with open(path, "rb") as fh:  # type: ignore[arg-type]
+            return hashlib.sha256(fh.read()).hexdigest()[:16]
+    except (TypeError, OSError):
+        return ""
 
 
 def _run_trial_safe(trial: dict[str, Any], plugins: Sequence[str] = ()) -> dict[str, Any]:

@@ -22,6 +22,9 @@ epochs           solver epochs / iterations
 seconds          wall time of the solver call (instance generation excluded)
 weights_sha256   SHA-256 of the returned int8 weight bytes (bit-identity checks)
 version          stochsyn version of the worker
+solver_code      first 16 hex digits of the SHA-256 of the solver function's source
+                 file, as the worker loaded it (tells apart rows made while the
+                 solver's code changed; '' in databases made before this column)
 host, pid        where it ran
 finished_at      UTC ISO-8601 time the driver stored it
 ===============  ==========================================================
@@ -59,6 +62,7 @@ TRIAL_COLUMNS = (
     "seconds",
     "weights_sha256",
     "version",
+    "solver_code",
     "host",
     "pid",
     "finished_at",
@@ -82,6 +86,7 @@ CREATE TABLE IF NOT EXISTS trials (
     seconds REAL NOT NULL,
     weights_sha256 TEXT NOT NULL,
     version TEXT NOT NULL,
+    solver_code TEXT NOT NULL DEFAULT '',
     host TEXT NOT NULL,
     pid INTEGER NOT NULL,
     finished_at TEXT NOT NULL
@@ -146,6 +151,10 @@ class ResultStore:
             raise ValueError(
                 f"{self.path} has result schema version {row[0] if row else None!r}; expected {SCHEMA_VERSION}"
             )
+        # Columns added after a database was created are appended with their default.
+        have = {r[1] for r in self._con.execute("PRAGMA table_info(trials)")}
+        if "solver_code" not in have:
+            self._con.execute("ALTER TABLE trials ADD COLUMN solver_code TEXT NOT NULL DEFAULT ''")
 
     # -- context manager --------------------------------------------------------
     def __enter__(self) -> "ResultStore":
