@@ -247,3 +247,11 @@ def test_franz_parisi_small_alpha_limit_is_binary_entropy():
 def test_franz_parisi_rejects_bad_distance():
     with pytest.raises(ValueError, match="d="):
         franz_parisi(0.5, 0.7)
+
+
+def test_franz_parisi_flags_points_failing_the_quadrature_check():
+    # an impossible tolerance forces the refinement check to fail: NaN, not converged
+    c = franz_parisi(0.5, 0.25, check_tol=1e-17, max_step=0.5)
+    assert np.isnan(c.entropy[0]) and not c.converged[0]
+    ok = franz_parisi(0.5, 0.25, max_step=0.5)
+    assert np.isfinite(ok.entropy[0]) and ok.converged[0]

@@ -48,7 +48,7 @@ from scipy.optimize import brentq
 from . import _validate as V
 from .gardner import GardnerState, gardner_entropy
 from .gaussian import dgh_from_gh, gauss_hermite, gh_from_log_h, log_2cosh, log_H, truncated_normal_nodes
-from .saddle import SaddleReport, fixed_point
+from .saddle import SaddlePointError, SaddleReport, fixed_point
 
 __all__ = ["LocalEntropyCurve", "franz_parisi", "franz_parisi_functional", "continuation_grid"]
 
@@ -60,7 +60,7 @@ class LocalEntropyCurve:
     ``d``: distances (as requested, in the requested order); ``entropy``: local
     entropy per synapse; ``order``: dict of arrays of the saddle-point order
     parameters; ``converged``: per-d convergence flags; ``reports``: per-d
-    :class:`SaddleReport`; ``reference``: the reference state (Gardner for the
+    :class:`SaddleReport` of the converged points (in order); ``reference``: the reference state (Gardner for the
     Franz–Parisi potential); ``alpha``, ``kappa``: control parameters.
     """
 
@@ -223,6 +223,7 @@ def franz_parisi(
     damping: float = 0.3,
     max_iter: int = 5000,
     max_step: float = 0.3,
+    check_tol: float | None = 1e-6,
 ) -> LocalEntropyCurve:
     """Franz–Parisi local entropy V(d) around equilibrium solutions (RS).
 
@@ -239,9 +240,14 @@ def franz_parisi(
     n_panel : Gauss–Legendre nodes per panel of the truncated variable (default 8).
     tol, damping, max_iter : fixed-point settings (defaults 1e-10, 0.3, 5000).
     max_step : relative step of the continuation in d (default 0.3).
+    check_tol : each point is re-solved with a 1.5× finer quadrature (starting
+        from the converged state) and reported as NaN with ``converged=False``
+        if V moves by more than this (default 1e-6; None skips the check, which
+        halves the cost). Very small d at large α is where this triggers.
 
     Returns a :class:`LocalEntropyCurve` with ``order`` keys q1, t, p, qhat1,
-    that, xhat. A non-converged point raises ``SaddlePointError``.
+    that, xhat. A point that does not converge, or fails the quadrature check,
+    has ``entropy = NaN`` and ``converged = False``.
     """
     alpha = V.real("alpha", alpha, lo=0.0, lo_open=True)
     kappa = V.real("kappa", kappa)
@@ -253,7 +259,10 @@ def franz_parisi(
     ref = gardner_entropy(alpha, kappa)
     model = _FPModel(ref, n_quad, n_panel)
     d0 = ref.typical_distance
-    results = _continue(model, d0, dd, tol, damping, max_iter, max_step)
+    fine = None
+    if check_tol is not None:
+        fine = _FPModel(ref, int(1.5 * n_quad) | 1, int(1.5 * n_panel))
+    results = _continue(model, d0, dd, tol, damping, max_iter, max_step, fine, check_tol)
     return _collect(alpha, kappa, dd, results, ref)
 
 
@@ -281,17 +290,32 @@ def _solve_at(model: _FPModel, p: float, state: dict, tol: float, damping: float
 
 
 def _continue(model: _FPModel, d0: float, targets: np.ndarray, tol: float, damping: float,
-              max_iter: int, max_step: float) -> dict[float, tuple[dict, SaddleReport]]:
+              max_iter: int, max_step: float, fine: _FPModel | None = None,
+              check_tol: float | None = None) -> dict[float, tuple[dict, SaddleReport | None]]:
     q0, qh0 = model.q0, model.qh0
     start = {"q1": q0, "t": q0, "xhat": qh0}
-    done: dict[float, tuple[dict, SaddleReport]] = {}
+    done: dict[float, tuple[dict, SaddleReport | None]] = {}
     state = dict(start)
     going_up = False
+    nan_row = {k: float("nan") for k in ("q1", "t", "p", "qhat1", "that", "xhat", "entropy")}
     for dv in continuation_grid(d0, targets, max_step=max_step):
         if dv >= d0 and not going_up:
             state, going_up = dict(start), True
-        out, rep = _solve_at(model, 1.0 - 2.0 * dv, state, tol, damping, max_iter)
+        try:
+            out, rep = _solve_at(model, 1.0 - 2.0 * dv, state, tol, damping, max_iter)
+        except (ValueError, SaddlePointError):
+            done[dv] = (dict(nan_row), None)
+            continue
         state = {"q1": out["q1"], "t": out["t"], "xhat": out["xhat"]}
+        if fine is not None:
+            try:
+                chk, _ = _solve_at(fine, 1.0 - 2.0 * dv, state, tol, damping, max_iter)
+                ok = abs(chk["entropy"] - out["entropy"]) <= check_tol
+            except (ValueError, SaddlePointError):
+                ok = False
+            if not ok:
+                done[dv] = ({**out, "entropy": float("nan")}, None)
+                continue
         done[dv] = (out, rep)
     return done
 
@@ -299,14 +323,14 @@ def _continue(model: _FPModel, d0: float, targets: np.ndarray, tol: float, dampi
 def _collect(alpha, kappa, dd, results, ref) -> LocalEntropyCurve:
     keys = ("q1", "t", "p", "qhat1", "that", "xhat")
     rows = [results[float(v)] for v in dd]
-    order = {k: np.array([r[0][k] for r in rows]) for k in keys}
+    order = {k: np.array([r[0][k] for r in rows], dtype=float) for k in keys}
     return LocalEntropyCurve(
         alpha=alpha,
         kappa=kappa,
         d=dd.copy(),
-        entropy=np.array([r[0]["entropy"] for r in rows]),
+        entropy=np.array([r[0]["entropy"] for r in rows], dtype=float),
         order=order,
-        converged=np.array([r[1].converged for r in rows]),
+        converged=np.array([r[1] is not None and r[1].converged for r in rows]),
         reference=ref,
-        reports=tuple(r[1] for r in rows),
+        reports=tuple(r[1] for r in rows if r[1] is not None),
     )
