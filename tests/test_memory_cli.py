@@ -1,0 +1,29 @@
+"""``stochsyn memory …`` commands."""
+
+import csv
+import json
+
+from stochsyn.cli import main
+
+
+def test_cli_capacity_writes_csv_and_png(tmp_path, capsys):
+    rc = main(["memory", "capacity", "--a", "0.05", "--deltas", "0", "--theta-points", "9", "--steps", "40",
+               "--out", str(tmp_path), "--json"])
+    assert rc == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows[0]["alpha_c_self_control"] > 0
+    assert (tmp_path / "capacity.png").stat().st_size > 0
+    assert len(list(csv.DictReader(open(tmp_path / "capacity.csv")))) == len(rows)
+
+
+def test_cli_retrieval_and_sequences(tmp_path):
+    assert main(["memory", "retrieval", "--n", "400", "--seeds", "2", "--steps", "3", "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "retrieval.png").exists() and (tmp_path / "retrieval.csv").exists()
+    assert main(["memory", "sequences", "--n", "40", "--counts", "2", "--length", "5", "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "sequences.png").exists()
+
+
+def test_cli_bad_input_exits_2(capsys):
+    assert main(["memory", "retrieval", "--a", "0.9", "--seeds", "0"]) == 2
+    assert "activity a" in capsys.readouterr().err
+    assert main(["memory", "sequences", "--counts", "x"]) == 2
