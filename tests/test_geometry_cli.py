@@ -72,11 +72,11 @@ def test_figures_write_png_and_csv(tmp_path, kind):
     args = ["figure", kind, "--n", "15", "--solvers", "typical", "--instances", "2", "--out", str(tmp_path),
             "--name", "fig"]
     if kind == "local-entropy":
-        args += ["--alpha", "0.5", "--lambdas", "2,1,0"]
+        args += ["--alpha", "0.5", "--lambdas", "2,1,0", "--no-theory"]  # replica curves cost ~1 min
     elif kind == "robustness":
         args += ["--alpha", "0.5", "--draws", "5"]
     else:
-        args += ["--alpha", "0.5,1.0", "--n-test", "300"]
+        args += ["--alpha", "0.5,1.0", "--n-test", "300", "--no-theory"]
     assert main(args) == 0
     png = (tmp_path / "fig.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
@@ -102,3 +102,21 @@ def test_unknown_solver_is_rejected():
         collect_local_entropy(13, 0.5, ["nope"])
     with pytest.raises(ValueError, match="typical"):
         collect_local_entropy(101, 0.5, ["typical"])
+
+
+def test_theory_overlay_is_optional(monkeypatch):
+    import stochsyn.geometry.figures as figs
+
+    monkeypatch.setattr(figs, "_theory_function", lambda name: None)
+    assert figs.theory_local_entropy(0.5, np.array([0.1])) == {}
+
+    def fake(alpha, d):
+        if np.ndim(d):
+            raise RuntimeError("vector call fails")
+        if d > 0.2:
+            raise RuntimeError("no saddle point")
+        return d * alpha
+
+    monkeypatch.setattr(figs, "_theory_function", lambda name: fake if name == "franz_parisi" else None)
+    out = figs.theory_local_entropy(0.5, np.array([0.1, 0.3]))
+    np.testing.assert_array_equal(out["Franz-Parisi (typical)"], [0.05, np.nan])
