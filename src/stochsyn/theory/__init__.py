@@ -2,6 +2,32 @@
 
 Pure functions of the control parameters (load α, margin κ, distance d, …);
 Gaussian integrals by Gauss–Hermite quadrature (or composite Gauss–Legendre for
-truncated measures), saddle points by damped fixed-point iteration with a
-convergence report. See docs/theory.md for the derivations.
+truncated or kinked integrands), saddle points by damped fixed-point iteration
+with a convergence report. See docs/theory.md for the derivations.
 """
+
+from .franz_parisi import LocalEntropyCurve, franz_parisi
+from .gardner import GardnerState, capacity, gardner_entropy
+from .saddle import SaddlePointError, SaddleReport, fixed_point
+from .stochastic_franz_parisi import SignReferenceCurve, sign_reference_local_entropy
+from .stochastic_measure import StochasticState, stochastic_energy_curve, stochastic_ground_state
+from .teacher_student import TeacherStudentState, perfect_generalization_threshold, teacher_student_gibbs
+
+__all__ = [
+    "GardnerState",
+    "LocalEntropyCurve",
+    "SaddlePointError",
+    "SaddleReport",
+    "SignReferenceCurve",
+    "StochasticState",
+    "TeacherStudentState",
+    "capacity",
+    "fixed_point",
+    "franz_parisi",
+    "gardner_entropy",
+    "perfect_generalization_threshold",
+    "sign_reference_local_entropy",
+    "stochastic_energy_curve",
+    "stochastic_ground_state",
+    "teacher_student_gibbs",
+]
