@@ -241,6 +241,10 @@ class PackedNetwork:
 
         path = Path(path)
         atomic_savez(path, **self.to_arrays())
+        # mkstemp creates the file 0600; give it the usual permissions of a new file.
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(path, 0o666 & ~mask)
         return path
 
     @classmethod
