@@ -105,3 +105,27 @@ def test_kernels_validate_arguments() -> None:
         xnor_matmul(p, p, 0)
     with pytest.raises(TypeError, match="float"):
         real_binary_matmul(np.ones((2, 10), dtype=np.int8), p, 10)
+
+
+def test_first_layer_guard_decides_near_ties_exactly() -> None:
+    # Inputs on a 1/256 grid: every sum is exact in float32 and float64, so the
+    # expected bits are known exactly. Thresholds at, just above and just below
+    # the sums fall inside the float32 error bound and take the exact path.
+    rng = np.random.default_rng(7)
+    m, n, k = 9, 300, 70
+    x = (rng.integers(-255, 256, size=(m, n)) / 256.0).astype(np.float32)
+    w = pm1(rng, (k, n))
+    z = x.astype(np.float64) @ w.T.astype(np.float64)
+    for row in range(m):
+        t = z[row].copy()
+        t[1::3] += 1 / 512
+        t[2::3] -= 1 / 512
+        expect = np.where(z >= t[None, :], 1, -1)
+        got = unpack(real_sign_pack(x, pack(w), n, t), k)
+        np.testing.assert_array_equal(got, expect)
+        assert np.all(got[row, 0::3] == 1) and np.all(got[row, 1::3] == -1) and np.all(got[row, 2::3] == 1)
+    # float64 inputs that float32 cannot represent go through the float64 kernel
+    x64 = x.astype(np.float64) + 1e-12
+    t = np.zeros(k)
+    z64 = x64 @ w.T.astype(np.float64)
+    np.testing.assert_array_equal(unpack(real_sign_pack(x64, pack(w), n, t), k), np.where(z64 >= 0, 1, -1))

@@ -177,14 +177,15 @@ if _HAVE_NUMBA:
 
     @njit(cache=True, fastmath={"reassoc", "contract"})
     def _real_dot(x, i, wt, t, n):
-        s = 0.0
+        s = wt[t, 0] - wt[t, 0]
         for j in range(n):
-            s += np.float64(x[i, j]) * wt[t, j]
+            s += x[i, j] * wt[t, j]
         return s
 
-    # A 4 rows x 4 units register tile: 8 loads feed 16 multiply-adds. reassoc
-    # lets LLVM vectorize the float64 sums; the summation order is still fixed
-    # by the compiled code, so results are deterministic.
+    # A 4 rows x 4 units register tile: 8 loads feed 16 multiply-adds. The sums
+    # are accumulated in wt's dtype (float64, or float32 for the guarded fast
+    # path). reassoc lets LLVM vectorize them; the summation order is still
+    # fixed by the compiled code, so results are deterministic.
     @njit(cache=True, fastmath={"reassoc", "contract"})
     def _real_rows(x, wt, i0, i1, k0, k1, out, oi0):
         n = x.shape[1]
@@ -194,19 +195,20 @@ if _HAVE_NUMBA:
             k = k0
             while k + 4 <= k1:
                 t = k - k0
-                s00 = s01 = s02 = s03 = 0.0
-                s10 = s11 = s12 = s13 = 0.0
-                s20 = s21 = s22 = s23 = 0.0
-                s30 = s31 = s32 = s33 = 0.0
+                zero = wt[t, 0] - wt[t, 0]
+                s00 = s01 = s02 = s03 = zero
+                s10 = s11 = s12 = s13 = zero
+                s20 = s21 = s22 = s23 = zero
+                s30 = s31 = s32 = s33 = zero
                 for j in range(n):
                     w0 = wt[t, j]
                     w1 = wt[t + 1, j]
                     w2 = wt[t + 2, j]
                     w3 = wt[t + 3, j]
-                    x0 = np.float64(x[i, j])
-                    x1 = np.float64(x[i + 1, j])
-                    x2 = np.float64(x[i + 2, j])
-                    x3 = np.float64(x[i + 3, j])
+                    x0 = x[i, j]
+                    x1 = x[i + 1, j]
+                    x2 = x[i + 2, j]
+                    x3 = x[i + 3, j]
                     s00 += x0 * w0
                     s01 += x0 * w1
                     s02 += x0 * w2
@@ -264,21 +266,65 @@ if _HAVE_NUMBA:
                 _expand_rows(w, n, k0, k1, wt)
                 _real_rows(x, wt, i0, i1, k0, k1, out, 0)
 
+    @njit(cache=True)
+    def _exact_real_dot(x, i, w, k, n):
+        """float64 Σ_j W_kj x_ij straight from the packed bits (the guard's slow path)."""
+        s = 0.0
+        for j in range(n):
+            v = np.float64(x[i, j])
+            if (w[k, j >> 6] >> np.uint64(j & 63)) & np.uint64(1):
+                s += v
+            else:
+                s -= v
+        return s
+
+    @njit(cache=True)
+    def _guarded_threshold_pack(x, w, n, z, i0, rows, thresholds, gamma, out):
+        """Bits of [z_exact >= t] from float32 sums z: decided by z when it is
+        farther from t than the float32 error bound, else by an exact float64 sum."""
+        k = z.shape[1]
+        nwo = out.shape[1]
+        for r in range(rows):
+            i = i0 + r
+            absx = 0.0
+            for j in range(n):
+                absx += abs(np.float64(x[i, j]))
+            bound = gamma * absx
+            for q in range(nwo):
+                word = np.uint64(0)
+                base = q * 64
+                top = min(64, k - base)
+                for u in range(top):
+                    kk = base + u
+                    zz = np.float64(z[r, kk])
+                    t = thresholds[kk]
+                    d = zz - t
+                    margin = bound + 1e-15 * (abs(zz) + abs(t))
+                    if d > margin:
+                        bit = True
+                    elif d < -margin:
+                        bit = False
+                    else:
+                        bit = _exact_real_dot(x, i, w, kk, n) >= t
+                    if bit:
+                        word |= np.uint64(1) << np.uint64(u)
+                out[i, q] = word
+
     @njit(cache=True, parallel=True)
-    def _real_sign_pack_numba(x, w, n, thresholds, out, row_block, unit_tile):
+    def _real_sign_pack_numba(x, w, n, thresholds, out, row_block, unit_tile, gamma):
         m = x.shape[0]
         k = w.shape[0]
         n_blocks = (m + row_block - 1) // row_block
         for blk in prange(n_blocks):
             i0 = blk * row_block
             i1 = min(m, i0 + row_block)
-            wt = np.empty((unit_tile, n), dtype=np.float64)
-            z = np.empty((i1 - i0, k), dtype=np.float64)
+            wt = np.empty((unit_tile, n), dtype=np.float32)
+            z = np.empty((i1 - i0, k), dtype=np.float32)
             for k0 in range(0, k, unit_tile):
                 k1 = min(k, k0 + unit_tile)
                 _expand_rows(w, n, k0, k1, wt)
                 _real_rows(x, wt, i0, i1, k0, k1, z, i0)
-            _threshold_pack_rows(z, i1 - i0, thresholds, out, i0)
+            _guarded_threshold_pack(x, w, n, z, i0, i1 - i0, thresholds, gamma, out)
 
 
 def _row_block(m: int, largest: int, multiple: int) -> int:
@@ -405,8 +451,12 @@ def real_sign_pack(
     """Packed first layer: bits of y_ik = +1 iff Σ_j W_kj x_ij ≥ t_k, as uint64 (M, ceil(K/64)).
 
     X (M, n) is real, W (K, n) is ±1 given packed, ``thresholds`` t are float
-    (K,) (compared in float64; ±inf for units that are always −1 / +1). The sums
-    are those of :func:`real_binary_matmul`. ``backend`` as there.
+    (K,) (compared in float64; ±inf for units that are always −1 / +1). The
+    decisions are those of the exact sum: the numba backend accumulates in
+    float32 (twice the SIMD width of float64) and recomputes in float64 only the
+    units whose float32 sum is within the rigorous float32 error bound
+    γ Σ_j |x_ij|, γ = 1.01 n 2⁻²⁴, of the threshold. ``backend`` as in
+    :func:`real_binary_matmul`.
     """
     n = _check_n(n)
     x = _check_real("x", x, n)
@@ -418,5 +468,13 @@ def real_sign_pack(
         z = real_binary_matmul(x, w, n, backend=backend)
         return _pack_bits(z >= t[None, :])
     out = np.empty((m, n_words(k)), dtype=np.uint64)
-    _real_sign_pack_numba(x, w, n, t, out, _row_block(m, _REAL_ROW_BLOCK, 4), _REAL_UNIT_TILE)
+    x32 = np.ascontiguousarray(x, dtype=np.float32)
+    if not np.array_equal(x32, x):  # float64 inputs that float32 cannot hold: exact float64 kernel
+        z = real_binary_matmul(x, w, n, backend=backend)
+        return _pack_bits(z >= t[None, :])
+    # Float32 sums of n terms ±x_j, in any order, are within (n-1)·2⁻²⁴/(1-(n-1)·2⁻²⁴) Σ|x_j|
+    # of the exact sum (Higham, Accuracy and Stability of Numerical Algorithms, §4.2);
+    # 1.01·n·2⁻²⁴ covers that for any n < 10⁶.
+    gamma = 1.01 * n * 2.0**-24
+    _real_sign_pack_numba(x32, w, n, t, out, _row_block(m, _REAL_ROW_BLOCK, 4), _REAL_UNIT_TILE, gamma)
     return out
