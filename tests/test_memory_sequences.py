@@ -69,3 +69,13 @@ def test_mpn_stochastic_recall_is_seeded_and_save_load(tmp_path):
 def test_hebb_recalls_at_low_load():
     seqs = random_sequences(1, 5, 200, seed=2)
     assert recall_accuracy(train_asymmetric_hebb(seqs), seqs)["bits_correct"] == 1.0
+
+
+def test_generative_mode_learns_teacher_statistics():
+    from stochsyn.memory.sequences import generative_check
+
+    r = generative_check(16, 1500, seed=0, epochs=200)
+    assert r["heldout_ll_fitted"] > r["heldout_ll_independent"]
+    assert r["heldout_ll_fitted"] <= r["heldout_ll_teacher"] + 0.01
+    assert r["weight_correlation"] > 0.6
+    assert abs(r["rate_sampled"] - r["rate_data"]) < 0.05

@@ -280,3 +280,28 @@ def sequences(
     console.print(table)
     if out is not None:
         console.print(f"wrote {out / 'sequences.csv'} and {out / 'sequences.png'}")
+
+
+@memory_app.command("generative")
+def generative(
+    n: int = typer.Option(40, help="Number of units of the teacher and fitted MPN."),
+    frames: int = typer.Option(4000, help="Training frames (as many held-out frames are generated)."),
+    seed: int = typer.Option(0, help="Seed of the teacher and of the samples."),
+    epochs: int = typer.Option(500, help="Maximum L-BFGS iterations."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """MPN as a generative model of spike trains: fit to a random teacher's samples, compare statistics."""
+    from ..memory.sequences import generative_check
+
+    r = generative_check(n, frames, seed=seed, epochs=epochs)
+    if json_out:
+        print_json(r)
+        return
+    from rich.table import Table
+
+    table = Table(title=f"MPN generative check, N={n}, {frames} training frames")
+    table.add_column("quantity")
+    table.add_column("value", justify="right")
+    for k, v in r.items():
+        table.add_row(k, f"{v:.4f}")
+    console.print(table)
