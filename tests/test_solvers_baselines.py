@@ -240,3 +240,24 @@ def test_annealing_errors_energy(tiny):
     res = solve(tiny, method="annealing", seed=0, energy="errors", beta0=1.0, beta1=10.0)
     assert res.solved
     assert count_errors(tiny.patterns, tiny.labels, res.weights) == 0
+
+
+def test_sequential_kernel_updates_one_factor_and_fields():
+    from stochsyn.solvers._gaussbp import bp_sweep_sequential, factor_fields
+
+    rng = np.random.default_rng(3)
+    s = np.where(rng.random((6, 21)) < 0.5, 1.0, -1.0)
+    u = rng.normal(scale=0.3, size=s.shape)
+    h = rng.normal(scale=2.0, size=21)
+    ref = factor_fields(s, s * s, np.tanh(h[None, :] - u))
+    got, hh = u.copy(), h.copy()
+    bp_sweep_sequential(s, s * s, got, hh, np.array([2], dtype=np.int64), 0.0)
+    np.testing.assert_allclose(got[2], ref[2], rtol=1e-10, atol=1e-12)
+    np.testing.assert_array_equal(np.delete(got, 2, axis=0), np.delete(u, 2, axis=0))
+    np.testing.assert_allclose(hh, h + ref[2] - u[2], rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("method", ["rbp", "fbp"])
+def test_parallel_schedule_solves_tiny(tiny, method):
+    res = solve(tiny, method=method, seed=0, update="parallel", damping=0.5)
+    assert res.solved and count_errors(tiny.patterns, tiny.labels, res.weights) == 0

@@ -70,12 +70,6 @@ def check_instance(instance: Any, method: str, *, binary_patterns: bool = False)
     return instance
 
 
-def reject_unknown(method: str, options: dict[str, Any]) -> None:
-    """TypeError naming options that ``method`` does not know (typos must not pass silently)."""
-    if options:
-        raise TypeError(f"method {method!r} got unknown option(s) {sorted(options)}")
-
-
 def pm1_sign(x: np.ndarray) -> np.ndarray:
     """sign(x) as int8 with sign(0) := +1 (the project's convention for deployed weights)."""
     return np.where(x >= 0, 1, -1).astype(np.int8)

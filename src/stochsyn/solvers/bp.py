@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..problems import Instance
-from ._checks import check_float, check_instance, check_int
+from ._checks import check_choice, check_float, check_instance, check_int
 from ._gaussbp import run_bp
 from .base import Callback, Result, register
 
@@ -32,9 +32,10 @@ def rbp(
     callback: Callback | None = None,
     max_epochs: int = 1000,
     rho0: float = 0.0,
-    rho_step: float = 1e-3,
-    damping: float = 0.5,
+    rho_step: float = 1e-2,
+    damping: float = 0.0,
     init_scale: float = 1.0,
+    update: str = "sequential",
 ) -> Result:
     """Reinforced BP (Braunstein & Zecchina 2006) with F_i(t+1) = ρ_t h_i(t),
     ρ_t = min(1, ρ_0 + t·ρ_step). Works for ±1 and real patterns.
@@ -45,9 +46,11 @@ def rbp(
         callback: ``callback(epoch, {"errors", "max_delta", "rho"})``; True stops.
         max_epochs: budget of parallel BP sweeps (default 1000).
         rho0: initial reinforcement ρ_0 in [0, 1] (default 0.0).
-        rho_step: growth of ρ per sweep, >= 0 (default 1e-3).
-        damping: weight of the old message in u ← d·u_old + (1−d)·u_new, in [0, 1) (default 0.5).
+        rho_step: growth of ρ per sweep, >= 0 (default 1e-2).
+        damping: weight of the old message in u ← d·u_old + (1−d)·u_new, in [0, 1) (default 0.0).
         init_scale: standard deviation × √N of the initial messages, >= 0 (default 1.0).
+        update: "sequential" (factor by factor in a seeded random order, the fields
+            absorbing each factor's messages at once) or "parallel" (default "sequential").
 
     Returns:
         Result whose weights are the sign of the total fields with the fewest
@@ -60,6 +63,7 @@ def rbp(
     rho_step = check_float("rho_step", rho_step, low=0.0)
     damping = check_float("damping", damping, low=0.0, high=1.0, high_open=True)
     init_scale = check_float("init_scale", init_scale, low=0.0)
+    update = check_choice("update", update, ("parallel", "sequential"))
 
     def reinforcement(t: int, H: np.ndarray, h_prev: np.ndarray):
         rho = min(1.0, rho0 + t * rho_step)
@@ -68,6 +72,7 @@ def rbp(
     w, epochs, history, info = run_bp(
         instance, seed=seed, callback=callback, max_epochs=max_epochs,
         damping=damping, init_scale=init_scale, external_field=reinforcement,
+        sequential=update == "sequential",
     )
     errors = info["best_errors"]
     return Result(w, errors == 0, errors, epochs, history=history, info=info)
