@@ -24,7 +24,7 @@ from ._gaussbp import run_bp
 from .base import Callback, Result, register
 
 
-@register("rbp", "reinforced belief propagation (Gaussian cavity fields, numpy)")
+@register("rbp", "reinforced belief propagation (Gaussian cavity fields, O(PN) per sweep)")
 def rbp(
     instance: Instance,
     *,
