@@ -261,3 +261,12 @@ def test_sequential_kernel_updates_one_factor_and_fields():
 def test_parallel_schedule_solves_tiny(tiny, method):
     res = solve(tiny, method=method, seed=0, update="parallel", damping=0.5)
     assert res.solved and count_errors(tiny.patterns, tiny.labels, res.weights) == 0
+
+
+@pytest.mark.parametrize("method", ["rbp", "fbp"])
+def test_patience_stops_a_stalled_run(method):
+    inst = random_patterns(51, 1.5, seed=0)  # far above capacity: never solved
+    res = solve(inst, method=method, seed=0, patience=5, max_epochs=500)
+    assert not res.solved
+    assert res.info["stalled"] or res.info["converged_at"] is not None
+    assert res.epochs < 500

@@ -177,6 +177,7 @@ def run_bp(
     init_scale: float,
     external_field: FieldProtocol,
     sequential: bool = False,
+    patience: int = 0,
 ):
     """Iterate BP sweeps until sign of the fields solves the instance.
 
@@ -187,7 +188,9 @@ def run_bp(
     (:func:`bp_sweep_sequential`) instead of parallel ones. Initial messages u are i.i.d.
     N(0, init_scale²)/√N (seeded) so that the symmetric fixed point is left.
     The run also stops when no message changes by more than 1e-9 in a
-    sweep (``info["converged_at"]``). Returns (w, epochs, history, info).
+    sweep (``info["converged_at"]``), and, if ``patience`` > 0, when the
+    fewest errors seen has not improved for ``patience`` sweeps
+    (``info["stalled"]``). Returns (w, epochs, history, info).
     """
     rng = np.random.default_rng(seed)
     x = instance.patterns
@@ -204,6 +207,8 @@ def run_bp(
     epochs = 0
     stopped = False
     converged_at = None
+    best_at = 0
+    stalled = False
     while best_err > 0 and epochs < max_epochs:
         H = u.sum(axis=0)
         F, record = external_field(epochs, H, h_prev)
@@ -218,7 +223,7 @@ def run_bp(
         w = pm1_sign(h_prev)
         err = training_errors(xb, y, w)
         if err < best_err:
-            best_err, best_w = err, w
+            best_err, best_w, best_at = err, w, epochs
         hist["errors"].append(err)
         hist["max_delta"].append(delta)
         hist["mean_abs_m"].append(float(np.mean(np.abs(np.tanh(h_prev)))))
@@ -232,5 +237,13 @@ def run_bp(
         if callback is not None and callback(epochs, {"errors": err, "max_delta": delta, **record}):
             stopped = True
             break
-    info = {"stopped_by_callback": stopped, "best_errors": int(best_err), "converged_at": converged_at}
+        if patience and epochs - best_at >= patience:
+            stalled = True
+            break
+    info = {
+        "stopped_by_callback": stopped,
+        "best_errors": int(best_err),
+        "converged_at": converged_at,
+        "stalled": stalled,
+    }
     return best_w, epochs, hist, info

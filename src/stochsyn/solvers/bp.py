@@ -36,6 +36,7 @@ def rbp(
     damping: float = 0.0,
     init_scale: float = 1.0,
     update: str = "sequential",
+    patience: int = 200,
 ) -> Result:
     """Reinforced BP (Braunstein & Zecchina 2006) with F_i(t+1) = ρ_t h_i(t),
     ρ_t = min(1, ρ_0 + t·ρ_step). Works for ±1 and real patterns.
@@ -51,6 +52,8 @@ def rbp(
         init_scale: standard deviation × √N of the initial messages, >= 0 (default 1.0).
         update: "sequential" (factor by factor in a seeded random order, the fields
             absorbing each factor's messages at once) or "parallel" (default "sequential").
+        patience: stop when the fewest training errors seen has not improved for
+            this many sweeps; 0 disables (default 200).
 
     Returns:
         Result whose weights are the sign of the total fields with the fewest
@@ -64,6 +67,7 @@ def rbp(
     damping = check_float("damping", damping, low=0.0, high=1.0, high_open=True)
     init_scale = check_float("init_scale", init_scale, low=0.0)
     update = check_choice("update", update, ("parallel", "sequential"))
+    patience = check_int("patience", patience, minimum=0)
 
     def reinforcement(t: int, H: np.ndarray, h_prev: np.ndarray):
         rho = min(1.0, rho0 + t * rho_step)
@@ -72,7 +76,7 @@ def rbp(
     w, epochs, history, info = run_bp(
         instance, seed=seed, callback=callback, max_epochs=max_epochs,
         damping=damping, init_scale=init_scale, external_field=reinforcement,
-        sequential=update == "sequential",
+        sequential=update == "sequential", patience=patience,
     )
     errors = info["best_errors"]
     return Result(w, errors == 0, errors, epochs, history=history, info=info)

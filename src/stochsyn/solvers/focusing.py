@@ -59,6 +59,7 @@ def fbp(
     damping: float = 0.0,
     init_scale: float = 1.0,
     update: str = "sequential",
+    patience: int = 200,
 ) -> Result:
     """Focusing BP (Baldassi et al. PNAS 2016). Works for ±1 and real patterns.
 
@@ -82,6 +83,8 @@ def fbp(
             absorbing each factor's messages at once) or "parallel" (all factors from
             the same old messages) (default "sequential"; at N = 1001, α = 0.75 the
             parallel schedule oscillated where the sequential one converged).
+        patience: stop when the fewest training errors seen has not improved for
+            this many sweeps; 0 disables (default 200).
 
     Returns:
         Result whose weights are the sign of the replica's total fields with the
@@ -101,6 +104,7 @@ def fbp(
     damping = check_float("damping", damping, low=0.0, high=1.0, high_open=True)
     init_scale = check_float("init_scale", init_scale, low=0.0)
     update = check_choice("update", update, ("parallel", "sequential"))
+    patience = check_int("patience", patience, minimum=0)
 
     def schedule(t: int) -> tuple[float, float]:
         if protocol == "scoping":
@@ -117,7 +121,7 @@ def fbp(
     w, epochs, history, info = run_bp(
         instance, seed=seed, callback=callback, max_epochs=max_epochs,
         damping=damping, init_scale=init_scale, external_field=focusing,
-        sequential=update == "sequential",
+        sequential=update == "sequential", patience=patience,
     )
     errors = info["best_errors"]
     return Result(w, errors == 0, errors, epochs, history=history, info=info)
