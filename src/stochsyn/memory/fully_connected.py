@@ -129,6 +129,8 @@ def simulate_fully_connected(
     threshold = check_threshold(threshold)
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
         raise ValueError(f"n must be an integer >= 2, got {n!r}")
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+        raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
     p = max(1, int(math.floor(alpha * n + 0.5)))
     cc = self_control_c(a) if c is None else float(c)
     rng = np.random.default_rng(seed)
