@@ -26,7 +26,7 @@ import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from stochsyn.memory.capacity import compare_thresholds, default_theta_grid  # noqa: E402
+from stochsyn.memory.capacity import compare_thresholds, default_theta_grid, max_information, storage_capacity  # noqa: E402
 from stochsyn.memory.fully_connected import approximate_dynamics, simulate_fully_connected_seeds  # noqa: E402
 from stochsyn.memory.layered import layered_recursion, simulate_layered_seeds  # noqa: E402
 from stochsyn.memory.sequences import (  # noqa: E402
@@ -88,6 +88,22 @@ def bar_self_control() -> None:
                             f"{r.capacity_best_fixed:7.4f} ({r.theta_best_capacity:.3f})     " if k == 0 else " " * 57)
                     print(f"{head}|  {al:.3f}  {r.basin_self_control[k]:.3f}         "
                           f"{r.basin_best_fixed[k]:.3f} ({r.theta_best_basin[k]:.3f})")
+    print("\n  sensitivity of the capacity comparison to the retrieval criterion m_T ≥ m_ret (layered, no noise)")
+    for a in (0.05, 0.01):
+        grid = default_theta_grid(a, 241)
+        for mr in (0.5, 0.8, 0.9, 0.95):
+            sc = storage_capacity(a, m_ret=mr)
+            fx = np.asarray(storage_capacity(a, threshold=grid, m_ret=mr))
+            print(f"  a={a} m_ret={mr}: α_c SC {sc:.4f}, best fixed {fx.max():.4f} (θ={grid[int(np.argmax(fx))]:.3f})")
+    print("\n  maximal information per synapse i = α I (bits), layered, retrieval from m0 = 1")
+    for a in (0.05, 0.01):
+        grid = default_theta_grid(a, 241)
+        for noise in noises:
+            i_sc, al_sc = max_information(a, noise=noise)
+            i_fx, al_fx = max_information(a, threshold=grid, noise=noise)
+            k = int(np.argmax(i_fx))
+            print(f"  a={a} {noise.kind} Δ={noise.delta}: SC {i_sc:.4f} (α={al_sc:.3f}), best fixed {i_fx[k]:.4f} "
+                  f"(α={al_fx[k]:.3f}, θ={grid[k]:.3f})")
     # finite-N check of one basin claim
     a, alpha = 0.05, 0.5
     r = compare_thresholds(a, alphas=np.array([alpha]), theta_grid=default_theta_grid(a, 241))

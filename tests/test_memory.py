@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from stochsyn.memory.capacity import basin_boundary, compare_thresholds, storage_capacity
+from stochsyn.memory.capacity import basin_boundary, compare_thresholds, max_information, storage_capacity
 from stochsyn.memory.fully_connected import approximate_dynamics, simulate_fully_connected
 from stochsyn.memory.information import binary_entropy, information_per_synapse, mutual_information
 from stochsyn.memory.layered import layered_recursion, simulate_layered, simulate_layered_seeds
@@ -135,3 +135,12 @@ def test_fully_connected_simulation_and_approximation():
     assert sim.m[-1] > 0.9 and approx.m[-1] > 0.9
     noisy = simulate_fully_connected(300, alpha, a, 0.8, steps=2, seed=0, noise=SynapticNoise("multiplicative", 0.3))
     assert noisy.m[-1] > 0.8
+
+
+def test_max_information_is_bounded_and_peaks_inside_the_grid():
+    a = 0.05
+    i_sc, al_sc = max_information(a, alphas=np.linspace(0.1, 2.0, 40), steps=40)
+    assert 0.05 < i_sc < al_sc * binary_entropy(a) + 1e-12
+    assert 0.1 < al_sc < 2.0
+    i_fx, _ = max_information(a, threshold=np.array([0.3, 0.5]), alphas=np.linspace(0.1, 2.0, 40), steps=40)
+    assert i_fx.shape == (2,) and np.all(i_fx > 0)

@@ -35,6 +35,7 @@ __all__ = [
     "default_theta_grid",
     "SelfControlComparison",
     "compare_thresholds",
+    "max_information",
 ]
 
 _MODELS: dict[str, Callable[..., Any]] = {"layered": layered_recursion, "fully-connected": approximate_dynamics}
@@ -161,3 +162,25 @@ def compare_thresholds(a: float, *, noise: SynapticNoise = SynapticNoise(), alph
         theta_best_capacity=float(grid[k]), alphas=alphas, basin_self_control=b_sc, basin_best_fixed=best,
         theta_best_basin=grid[kb], params=dict(m_ret=m_ret, steps=steps, grid_points=int(grid.size)),
     )
+
+
+def max_information(a: float, *, threshold: Threshold | np.ndarray = "self-control", noise: SynapticNoise = SynapticNoise(),
+                    alphas: np.ndarray | None = None, steps: int = 100, model: str = "layered") -> tuple[np.ndarray, np.ndarray]:
+    """Largest information per synapse i = α I(m_T, q_T; a) over a grid of loads, retrieval from m0 = 1.
+
+    ``alphas`` defaults to 400 log-spaced loads in [0.01, 20]. Returns (i_max, α at the
+    maximum), one entry per threshold (scalars for self-control). This is the figure of
+    merit the self-control papers emphasise next to capacity and basins.
+    """
+    from .information import information_per_synapse
+
+    a = check_activity(a)
+    grid = np.geomspace(0.01, 20.0, 400) if alphas is None else np.asarray(alphas, dtype=np.float64)
+    th = threshold if isinstance(threshold, str) else np.asarray(threshold, dtype=np.float64)[None, :]
+    al = grid[:, None] if not isinstance(th, str) else grid
+    tr = _model(model)(al, a, 1.0, steps=steps, threshold=th, noise=noise)
+    info = np.asarray(information_per_synapse(al, tr.m[-1], tr.q[-1], a))
+    k = np.argmax(info, axis=0)
+    if isinstance(th, str):
+        return np.float64(info[k]), np.float64(grid[k])
+    return info[k, np.arange(info.shape[1])], grid[k]
