@@ -47,6 +47,7 @@ out_console = Console()
 WANTED = ["stochastic", "annealing", "rbp", "fbp", "maxsum", "sbpi", "cpr", "cp"]
 D_LARGE = (0.005, 0.01, 0.02)
 LAMBDAS_LARGE = np.round(np.arange(4.0, 0.49, -0.25), 6)
+MAX_GAP = 0.015
 
 
 def _write(out: Path, part: str, summary: dict[str, Any], records: list[dict[str, Any]]) -> None:
@@ -98,7 +99,8 @@ def part_large(args: argparse.Namespace) -> dict[str, Any]:
                                    "errors": errors, "solve_seconds": secs}
             if solved:
                 bp = local_entropy_bp(inst, w, LAMBDAS_LARGE, factor="gaussian", seed=i)
-                at = bp.entropy_at(D_LARGE)
+                # no interpolation across a jump of BP between branches (> MAX_GAP apart in d)
+                at = bp.entropy_at(D_LARGE, max_gap=MAX_GAP)
                 valid_d = bp.distance[bp.valid]
                 rec.update({f"S_{d}": float(v) for d, v in zip(D_LARGE, at)})
                 rec["bp_all_valid"] = bool(bp.valid.all())

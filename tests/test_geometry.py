@@ -240,3 +240,18 @@ def test_bp_flags_partial_contradiction():
     wrong = np.abs(bp.phi - ex["phi"]) > 0.1
     assert wrong.any() and np.all(bp.contradiction[wrong])
     assert np.max(np.abs(bp.phi - ex["phi"])[bp.valid]) < 0.05
+
+
+def test_entropy_at_refuses_to_bridge_gaps():
+    from stochsyn.geometry import LocalEntropyBP
+
+    z = np.zeros(4)
+    curve = LocalEntropyBP(
+        n=10, lambdas=np.array([3.0, 2.0, 1.0, 0.5]), phi=z, overlap=z,
+        distance=np.array([0.0, 0.01, 0.1, 0.12]), entropy=np.array([0.0, 0.02, 0.2, 0.22]),
+        converged=np.ones(4, bool), contradiction=np.zeros(4, bool), iterations=np.ones(4, int),
+        max_change=z, factor="exact",
+    )
+    np.testing.assert_allclose(curve.entropy_at([0.005, 0.05, 0.11]), [0.01, 0.1, 0.21])
+    got = curve.entropy_at([0.005, 0.05, 0.11, 0.1, 0.2], max_gap=0.03)
+    np.testing.assert_allclose(got, [0.01, np.nan, 0.21, 0.2, np.nan])

@@ -108,12 +108,13 @@ class LocalEntropyBP:
         """Points usable for S(d): converged, no contradiction, finite values."""
         return self.converged & ~self.contradiction & np.isfinite(self.entropy) & np.isfinite(self.distance)
 
-    def entropy_at(self, d: float | np.ndarray) -> np.ndarray:
-        """S at distance(s) ``d`` by linear interpolation between converged λ points.
+    def entropy_at(self, d: float | np.ndarray, max_gap: float | None = None) -> np.ndarray:
+        """S at distance(s) ``d`` by linear interpolation between valid λ points.
 
-        NaN where ``d`` lies outside the range of distances reached by converged
-        points, so a gap in the curve (a jump of BP away from the reference) shows
-        as NaN instead of an interpolated guess.
+        NaN where ``d`` lies outside the range of distances reached by valid points,
+        and, when ``max_gap`` is given (default None: no check), where the two valid
+        points bracketing ``d`` are more than ``max_gap`` apart in distance — a jump
+        of BP between branches then shows as NaN instead of an interpolated guess.
         """
         dd = np.atleast_1d(np.asarray(d, dtype=np.float64))
         ok = self.valid
@@ -124,6 +125,11 @@ class LocalEntropyBP:
         x, y = x[order], y[order]
         out = np.interp(dd, x, y)
         out[(dd < x[0]) | (dd > x[-1])] = np.nan
+        if max_gap is not None:
+            hi = np.clip(np.searchsorted(x, dd, side="left"), 1, max(1, x.size - 1))
+            gap = x[np.minimum(hi, x.size - 1)] - x[hi - 1]
+            exact_hit = np.isin(dd, x)
+            out[(gap > max_gap) & ~exact_hit] = np.nan
         return out
 
     def to_dict(self) -> dict[str, Any]:
