@@ -47,7 +47,7 @@ out_console = Console()
 WANTED = ["stochastic", "annealing", "rbp", "fbp", "maxsum", "sbpi", "cpr", "cp"]
 D_LARGE = (0.005, 0.01, 0.02)
 LAMBDAS_LARGE = np.round(np.arange(4.0, 0.49, -0.25), 6)
-MAX_GAP = 0.015
+MAX_GAP = 0.02
 
 
 def _write(out: Path, part: str, summary: dict[str, Any], records: list[dict[str, Any]]) -> None:
