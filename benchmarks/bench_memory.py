@@ -126,8 +126,8 @@ def bar_self_control() -> None:
 
 
 def bar_mpn() -> None:
-    section("3. MPN sequence memory vs asymmetric Hebb (N=500, L=20, deterministic recall from the first frame)")
     n, length = (200, 20) if QUICK else (500, 20)
+    section(f"3. MPN sequence memory vs asymmetric Hebb (N={n}, L={length}, deterministic recall from the first frame)")
     counts = [5, 10, 20] if QUICK else [5, 10, 20, 30, 40, 50]
     print("  rule              K    load K(L-1)/N   bits correct   sequences perfect   iterations   train s")
     rows = []
