@@ -8,12 +8,14 @@ with a convergence report. See docs/theory.md for the derivations.
 
 from .franz_parisi import LocalEntropyCurve, franz_parisi
 from .gardner import GardnerState, capacity, gardner_entropy
+from .local_entropy import DenseLocalEntropy, local_entropy_dense
 from .saddle import SaddlePointError, SaddleReport, fixed_point
 from .stochastic_franz_parisi import SignReferenceCurve, sign_reference_local_entropy
 from .stochastic_measure import StochasticState, stochastic_energy_curve, stochastic_ground_state
 from .teacher_student import TeacherStudentState, perfect_generalization_threshold, teacher_student_gibbs
 
 __all__ = [
+    "DenseLocalEntropy",
     "GardnerState",
     "LocalEntropyCurve",
     "SaddlePointError",
@@ -25,6 +27,7 @@ __all__ = [
     "fixed_point",
     "franz_parisi",
     "gardner_entropy",
+    "local_entropy_dense",
     "perfect_generalization_threshold",
     "sign_reference_local_entropy",
     "stochastic_energy_curve",

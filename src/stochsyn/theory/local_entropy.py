@@ -179,7 +179,7 @@ def _grad(f, x: np.ndarray, h: float = 1e-6) -> np.ndarray:
     g = np.empty_like(x)
     for i in range(x.size):
         e = np.zeros_like(x)
-        e[i] = h * max(1.0, abs(x[i]))
+        e[i] = h * max(0.01, abs(x[i]))
         g[i] = (f(x + e) - f(x - e)) / (2 * e[i])
     return g
 
@@ -189,6 +189,33 @@ def _conj_from_order(model: _Model, o: np.ndarray, S: float) -> np.ndarray:
     y, al = model.y, model.alpha
     g = _grad(lambda v: model.G_E(v[0], v[1], v[2], v[3], S), np.asarray(o, float))
     return np.array([-2 * al * g[0], -al * g[1] / y, 2 * al * g[2] / (y * (y - 1)), -2 * al * g[3] / y**2])
+
+
+def _in_domain(o: np.ndarray, S: float) -> bool:
+    """Order parameters (Q, t, q1, q0) for which the Gaussian representation of G_E is real."""
+    Q, t, q1, q0 = (float(v) for v in o)
+    return (0 < Q < 1 and q0 < q1 < 1 and Q * q0 >= t * t
+            and (1 - Q) * (q1 - q0) >= (S - t) ** 2 and np.all(np.isfinite(o)))
+
+
+def _clip_conj(c: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Project (Q̂, t̂, q̂1, q̂0) into the domain where the Gaussian fields are real.
+
+    Needs Q̂ > 0, t̂² ≤ Q̂ q̂0 and q̂1 ≥ q̂0. Far from the saddle point the map can
+    leave this domain; the projection keeps the iteration going, and a fixed
+    point on which it is still active is reported as not converged.
+    """
+    c = np.array(c, dtype=float)
+    clipped = False
+    if c[3] <= 0:
+        c[3], clipped = 1e-5, True
+    if c[0] <= 0:
+        c[0], clipped = 1e-5, True
+    if c[1] ** 2 > c[0] * c[3]:
+        c[1], clipped = np.sign(c[1]) * np.sqrt(c[0] * c[3]) * (1 - 1e-12), True
+    if c[2] < c[3]:
+        c[2], clipped = c[3], True
+    return c, clipped
 
 
 def _overlap_S(model: _Model, c: np.ndarray, Sh: float, h: float = 1e-6) -> float:
@@ -309,20 +336,28 @@ def local_entropy_dense(
     ref = gardner_entropy(alpha, kappa)
     model = _Model(alpha, kappa, y, n_outer, n_inner, n_panel=n_panel)
     x0 = _initial_guess(ref, S) if start is None else np.array([start[k] for k in _ORDER], float)
-    state = {"Sh": 1.0, "c": None}
+    state = {"Sh": 1.0, "c": None, "clipped": False}
 
     def update(o: np.ndarray) -> np.ndarray:
-        c = _conj_from_order(model, o, S)
-        if not (c[0] > 0 and c[2] >= c[3] and c[0] * c[3] >= c[1] ** 2):
-            return np.full(4, np.nan)  # left the domain of the Gaussian representation
-        state["Sh"] = _solve_Shat(model, c, S, state["Sh"])
+        if not _in_domain(o, S):
+            return np.full(4, np.nan)
+        try:
+            c, state["clipped"] = _clip_conj(_conj_from_order(model, o, S))
+            sh = _solve_Shat(model, c, S, state["Sh"])
+        except (ValueError, SaddlePointError):
+            return np.full(4, np.nan)
+        state["Sh"] = sh
         state["c"] = c
-        return _order_from_conj(model, c, state["Sh"])
+        return _order_from_conj(model, c, sh)
 
     rep = fixed_point(update, x0, damping=damping, tol=tol, max_iter=max_iter,
                       name=f"local_entropy_dense(alpha={alpha}, d={d}, y={y})")
     o = rep.x
-    c = _conj_from_order(model, o, S)
+    c, clipped = _clip_conj(_conj_from_order(model, o, S))
+    if clipped:
+        # The fixed point sits on the boundary of the real Gaussian representation
+        # (M = [[Q̂, t̂], [t̂, q̂0]] not positive): not a genuine saddle point.
+        rep = SaddleReport(rep.x, False, rep.iterations, rep.residual, rep.damping, rep.tol, rep.residuals)
     Sh = _solve_Shat(model, c, S, state["Sh"])
     od = dict(zip(_ORDER, map(float, o))) | dict(zip(_CONJ, map(float, c))) | {"Shat": Sh}
     phi = _phi(model, od, S, Sh, None)
