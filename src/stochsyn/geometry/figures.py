@@ -374,8 +374,8 @@ def plot_local_entropy(records: Sequence[dict[str, Any]], *, alpha: float, n: in
             ax.plot(k / n, np.log(mean[k]) / n, "o", color=col, ms=4, label=f"{src} (exact, ln mean count / N)")
     if dmax == 0.0:
         dmax = 0.5
-    # 15 points: each replica saddle point costs seconds
-    d = np.linspace(0.0, min(0.49, dmax * 1.05), 16)[1:]
+    # 10 points up to d = 0.3: each replica saddle point costs seconds
+    d = np.linspace(0.0, min(0.3, dmax * 1.05), 11)[1:]
     if theory:
         for label, s in theory_local_entropy(alpha, d).items():
             if np.any(np.isfinite(s)):
