@@ -65,7 +65,7 @@ def atanh_tanh_product(g: float, x: np.ndarray) -> np.ndarray:
     return 0.5 * (log_cosh(x + g) - log_cosh(x - g))
 
 
-def factor_fields(s: np.ndarray, s2: np.ndarray, mcav: np.ndarray) -> np.ndarray:
+def factor_fields(s: np.ndarray, s2: np.ndarray, mcav: np.ndarray, min_var: float = _MIN_VAR) -> np.ndarray:
     """u_{μ→i} for all (μ, i) from cavity magnetizations ``mcav`` (P, N).
 
     ``s`` holds σ^μ ξ_i^μ (float64) and ``s2`` its square.
@@ -74,7 +74,7 @@ def factor_fields(s: np.ndarray, s2: np.ndarray, mcav: np.ndarray) -> np.ndarray
     a = sm.sum(axis=1, keepdims=True) - sm
     vt = s2 * (1.0 - mcav * mcav)
     v = vt.sum(axis=1, keepdims=True) - vt
-    np.maximum(v, _MIN_VAR, out=v)
+    np.maximum(v, min_var, out=v)
     r = 1.0 / np.sqrt(v)
     return 0.5 * (log_ndtr((a + s) * r) - log_ndtr((a - s) * r))
 
@@ -95,7 +95,9 @@ def _log_phi(x: float) -> float:
 
 
 @njit(cache=True, nogil=True)
-def bp_sweep(s: np.ndarray, s2: np.ndarray, u: np.ndarray, h: np.ndarray, damping: float) -> float:
+def bp_sweep(
+    s: np.ndarray, s2: np.ndarray, u: np.ndarray, h: np.ndarray, damping: float, min_var: float = _MIN_VAR
+) -> float:
     """One parallel BP sweep, in place: u ← d·u + (1−d)·u_new with u_new from
     :func:`factor_fields` evaluated at m_{i→μ} = tanh(h_i − u_{μ→i}).
     Returns max |u_new − u_old|."""
@@ -114,8 +116,8 @@ def bp_sweep(s: np.ndarray, s2: np.ndarray, u: np.ndarray, h: np.ndarray, dampin
             si = s[mu, i]
             a = am - si * mc[i]
             v = vm - s2[mu, i] * (1.0 - mc[i] * mc[i])
-            if v < _MIN_VAR:
-                v = _MIN_VAR
+            if v < min_var:
+                v = min_var
             r = 1.0 / math.sqrt(v)
             new = 0.5 * (_log_phi((a + si) * r) - _log_phi((a - si) * r))
             old = u[mu, i]
@@ -128,7 +130,13 @@ def bp_sweep(s: np.ndarray, s2: np.ndarray, u: np.ndarray, h: np.ndarray, dampin
 
 @njit(cache=True, nogil=True)
 def bp_sweep_sequential(
-    s: np.ndarray, s2: np.ndarray, u: np.ndarray, h: np.ndarray, order: np.ndarray, damping: float
+    s: np.ndarray,
+    s2: np.ndarray,
+    u: np.ndarray,
+    h: np.ndarray,
+    order: np.ndarray,
+    damping: float,
+    min_var: float = _MIN_VAR,
 ) -> float:
     """One sequential BP sweep, in place: factors are updated one at a time in
     ``order`` and the total fields ``h`` absorb each factor's new messages at
@@ -150,8 +158,8 @@ def bp_sweep_sequential(
             si = s[mu, i]
             a = am - si * mc[i]
             v = vm - s2[mu, i] * (1.0 - mc[i] * mc[i])
-            if v < _MIN_VAR:
-                v = _MIN_VAR
+            if v < min_var:
+                v = min_var
             r = 1.0 / math.sqrt(v)
             new = 0.5 * (_log_phi((a + si) * r) - _log_phi((a - si) * r))
             old = u[mu, i]
@@ -178,6 +186,7 @@ def run_bp(
     external_field: FieldProtocol,
     sequential: bool = False,
     patience: int = 0,
+    min_var: float = _MIN_VAR,
 ):
     """Iterate BP sweeps until sign of the fields solves the instance.
 
@@ -215,9 +224,9 @@ def run_bp(
         h = H + F
         if sequential:
             order = rng.permutation(p).astype(np.int64)
-            delta = float(bp_sweep_sequential(s, s2, u, np.ascontiguousarray(h), order, damping))
+            delta = float(bp_sweep_sequential(s, s2, u, np.ascontiguousarray(h), order, damping, min_var))
         else:
-            delta = float(bp_sweep(s, s2, u, np.ascontiguousarray(h), damping))
+            delta = float(bp_sweep(s, s2, u, np.ascontiguousarray(h), damping, min_var))
         epochs += 1
         h_prev = u.sum(axis=0) + F
         w = pm1_sign(h_prev)

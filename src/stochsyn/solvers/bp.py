@@ -37,6 +37,7 @@ def rbp(
     init_scale: float = 1.0,
     update: str = "sequential",
     patience: int = 200,
+    min_var: float = 1.0,
 ) -> Result:
     """Reinforced BP (Braunstein & Zecchina 2006) with F_i(t+1) = ρ_t h_i(t),
     ρ_t = min(1, ρ_0 + t·ρ_step). Works for ±1 and real patterns.
@@ -54,6 +55,8 @@ def rbp(
             absorbing each factor's messages at once) or "parallel" (default "sequential").
         patience: stop when the fewest training errors seen has not improved for
             this many sweeps; 0 disables (default 200).
+        min_var: floor on the Gaussian cavity variance v_{μi}, > 0 (default 1.0, the
+            variance of one unpolarized ±1 synapse; see :mod:`._gaussbp`).
 
     Returns:
         Result whose weights are the sign of the total fields with the fewest
@@ -68,6 +71,7 @@ def rbp(
     init_scale = check_float("init_scale", init_scale, low=0.0)
     update = check_choice("update", update, ("parallel", "sequential"))
     patience = check_int("patience", patience, minimum=0)
+    min_var = check_float("min_var", min_var, low=0.0, low_open=True)
 
     def reinforcement(t: int, H: np.ndarray, h_prev: np.ndarray):
         rho = min(1.0, rho0 + t * rho_step)
@@ -76,7 +80,7 @@ def rbp(
     w, epochs, history, info = run_bp(
         instance, seed=seed, callback=callback, max_epochs=max_epochs,
         damping=damping, init_scale=init_scale, external_field=reinforcement,
-        sequential=update == "sequential", patience=patience,
+        sequential=update == "sequential", patience=patience, min_var=min_var,
     )
     errors = info["best_errors"]
     return Result(w, errors == 0, errors, epochs, history=history, info=info)
