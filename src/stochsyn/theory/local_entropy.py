@@ -22,15 +22,17 @@ Q̂, Ŝ, t̂, q̂1, q̂0. With (g1, g2) Gaussian of covariance [[Q̂, t̂], [t̂
     G_S = E_g ln Σ_{w̃=±1} e^{g1 w̃} Σ_k C(y,k) e^{(y−2k) a + (y−2k)² Δ̂/2}.
 
 Stabilities: (c̃, c) Gaussian of covariance [[Q, t], [t, q0]] (shared by all
-groups); per group u ~ N(0,1) for the W's common part and the reference's
-own part; b = (S − t)/√(q1 − q0), σ̃² = 1 − Q − b²:
+groups); per group the reference's own part √(1−Q) ũ and the W's common
+part ρũ + σ_w w; per replica an independent √(1−q1) v:
 
-    G_E = E_{c̃,c} ln ∫Du H((κ − c − √(q1−q0) u)/√(1−q1))^y H((κ − c̃ − b u)/σ̃),
+    G_E = E_{c̃,c} ln ∫_{ũ>(κ−c̃)/√(1−Q)} Dũ ∫Dw H((κ − c − ρũ − σ_w w)/√(1−q1))^y,
+    ρ = (S − t)/√(1−Q),  σ_w² = q1 − q0 − ρ²,
 
     Φ = −Q̂(1−Q)/2 + y t̂ t − y Ŝ S − y(y−1) q̂1 q1/2 − y q̂1/2 + y² q̂0 q0/2 + G_S + α G_E.
 
-At y = 0 Φ is Gardner's entropy. The inner u integral has a log-concave
-integrand, integrated by Gauss–Hermite centred on its mode.
+At y = 0 Φ is Gardner's entropy. ũ is integrated with the truncated-normal
+composite Gauss–Legendre rule (exact truncation), w and the outer fields by
+Gauss–Hermite.
 """
 
 from __future__ import annotations
@@ -43,8 +45,10 @@ from scipy.special import gammaln, logsumexp
 
 from . import _validate as V
 from .gardner import GardnerState, gardner_entropy
-from .gaussian import dgh_from_gh, gauss_hermite, gh_from_log_h, log_2cosh, log_H, truncated_normal_nodes
-from .saddle import SaddlePointError, SaddleReport, fixed_point
+from .gaussian import gauss_hermite, log_2cosh, log_H, truncated_normal_nodes
+from .saddle import SaddlePointError, SaddleReport
+
+__all__ = ["DenseLocalEntropy", "local_entropy_dense", "local_entropy_from_saddle"]
 
 _ORDER = ("Q", "t", "q1", "q0")
 _CONJ = ("Qhat", "that", "qhat1", "qhat0")
@@ -99,41 +103,7 @@ class _Model:
         return float(np.sum(self.w2 * (p_plus * avgs[0] + (1 - p_plus) * avgs[1])))
 
     # -- energetic part ----------------------------------------------------
-    def _geom(self, Q, t, q1, q0, S):
-        ct = np.sqrt(Q) * self.z1
-        c = (t / np.sqrt(Q)) * self.z1 + np.sqrt(max(q0 - t * t / Q, 0.0)) * self.z2
-        a = np.sqrt(max(q1 - q0, 1e-300))
-        s = np.sqrt(1.0 - q1)
-        b = (S - t) / a
-        sig = np.sqrt(max(1.0 - Q - b * b, 1e-300))
-        return ct, c, a, s, b, sig
-
-    def nodes(self, Q, t, q1, q0, S, y=None):
-        """Mode u* and width τ of the inner log-concave integrand (bisection on F')."""
-        y = self.y if y is None else y
-        ct, c, a, s, b, sig = self._geom(Q, t, q1, q0, S)
-        k = self.kappa
-
-        def fprime(u):
-            x = (k - c - a * u) / s
-            xt = (k - ct - b * u) / sig
-            return y * (a / s) * gh_from_log_h(x, log_H(x)) + (b / sig) * gh_from_log_h(xt, log_H(xt)) - u
-
-        lo = np.full(np.broadcast(ct, c).shape, -60.0)
-        hi = np.full_like(lo, 60.0)
-        for _ in range(60):
-            mid = 0.5 * (lo + hi)
-            pos = fprime(mid) > 0
-            lo = np.where(pos, mid, lo)
-            hi = np.where(pos, hi, mid)
-        u = 0.5 * (lo + hi)
-        x = (k - c - a * u) / s
-        xt = (k - ct - b * u) / sig
-        curv = 1.0 + y * (a / s) ** 2 * dgh_from_gh(x, gh_from_log_h(x, log_H(x)))
-        curv = curv + (b / sig) ** 2 * dgh_from_gh(xt, gh_from_log_h(xt, log_H(xt)))
-        return u, 1.0 / np.sqrt(curv)
-
-    def G_E(self, Q, t, q1, q0, S, nodes=None, y=None) -> float:
+    def G_E(self, Q, t, q1, q0, S, y=None) -> float:
         """Energetic term with the reference's own stability ũ as a truncated normal.
 
         ũ ~ N(0, 1−Q) above κ − c̃ (composite Gauss–Legendre, exact truncation);
@@ -154,25 +124,14 @@ class _Model:
         val = log_H(lower) + logsumexp(y * log_H(x) + lw, axis=(-2, -1))
         return float(np.sum(self.w2 * val))
 
-    def G_E_laplace(self, Q, t, q1, q0, S, nodes, y=None) -> float:
-        y = self.y if y is None else y
-        ct, c, a, s, b, sig = self._geom(Q, t, q1, q0, S)
-        us, tau = nodes
-        u = us[..., None] + tau[..., None] * self.xi
-        k = self.kappa
-        F = (y * log_H((k - c[..., None] - a * u) / s) + log_H((k - ct[..., None] - b * u) / sig)
-             - 0.5 * u * u + 0.5 * self.xi**2)
-        val = np.log(tau) + logsumexp(F + np.log(self.wi), axis=-1)
-        return float(np.sum(self.w2 * val))
 
-
-def _phi(model: _Model, o: dict, S: float, Sh: float, nodes=None) -> float:
+def _phi(model: _Model, o: dict, S: float, Sh: float) -> float:
     y = model.y
     return (-0.5 * o["Qhat"] * (1 - o["Q"]) + y * o["that"] * o["t"] - y * Sh * S
             - 0.5 * y * (y - 1) * o["qhat1"] * o["q1"] - 0.5 * y * o["qhat1"]
             + 0.5 * y * y * o["qhat0"] * o["q0"]
             + model.G_S(o["Qhat"], o["that"], Sh, o["qhat1"], o["qhat0"])
-            + model.alpha * model.G_E(o["Q"], o["t"], o["q1"], o["q0"], S, nodes))
+            + model.alpha * model.G_E(o["Q"], o["t"], o["q1"], o["q0"], S))
 
 
 def _grad(f, x: np.ndarray, h: float = 1e-6) -> np.ndarray:
@@ -267,6 +226,7 @@ class DenseLocalEntropy:
 
     @property
     def converged(self) -> bool:
+        """Whether the fixed-point iteration met its tolerance inside the domain."""
         return self.report is not None and self.report.converged
 
     def as_dict(self) -> dict:
@@ -350,8 +310,8 @@ def local_entropy_dense(
         state["c"] = c
         return _order_from_conj(model, c, sh)
 
-    rep = fixed_point(update, x0, damping=damping, tol=tol, max_iter=max_iter,
-                      name=f"local_entropy_dense(alpha={alpha}, d={d}, y={y})")
+    rep = _damped_in_domain(update, x0, S, damping=damping, tol=tol, max_iter=max_iter,
+                            name=f"local_entropy_dense(alpha={alpha}, d={d}, y={y})")
     o = rep.x
     c, clipped = _clip_conj(_conj_from_order(model, o, S))
     if clipped:
@@ -360,9 +320,48 @@ def local_entropy_dense(
         rep = SaddleReport(rep.x, False, rep.iterations, rep.residual, rep.damping, rep.tol, rep.residuals)
     Sh = _solve_Shat(model, c, S, state["Sh"])
     od = dict(zip(_ORDER, map(float, o))) | dict(zip(_CONJ, map(float, c))) | {"Shat": Sh}
-    phi = _phi(model, od, S, Sh, None)
+    phi = _phi(model, od, S, Sh)
     s_i = local_entropy_from_saddle(model, od, S)
     return DenseLocalEntropy(alpha, kappa, y, d, s_i, phi, phi - y * s_i, od, rep)
+
+
+def _damped_in_domain(update, x0, S: float, *, damping: float, tol: float, max_iter: int,
+                      name: str) -> SaddleReport:
+    """Damped iteration x ← x + (1−damping)λ(F(x) − x) that never leaves the domain.
+
+    λ = 1 unless the full step would leave the domain of :func:`_in_domain`
+    (or F is undefined there), in which case λ is halved (up to 30 times).
+    As y grows the saddle point approaches the boundary σ_w² = 0 (the W's
+    common part locks onto their reference), where plain damping overshoots.
+    """
+    x = np.array(x0, dtype=float)
+    residuals: list[float] = []
+    res, ok, it = np.inf, False, 0
+    fx = np.asarray(update(x), dtype=float)
+    for it in range(1, int(max_iter) + 1):
+        if not np.all(np.isfinite(fx)):
+            break
+        res = float(np.max(np.abs(fx - x)))
+        residuals.append(res)
+        if res < tol:
+            ok = True
+            break
+        step = (1.0 - damping) * (fx - x)
+        for _ in range(30):
+            xn = x + step
+            if _in_domain(xn, S):
+                fn = np.asarray(update(xn), dtype=float)
+                if np.all(np.isfinite(fn)):
+                    break
+            step = 0.5 * step
+        else:
+            break
+        x, fx = xn, fn
+    rep = SaddleReport(x, ok, it, res, float(damping), float(tol), tuple(residuals))
+    if not ok:
+        raise SaddlePointError(f"{name}: no convergence after {it} iterations (residual {res:.3g}, "
+                               f"tol {tol:.3g}, damping {damping})", rep)
+    return rep
 
 
 def local_entropy_from_saddle(model: _Model, od: dict, S: float, h: float = 1e-5) -> float:
