@@ -85,7 +85,10 @@ def _load_jsonl(path: Path) -> dict[tuple, dict]:
 def alpha_50(alphas: list[float], frac: list[float]) -> float | None:
     """Load at which the success fraction first crosses 1/2, by linear interpolation
     between the two grid points around the crossing (None if it never crosses;
-    the grid edge if it is on one side of 1/2 throughout is reported as None)."""
+    the grid edge if it is on one side of 1/2 throughout is reported as None).
+    Loads without finished runs (NaN) are left out."""
+    pairs = [(a, f) for a, f in zip(alphas, frac) if f == f]
+    alphas, frac = [a for a, _ in pairs], [f for _, f in pairs]
     for k in range(len(alphas) - 1):
         f0, f1 = frac[k], frac[k + 1]
         if f0 >= 0.5 > f1:
@@ -103,6 +106,7 @@ def main() -> int:
     ap.add_argument("--peer-max-iter", type=int, default=1000, help="peer max_iter (its default 1000)")
     ap.add_argument("--skip-ours", action="store_true")
     ap.add_argument("--skip-peer", action="store_true")
+    ap.add_argument("--report", action="store_true", help="only print the tables from finished runs")
     args = ap.parse_args()
     alphas = [float(a) for a in args.alphas.split(",") if a.strip()]
     seeds = list(range(args.seeds))
@@ -110,6 +114,8 @@ def main() -> int:
     (work / "instances").mkdir(parents=True, exist_ok=True)
     (work / "peer_weights").mkdir(parents=True, exist_ok=True)
 
+    if args.report:
+        args.skip_ours = args.skip_peer = True
     peer_ok = Path(args.peer_python).exists() and not args.skip_peer
     if not peer_ok and not args.skip_peer:
         print(
@@ -201,7 +207,7 @@ def main() -> int:
     print(header)
     print("-" * len(header))
     rows = []
-    if not args.skip_ours:
+    if not args.skip_ours or ours:
         rows.append(("stochsyn fbp (defaults)", ours))
     if peer_ok or peer:
         rows.append(("peer RFBP C++ (hidden=1, defaults)", peer))
