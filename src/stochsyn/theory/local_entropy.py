@@ -246,6 +246,23 @@ def _initial_guess(ref: GardnerState, S: float) -> np.ndarray:
     return np.array([q, t, q1, 0.5 * (lo + hi)])
 
 
+def _fit_start(start: dict, S: float, ref: GardnerState) -> np.ndarray:
+    """Use ``start`` (from another d or y) with q0 moved inside the domain for this S.
+
+    The domain (1−Q)(q1−q0) ≥ (S−t)², Q q0 ≥ t² depends on S, so a solution at
+    a nearby distance can lie outside it; q0 is then put mid-range, and if the
+    range is empty the generic guess is used.
+    """
+    x = np.array([start[k] for k in _ORDER], dtype=float)
+    if _in_domain(x, S):
+        return x
+    Q, t, q1, _ = x
+    lo, hi = t * t / Q, q1 - (S - t) ** 2 / (1 - Q)
+    if 0 < Q < 1 and q1 < 1 and lo < hi:
+        return np.array([Q, t, q1, 0.5 * (lo + hi)])
+    return _initial_guess(ref, S)
+
+
 def local_entropy_dense(
     alpha: float,
     d: float,
@@ -275,13 +292,17 @@ def local_entropy_dense(
     d : normalized Hamming distance between a reference and its W's, in (0, 1/2).
     kappa : margin of all solutions (default 0).
     y : number of replicas per reference (integer ≥ 2; default 2). The maximal
-        local entropy is the y → ∞ limit, which this function does NOT take.
+        local entropy is the y → ∞ limit, which this function does NOT take;
+        at α = 0.5, d = 0.05 the iteration converges for y ≤ 5 and not beyond
+        (see docs/theory.md, "What is not done").
     n_outer : Gauss–Hermite nodes per outer Gaussian variable (default 24).
     n_inner : Gauss–Hermite nodes of the inner Gaussian variables (default 20).
     n_panel : Gauss–Legendre nodes per panel of the truncated variable (default 8).
     damping, tol, max_iter : fixed-point settings (defaults 0.7, 1e-8, 400).
     start : optional dict with Q, t, q1, q0 (e.g. the ``order`` of a nearby
-        solution) to start from (default: a guess built from Gardner's q).
+        solution) to start from (default: a guess built from Gardner's q at
+        y = 2, and for y > 2 the solution at y − 1, found the same way — the
+        generic guess does not converge beyond y = 2).
 
     Raises :class:`SaddlePointError` if the iteration does not converge.
     """
@@ -295,7 +316,11 @@ def local_entropy_dense(
     S = 1.0 - 2.0 * d
     ref = gardner_entropy(alpha, kappa)
     model = _Model(alpha, kappa, y, n_outer, n_inner, n_panel=n_panel)
-    x0 = _initial_guess(ref, S) if start is None else np.array([start[k] for k in _ORDER], float)
+    if start is None and y > 2:
+        # The generic guess is only good enough at y = 2: continue in y from there.
+        start = local_entropy_dense(alpha, d, kappa, y=y - 1, n_outer=n_outer, n_inner=n_inner,
+                                    n_panel=n_panel, damping=damping, tol=tol, max_iter=max_iter).order
+    x0 = _initial_guess(ref, S) if start is None else _fit_start(start, S, ref)
     state = {"Sh": 1.0, "c": None, "clipped": False}
 
     def update(o: np.ndarray) -> np.ndarray:
