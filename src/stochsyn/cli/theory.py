@@ -263,7 +263,7 @@ def stochastic_cmd(
 @theory_app.command("local-entropy")
 def local_entropy_cmd(
     alpha: str = typer.Option("0.5", "--alpha", help=f"load(s): {_GRID_HELP}"),
-    d: str = typer.Option("0.02,0.05,0.1", "--d", help=f"distances: {_GRID_HELP}"),
+    d: str = typer.Option("0.05,0.1", "--d", help=f"distances: {_GRID_HELP}"),
     y: int = typer.Option(2, "--y", help="replicas per reference (integer >= 2; y -> inf is the densest regions)"),
     kappa: float = typer.Option(0.0, "--kappa", help="margin κ"),
     n_outer: int = typer.Option(16, "--n-outer", help="Gauss–Hermite nodes per outer Gaussian variable"),
