@@ -66,7 +66,9 @@ def local_entropy_cmd(
     typical: int = typer.Option(1, "--typical", help="Uniform solutions per instance when 'typical' is listed."),
     lambdas: Optional[str] = typer.Option(None, "--lambdas", help="BP couplings λ (default 4 → 0)."),
     bp: bool = typer.Option(True, "--bp/--no-bp", help="Run BP (for N <= 25 the exact counts are always drawn)."),
-    theory: bool = typer.Option(True, "--theory/--no-theory", help="Overlay stochsyn.theory curves when available."),
+    theory: bool = typer.Option(
+        True, "--theory/--no-theory", help="Overlay stochsyn.theory curves when available (replica saddle points: minutes)."
+    ),
     out: Path = _OUT,
     name: Optional[str] = _NAME,
 ) -> None:
