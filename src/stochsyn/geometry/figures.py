@@ -384,7 +384,13 @@ def plot_local_entropy(records: Sequence[dict[str, Any]], *, alpha: float, n: in
     x = np.linspace(1e-4, 0.5, 200)
     ax.plot(x, -(x * np.log(x) + (1 - x) * np.log(1 - x)), ":", color="0.6", lw=1, label="all configurations")
     ax.set_xlim(0, min(0.5, dmax * 1.05))
-    ax.set_ylim(bottom=min(0.0, ax.get_ylim()[0]), top=max(0.05, 1.2 * max(0.0, *[r["S"] for r in records if r.get("kind") in ("bp", "exact") and np.isfinite(r["S"]) and r["d"] <= dmax * 1.05] or [0.0])))
+    shown = [
+        r["S"] for r in records
+        if (r.get("kind") == "exact" or (r.get("kind") == "bp" and r.get("valid")))
+        and np.isfinite(r["S"]) and r["d"] <= dmax * 1.05
+    ]
+    lo = min([0.0] + [v for v in shown if v < 0])
+    ax.set_ylim(bottom=lo - 0.01, top=max(0.05, 1.15 * max([0.0] + shown)))
     ax.set_xlabel("distance d")
     ax.set_ylabel("local entropy S(d)")
     ax.set_title(f"Local entropy around solutions, N={n}, α={alpha:g}")
