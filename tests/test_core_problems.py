@@ -1,5 +1,7 @@
 """Instance type, generators, validation and npz round-trip."""
 
+import os
+
 import numpy as np
 import pytest
 
@@ -88,6 +90,9 @@ def test_save_load_round_trip(tmp_path):
     assert np.array_equal(back.teacher, inst.teacher)
     assert back.patterns.dtype == np.int8
     assert not any(p.name.endswith(".tmp.npz") for p in path.parent.iterdir())
+    mask = os.umask(0)
+    os.umask(mask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~mask  # not mkstemp's 0600
 
 
 def test_load_rejects_garbage(tmp_path):

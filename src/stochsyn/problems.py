@@ -13,12 +13,13 @@ P = 601 patterns. :func:`n_patterns` exposes that rule.
 from __future__ import annotations
 
 import os
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from .atomic import atomic_savez
 
 __all__ = [
     "Instance",
@@ -238,21 +239,6 @@ class Instance:
             )
         patterns, labels, teacher = arrays["patterns"], arrays["labels"], arrays.get("teacher")
         return cls(patterns, labels, teacher)
-
-
-def atomic_savez(path: str | os.PathLike, **arrays: np.ndarray) -> None:
-    """``np.savez`` to a temporary file in the same folder, then rename over ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp.npz", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def _random_pm1(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:

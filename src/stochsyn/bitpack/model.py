@@ -237,15 +237,9 @@ class PackedNetwork:
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the network to ``path`` (``.npz``, atomically: temp file + rename)."""
-        from ..problems import atomic_savez
+        from ..atomic import atomic_savez
 
-        path = Path(path)
-        atomic_savez(path, **self.to_arrays())
-        # mkstemp creates the file 0600; give it the usual permissions of a new file.
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(path, 0o666 & ~mask)
-        return path
+        return atomic_savez(path, **self.to_arrays())
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "PackedNetwork":

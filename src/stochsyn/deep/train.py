@@ -28,7 +28,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -37,6 +36,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..atomic import atomic_path, atomic_write_text
 from .data import DATASETS, Dataset, load_dataset
 from .models import MODEL_KINDS, DeepModel, build_model
 
@@ -134,25 +134,12 @@ def make_config(
 
 
 def _atomic_torch_save(obj: Any, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         torch.save(obj, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def _atomic_json(obj: Any, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(obj, fh, indent=1)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    atomic_write_text(path, json.dumps(obj, indent=1))
 
 
 def _model_for(cfg: dict[str, Any], data: Dataset) -> DeepModel:
@@ -234,15 +221,11 @@ def _plot_curve(out: Path, records: list[dict[str, Any]], title: str) -> None:
         a.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.suptitle(title)
     fig.tight_layout()
-    fd, tmp = tempfile.mkstemp(prefix=CURVE + ".", suffix=".png", dir=out)
-    os.close(fd)
     try:
-        fig.savefig(tmp, dpi=100)
-        os.replace(tmp, out / CURVE)
+        with atomic_path(out / CURVE, suffix=".png") as tmp:
+            fig.savefig(tmp, dpi=100)
     finally:
         plt.close(fig)
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def _comparable(cfg: dict[str, Any]) -> dict[str, Any]:
