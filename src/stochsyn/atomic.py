@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["atomic_path", "atomic_write_text", "atomic_write_bytes", "atomic_savez"]
+__all__ = ["atomic_path", "atomic_write_text", "atomic_write_bytes", "atomic_savez", "atomic_save_figure"]
 
 
 def _default_mode() -> int:
@@ -63,4 +63,16 @@ def atomic_savez(path: str | os.PathLike, **arrays: np.ndarray) -> Path:
     with atomic_path(path, suffix=".tmp.npz") as tmp:
         with open(tmp, "wb") as fh:
             np.savez(fh, **arrays)
+    return Path(path)
+
+
+def atomic_save_figure(fig, path: str | os.PathLike, dpi: int = 120) -> Path:
+    """Save a matplotlib figure as PNG atomically, then close it; returns the path."""
+    import matplotlib.pyplot as plt
+
+    try:
+        with atomic_path(path, suffix=".png") as tmp:
+            fig.savefig(tmp, dpi=dpi, bbox_inches="tight")
+    finally:
+        plt.close(fig)
     return Path(path)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
-from ..atomic import atomic_path, atomic_write_text  # noqa: F401  (re-exported for the CLI modules)
+from ..atomic import atomic_save_figure as save_figure  # noqa: F401  (re-exported for the CLI modules)
+from ..atomic import atomic_write_text  # noqa: F401
 
 # stdout for results, stderr for progress so that --json output stays clean.
 console = Console()
@@ -33,18 +33,6 @@ def _default(obj: Any) -> Any:
     if isinstance(obj, Path):
         return str(obj)
     raise TypeError(f"not JSON serializable: {type(obj).__name__}")
-
-
-def save_figure(fig: Any, path: str | os.PathLike) -> Path:
-    """Save a matplotlib figure as PNG atomically and close it."""
-    import matplotlib.pyplot as plt
-
-    try:
-        with atomic_path(path, suffix=".png") as tmp:
-            fig.savefig(tmp, dpi=120, bbox_inches="tight")
-    finally:
-        plt.close(fig)
-    return Path(path)
 
 
 def use_agg() -> None:
