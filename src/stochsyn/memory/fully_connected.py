@@ -27,7 +27,6 @@ from typing import Any
 
 import numpy as np
 
-from .information import mutual_information
 from .layered import Trajectory, transfer_step
 from .sparse_hopfield import (
     SynapticNoise,
@@ -93,13 +92,10 @@ def approximate_dynamics(
         qs.append(q)
         vs.append(v)
         ths.append(np.array(theta, dtype=np.float64))
-    vs.append(vs[-1])
-    ths.append(ths[-1])
-    mm, qq = np.stack(ms), np.stack(qs)
-    return Trajectory(
-        m=mm, q=qq, variance=np.stack(vs), theta=np.stack(ths), info=np.asarray(mutual_information(mm, qq, a)),
-        params=dict(model="fully-connected-approx", alpha=alpha, a=a, m0=m0, q0=q0, steps=steps,
-                    threshold=threshold if self_control else "fixed", noise=noise.kind, delta=noise.delta, c=cc),
+    return Trajectory.from_steps(
+        ms, qs, vs, ths, a,
+        dict(model="fully-connected-approx", alpha=alpha, a=a, m0=m0, q0=q0, steps=steps,
+            threshold=threshold if self_control else "fixed", noise=noise.kind, delta=noise.delta, c=cc),
     )
 
 
@@ -171,13 +167,10 @@ def simulate_fully_connected(
         qs.append(float(sigma.mean()))
         vs.append(v_hat)
         ths.append(theta)
-    vs.append(vs[-1])
-    ths.append(ths[-1])
-    m_arr, q_arr = np.array(ms), np.array(qs)
-    return Trajectory(
-        m=m_arr, q=q_arr, variance=np.array(vs), theta=np.array(ths), info=np.asarray(mutual_information(m_arr, q_arr, a)),
-        params=dict(model="fully-connected-simulation", n=n, p=p, alpha=alpha, a=a, m0=m0, q0=q0, steps=steps,
-                    threshold=threshold, noise=noise.kind, delta=noise.delta, c=cc, seed=seed),
+    return Trajectory.from_steps(
+        ms, qs, vs, ths, a,
+        dict(model="fully-connected-simulation", n=n, p=p, alpha=alpha, a=a, m0=m0, q0=q0, steps=steps,
+            threshold=threshold, noise=noise.kind, delta=noise.delta, c=cc, seed=seed),
     )
 
 

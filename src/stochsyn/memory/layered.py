@@ -66,6 +66,16 @@ class Trajectory:
     info: np.ndarray
     params: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def from_steps(cls, ms: list, qs: list, vs: list, ths: list, a: float, params: dict[str, Any]) -> "Trajectory":
+        """Build a trajectory from per-step lists of m_t, q_t (T+1 entries) and V_t, θ_t
+        (T entries; the last one is repeated so every array has T+1 entries)."""
+        m_arr, q_arr = np.array(ms), np.array(qs)
+        return cls(
+            m=m_arr, q=q_arr, variance=np.array(vs + vs[-1:]), theta=np.array(ths + ths[-1:]),
+            info=np.asarray(mutual_information(m_arr, q_arr, a)), params=params,
+        )
+
 
 def transfer_step(m, q, v, theta, a):
     """One Gaussian transfer step: returns (m', q', χ) for field mean (ξ−a)m, variance v, threshold θ.
@@ -136,13 +146,10 @@ def layered_recursion(
         qs.append(q)
         vs.append(v)
         ths.append(np.array(theta, dtype=np.float64))
-    vs.append(vs[-1])
-    ths.append(ths[-1])
-    mm, qq = np.stack(ms), np.stack(qs)
-    return Trajectory(
-        m=mm, q=qq, variance=np.stack(vs), theta=np.stack(ths), info=np.asarray(mutual_information(mm, qq, a)),
-        params=dict(model="layered-theory", alpha=alpha, a=a, m0=m0, q0=q0, steps=steps,
-                    threshold=threshold if self_control else "fixed", noise=noise.kind, delta=noise.delta, c=cc),
+    return Trajectory.from_steps(
+        ms, qs, vs, ths, a,
+        dict(model="layered-theory", alpha=alpha, a=a, m0=m0, q0=q0, steps=steps,
+            threshold=threshold if self_control else "fixed", noise=noise.kind, delta=noise.delta, c=cc),
     )
 
 
@@ -216,13 +223,10 @@ def simulate_layered(
         qs.append(float(sigma.mean()))
         vs.append(v_hat)
         ths.append(theta)
-    vs.append(vs[-1])
-    ths.append(ths[-1])
-    m_arr, q_arr = np.array(ms), np.array(qs)
-    return Trajectory(
-        m=m_arr, q=q_arr, variance=np.array(vs), theta=np.array(ths), info=np.asarray(mutual_information(m_arr, q_arr, a)),
-        params=dict(model="layered-simulation", n=n, p=p, alpha=alpha, a=a, m0=m0, q0=q0, steps=steps,
-                    threshold=threshold, noise=noise.kind, delta=noise.delta, c=cc, seed=seed),
+    return Trajectory.from_steps(
+        ms, qs, vs, ths, a,
+        dict(model="layered-simulation", n=n, p=p, alpha=alpha, a=a, m0=m0, q0=q0, steps=steps,
+            threshold=threshold, noise=noise.kind, delta=noise.delta, c=cc, seed=seed),
     )
 
 
