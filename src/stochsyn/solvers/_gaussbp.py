@@ -95,36 +95,63 @@ def _log_phi(x: float) -> float:
 
 
 @njit(cache=True, nogil=True)
+def _factor_update(
+    s: np.ndarray,
+    s2: np.ndarray,
+    u: np.ndarray,
+    h: np.ndarray,
+    mu: int,
+    mc: np.ndarray,
+    damping: float,
+    min_var: float,
+    absorb: bool,
+) -> float:
+    """Recompute the messages of factor ``mu`` from the cavity magnetizations
+    m_{i→μ} = tanh(h_i − u_{μ→i}) and store the damped messages in ``u[mu]``;
+    with ``absorb`` the total fields take the change at once (h_i += u_new − u_old).
+    ``mc`` is scratch of length N. Returns the largest undamped message change."""
+    n = s.shape[1]
+    am = 0.0
+    vm = 0.0
+    for i in range(n):
+        m = math.tanh(h[i] - u[mu, i])
+        mc[i] = m
+        am += s[mu, i] * m
+        vm += s2[mu, i] * (1.0 - m * m)
+    delta = 0.0
+    for i in range(n):
+        si = s[mu, i]
+        a = am - si * mc[i]
+        v = vm - s2[mu, i] * (1.0 - mc[i] * mc[i])
+        if v < min_var:
+            v = min_var
+        r = 1.0 / math.sqrt(v)
+        new = 0.5 * (_log_phi((a + si) * r) - _log_phi((a - si) * r))
+        old = u[mu, i]
+        d = abs(new - old)
+        if d > delta:
+            delta = d
+        upd = damping * old + (1.0 - damping) * new
+        u[mu, i] = upd
+        if absorb:
+            h[i] += upd - old
+    return delta
+
+
+@njit(cache=True, nogil=True)
 def bp_sweep(
     s: np.ndarray, s2: np.ndarray, u: np.ndarray, h: np.ndarray, damping: float, min_var: float = _MIN_VAR
 ) -> float:
     """One parallel BP sweep, in place: u ← d·u + (1−d)·u_new with u_new from
-    :func:`factor_fields` evaluated at m_{i→μ} = tanh(h_i − u_{μ→i}).
-    Returns max |u_new − u_old|."""
+    :func:`factor_fields` evaluated at m_{i→μ} = tanh(h_i − u_{μ→i}), all
+    factors seeing the same fields ``h``. Returns max |u_new − u_old|."""
     p, n = s.shape
     mc = np.empty(n)
     delta = 0.0
     for mu in range(p):
-        am = 0.0
-        vm = 0.0
-        for i in range(n):
-            m = math.tanh(h[i] - u[mu, i])
-            mc[i] = m
-            am += s[mu, i] * m
-            vm += s2[mu, i] * (1.0 - m * m)
-        for i in range(n):
-            si = s[mu, i]
-            a = am - si * mc[i]
-            v = vm - s2[mu, i] * (1.0 - mc[i] * mc[i])
-            if v < min_var:
-                v = min_var
-            r = 1.0 / math.sqrt(v)
-            new = 0.5 * (_log_phi((a + si) * r) - _log_phi((a - si) * r))
-            old = u[mu, i]
-            d = abs(new - old)
-            if d > delta:
-                delta = d
-            u[mu, i] = damping * old + (1.0 - damping) * new
+        d = _factor_update(s, s2, u, h, mu, mc, damping, min_var, False)
+        if d > delta:
+            delta = d
     return delta
 
 
@@ -146,29 +173,9 @@ def bp_sweep_sequential(
     mc = np.empty(n)
     delta = 0.0
     for k in range(order.shape[0]):
-        mu = order[k]
-        am = 0.0
-        vm = 0.0
-        for i in range(n):
-            m = math.tanh(h[i] - u[mu, i])
-            mc[i] = m
-            am += s[mu, i] * m
-            vm += s2[mu, i] * (1.0 - m * m)
-        for i in range(n):
-            si = s[mu, i]
-            a = am - si * mc[i]
-            v = vm - s2[mu, i] * (1.0 - mc[i] * mc[i])
-            if v < min_var:
-                v = min_var
-            r = 1.0 / math.sqrt(v)
-            new = 0.5 * (_log_phi((a + si) * r) - _log_phi((a - si) * r))
-            old = u[mu, i]
-            d = abs(new - old)
-            if d > delta:
-                delta = d
-            upd = damping * old + (1.0 - damping) * new
-            u[mu, i] = upd
-            h[i] += upd - old
+        d = _factor_update(s, s2, u, h, order[k], mc, damping, min_var, True)
+        if d > delta:
+            delta = d
     return delta
 
 
