@@ -20,6 +20,8 @@ _SOLVERS = typer.Option(
 )
 _INSTANCES = typer.Option(1, "--instances", help="Instances (seeds seed, seed+1, …).")
 _SEED = typer.Option(0, "--seed", help="First instance / solver seed.")
+_ALPHA = typer.Option(0.6, "--alpha", help="Load α = P/N.")
+_TYPICAL = typer.Option(1, "--typical", help="Uniform solutions per instance when 'typical' is listed.")
 _OUT = typer.Option(Path("figures"), "--out", help="Output folder.")
 _NAME = typer.Option(None, "--name", help="File stem (default: derived from the figure and parameters).")
 
@@ -59,11 +61,11 @@ def _run(collect, total: int, csv_path: Path, **kwargs: Any) -> list[dict[str, A
 @figure_app.command("local-entropy")
 def local_entropy_cmd(
     n: int = _N,
-    alpha: float = typer.Option(0.6, "--alpha", help="Load α = P/N."),
+    alpha: float = _ALPHA,
     solvers: str = _SOLVERS,
     instances: int = _INSTANCES,
     seed: int = _SEED,
-    typical: int = typer.Option(1, "--typical", help="Uniform solutions per instance when 'typical' is listed."),
+    typical: int = _TYPICAL,
     lambdas: Optional[str] = typer.Option(None, "--lambdas", help="BP couplings λ (default 4 → 0)."),
     bp: bool = typer.Option(True, "--bp/--no-bp", help="Run BP (for N <= 25 the exact counts are always drawn)."),
     theory: bool = typer.Option(
@@ -90,11 +92,11 @@ def local_entropy_cmd(
 @figure_app.command("robustness")
 def robustness_cmd(
     n: int = _N,
-    alpha: float = typer.Option(0.6, "--alpha", help="Load α = P/N."),
+    alpha: float = _ALPHA,
     solvers: str = _SOLVERS,
     instances: int = _INSTANCES,
     seed: int = _SEED,
-    typical: int = typer.Option(1, "--typical", help="Uniform solutions per instance when 'typical' is listed."),
+    typical: int = _TYPICAL,
     fractions: str = typer.Option("0,0.005,0.01,0.02,0.03,0.05,0.1", "--fractions", help="Flip fractions."),
     draws: int = typer.Option(100, "--draws", help="Random flips per fraction."),
     out: Path = _OUT,
