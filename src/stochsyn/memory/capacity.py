@@ -26,7 +26,7 @@ import numpy as np
 
 from .fully_connected import approximate_dynamics
 from .layered import layered_recursion
-from .sparse_hopfield import SynapticNoise, Threshold, check_activity
+from .sparse_hopfield import SynapticNoise, Threshold, check_activity, check_sc_variance
 
 __all__ = [
     "final_overlap",
@@ -49,17 +49,25 @@ def _model(model: str) -> Callable[..., Any]:
 
 
 def final_overlap(alpha, a: float, m0=1.0, *, threshold: Threshold | np.ndarray = "self-control",
-                  noise: SynapticNoise = SynapticNoise(), steps: int = 100, model: str = "layered") -> np.ndarray:
-    """m_T after ``steps`` steps from (m0, q0 = a); broadcasts α, m0 and a numeric threshold."""
-    return _model(model)(alpha, a, m0, steps=steps, threshold=threshold, noise=noise).m[-1]
+                  noise: SynapticNoise = SynapticNoise(), steps: int = 100, model: str = "layered",
+                  sc_variance: str = "field") -> np.ndarray:
+    """m_T after ``steps`` steps from (m0, q0 = a); broadcasts α, m0 and a numeric threshold.
+
+    ``sc_variance`` (default ``"field"``) is the noise estimate of the self-control
+    threshold, see :func:`~stochsyn.memory.sparse_hopfield.self_control_variance`.
+    """
+    return _model(model)(alpha, a, m0, steps=steps, threshold=threshold, noise=noise, sc_variance=sc_variance).m[-1]
 
 
 def storage_capacity(a: float, *, threshold: Threshold | np.ndarray = "self-control", noise: SynapticNoise = SynapticNoise(),
                      m_ret: float = 0.5, steps: int = 100, alpha_max: float = 50.0, tol: float = 1e-3,
-                     model: str = "layered") -> np.ndarray | float:
+                     model: str = "layered", sc_variance: str = "field") -> np.ndarray | float:
     """α_c: largest α retrieving from m0 = 1 (bisection to relative precision ``tol``).
 
-    ``threshold`` may be an array of fixed thresholds (one α_c each) or 'self-control'.
+    ``threshold`` may be an array of fixed thresholds (one α_c each) or 'self-control'
+    (its noise estimate chosen by ``sc_variance``, default ``"field"``). ``steps``
+    (default 100) large enough to reach the stationary state (≈ 1000 near α_c) gives
+    the critical capacity of the stationary retrieval state.
     Returns 0 where even α = 1e-4 fails. Assumes retrieval is monotone in α.
     """
     a = check_activity(a)
@@ -67,11 +75,14 @@ def storage_capacity(a: float, *, threshold: Threshold | np.ndarray = "self-cont
     shape = () if isinstance(th, str) else th.shape
     lo = np.full(shape, 1e-4)
     hi = np.full(shape, float(alpha_max))
-    ok_lo = final_overlap(lo, a, 1.0, threshold=th, noise=noise, steps=steps, model=model) >= m_ret
-    ok_hi = final_overlap(hi, a, 1.0, threshold=th, noise=noise, steps=steps, model=model) >= m_ret
+    ok_lo = final_overlap(lo, a, 1.0, threshold=th, noise=noise, steps=steps, model=model,
+                       sc_variance=sc_variance) >= m_ret
+    ok_hi = final_overlap(hi, a, 1.0, threshold=th, noise=noise, steps=steps, model=model,
+                       sc_variance=sc_variance) >= m_ret
     while np.any((hi - lo) > tol * hi):
         mid = np.sqrt(lo * hi)
-        ok = final_overlap(mid, a, 1.0, threshold=th, noise=noise, steps=steps, model=model) >= m_ret
+        ok = final_overlap(mid, a, 1.0, threshold=th, noise=noise, steps=steps, model=model,
+                       sc_variance=sc_variance) >= m_ret
         lo = np.where(ok, mid, lo)
         hi = np.where(ok, hi, mid)
     out = np.where(ok_hi, np.inf, np.where(ok_lo, lo, 0.0))
@@ -79,10 +90,12 @@ def storage_capacity(a: float, *, threshold: Threshold | np.ndarray = "self-cont
 
 
 def basin_boundary(alpha, a: float, *, threshold: Threshold | np.ndarray = "self-control", noise: SynapticNoise = SynapticNoise(),
-                   m_ret: float = 0.5, steps: int = 100, tol: float = 1e-3, model: str = "layered") -> np.ndarray | float:
+                   m_ret: float = 0.5, steps: int = 100, tol: float = 1e-3, model: str = "layered",
+                   sc_variance: str = "field") -> np.ndarray | float:
     """m_B(α): smallest initial overlap (q0 = a) that is retrieved; ``nan`` where m0 = 1 fails.
 
-    Broadcasts ``alpha`` with an array ``threshold``. Assumes retrieval is monotone in m0.
+    Broadcasts ``alpha`` with an array ``threshold``; ``sc_variance`` as in
+    :func:`storage_capacity`. Assumes retrieval is monotone in m0.
     """
     a = check_activity(a)
     th = threshold if isinstance(threshold, str) else np.asarray(threshold, dtype=np.float64)
@@ -90,11 +103,14 @@ def basin_boundary(alpha, a: float, *, threshold: Threshold | np.ndarray = "self
     al = np.broadcast_to(np.asarray(alpha, dtype=np.float64), shape)
     lo = np.zeros(shape)
     hi = np.ones(shape)
-    ok_one = final_overlap(al, a, hi, threshold=th, noise=noise, steps=steps, model=model) >= m_ret
-    ok_zero = final_overlap(al, a, np.full(shape, 1e-6), threshold=th, noise=noise, steps=steps, model=model) >= m_ret
+    ok_one = final_overlap(al, a, hi, threshold=th, noise=noise, steps=steps, model=model,
+                       sc_variance=sc_variance) >= m_ret
+    ok_zero = final_overlap(al, a, np.full(shape, 1e-6), threshold=th, noise=noise, steps=steps, model=model,
+                       sc_variance=sc_variance) >= m_ret
     while np.any(hi - lo > tol):
         mid = 0.5 * (lo + hi)
-        ok = final_overlap(al, a, mid, threshold=th, noise=noise, steps=steps, model=model) >= m_ret
+        ok = final_overlap(al, a, mid, threshold=th, noise=noise, steps=steps, model=model,
+                       sc_variance=sc_variance) >= m_ret
         hi = np.where(ok, mid, hi)
         lo = np.where(ok, lo, mid)
     out = np.where(ok_one, np.where(ok_zero, 0.0, hi), np.nan)
@@ -127,6 +143,7 @@ class SelfControlComparison:
         out = []
         for k, al in enumerate(self.alphas):
             out.append(dict(a=self.a, noise=self.noise.kind, delta=self.noise.delta, model=self.model,
+                            sc_variance=self.params.get("sc_variance", "field"), steps=self.params.get("steps"),
                             alpha_c_self_control=self.capacity_self_control, alpha_c_best_fixed=self.capacity_best_fixed,
                             theta_best_capacity=self.theta_best_capacity, alpha=float(al),
                             basin_m0_self_control=float(self.basin_self_control[k]),
@@ -137,7 +154,7 @@ class SelfControlComparison:
 
 def compare_thresholds(a: float, *, noise: SynapticNoise = SynapticNoise(), alphas: np.ndarray | None = None,
                        theta_grid: np.ndarray | None = None, m_ret: float = 0.5, steps: int = 100,
-                       model: str = "layered") -> SelfControlComparison:
+                       model: str = "layered", sc_variance: str = "field") -> SelfControlComparison:
     """Self-control against the best fixed threshold of ``theta_grid`` (default :func:`default_theta_grid`).
 
     ``alphas`` (default: 0.2, 0.4, 0.6, 0.8 × the best fixed-threshold capacity) are the
@@ -145,13 +162,15 @@ def compare_thresholds(a: float, *, noise: SynapticNoise = SynapticNoise(), alph
     """
     a = check_activity(a)
     grid = default_theta_grid(a) if theta_grid is None else np.asarray(theta_grid, dtype=np.float64)
-    cap_sc = storage_capacity(a, threshold="self-control", noise=noise, m_ret=m_ret, steps=steps, model=model)
+    cap_sc = storage_capacity(a, threshold="self-control", noise=noise, m_ret=m_ret, steps=steps, model=model,
+                              sc_variance=sc_variance)
     caps = np.asarray(storage_capacity(a, threshold=grid, noise=noise, m_ret=m_ret, steps=steps, model=model))
     k = int(np.argmax(caps))
     if alphas is None:
         alphas = np.array([0.2, 0.4, 0.6, 0.8]) * caps[k]
     alphas = np.asarray(alphas, dtype=np.float64)
-    b_sc = np.atleast_1d(basin_boundary(alphas, a, threshold="self-control", noise=noise, m_ret=m_ret, steps=steps, model=model))
+    b_sc = np.atleast_1d(basin_boundary(alphas, a, threshold="self-control", noise=noise, m_ret=m_ret, steps=steps, model=model,
+                                        sc_variance=sc_variance))
     b_fx = np.asarray(basin_boundary(alphas[:, None], a, threshold=grid[None, :], noise=noise, m_ret=m_ret, steps=steps, model=model))
     filled = np.where(np.isnan(b_fx), np.inf, b_fx)
     kb = np.argmin(filled, axis=1)
@@ -160,12 +179,14 @@ def compare_thresholds(a: float, *, noise: SynapticNoise = SynapticNoise(), alph
     return SelfControlComparison(
         a=a, noise=noise, model=model, capacity_self_control=float(cap_sc), capacity_best_fixed=float(caps[k]),
         theta_best_capacity=float(grid[k]), alphas=alphas, basin_self_control=b_sc, basin_best_fixed=best,
-        theta_best_basin=grid[kb], params=dict(m_ret=m_ret, steps=steps, grid_points=int(grid.size)),
+        theta_best_basin=grid[kb],
+        params=dict(m_ret=m_ret, steps=steps, grid_points=int(grid.size), sc_variance=check_sc_variance(sc_variance)),
     )
 
 
 def max_information(a: float, *, threshold: Threshold | np.ndarray = "self-control", noise: SynapticNoise = SynapticNoise(),
-                    alphas: np.ndarray | None = None, steps: int = 100, model: str = "layered") -> tuple[np.ndarray, np.ndarray]:
+                    alphas: np.ndarray | None = None, steps: int = 100, model: str = "layered",
+                    sc_variance: str = "field") -> tuple[np.ndarray, np.ndarray]:
     """Largest information per synapse i = α I(m_T, q_T; a) over a grid of loads, retrieval from m0 = 1.
 
     ``alphas`` defaults to 400 log-spaced loads in [0.01, 20]. Returns (i_max, α at the
@@ -178,7 +199,7 @@ def max_information(a: float, *, threshold: Threshold | np.ndarray = "self-contr
     grid = np.geomspace(0.01, 20.0, 400) if alphas is None else np.asarray(alphas, dtype=np.float64)
     th = threshold if isinstance(threshold, str) else np.asarray(threshold, dtype=np.float64)[None, :]
     al = grid[:, None] if not isinstance(th, str) else grid
-    tr = _model(model)(al, a, 1.0, steps=steps, threshold=th, noise=noise)
+    tr = _model(model)(al, a, 1.0, steps=steps, threshold=th, noise=noise, sc_variance=sc_variance)
     info = np.asarray(information_per_synapse(al, tr.m[-1], tr.q[-1], a))
     k = np.argmax(info, axis=0)
     if isinstance(th, str):

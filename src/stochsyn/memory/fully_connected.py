@@ -35,8 +35,10 @@ from .sparse_hopfield import (
     check_alpha,
     check_threshold,
     cue_state,
+    check_sc_variance,
     extra_field_variance,
     self_control_c,
+    self_control_variance,
     sparse_patterns,
 )
 
@@ -53,13 +55,16 @@ def approximate_dynamics(
     threshold: Threshold | np.ndarray = "self-control",
     noise: SynapticNoise = SynapticNoise(),
     c: float | None = None,
+    sc_variance: str = "field",
 ) -> Trajectory:
     """One-step-feedback (Amari–Maginu-type) dynamics of the fully connected network.
 
-    Same arguments and broadcasting as :func:`~stochsyn.memory.layered.layered_recursion`;
-    see the module docstring for the equations. Approximate, not exact.
+    Same arguments (``sc_variance`` included, default ``"field"``) and broadcasting as
+    :func:`~stochsyn.memory.layered.layered_recursion`; see the module docstring for
+    the equations. Approximate, not exact.
     """
     a = check_activity(a)
+    sc_variance = check_sc_variance(sc_variance)
     if isinstance(threshold, str):
         threshold = check_threshold(threshold)
     self_control = isinstance(threshold, str)
@@ -81,7 +86,7 @@ def approximate_dynamics(
     ms, qs, vs, ths = [m], [q], [], []
     for _ in range(steps):
         v = d + extra_field_variance(noise, al, q)
-        theta = cc * np.sqrt(v) if self_control else np.broadcast_to(th, shape)
+        theta = cc * np.sqrt(self_control_variance(sc_variance, d, al, q, noise)) if self_control else np.broadcast_to(th, shape)
         m, q, chi = transfer_step(m, q, v, theta, a)
         n1 = q + (1 - a) * m
         n0 = q - a * m
@@ -95,7 +100,8 @@ def approximate_dynamics(
     return Trajectory.from_steps(
         ms, qs, vs, ths, a,
         dict(model="fully-connected-approx", alpha=alpha, a=a, m0=m0, q0=q0, steps=steps,
-            threshold=threshold if self_control else "fixed", noise=noise.kind, delta=noise.delta, c=cc),
+            threshold=threshold if self_control else "fixed", noise=noise.kind, delta=noise.delta, c=cc,
+            sc_variance=sc_variance),
     )
 
 
@@ -111,6 +117,7 @@ def simulate_fully_connected(
     noise: SynapticNoise = SynapticNoise(),
     c: float | None = None,
     seed: int = 0,
+    sc_variance: str = "field",
 ) -> Trajectory:
     """Finite-N simulation of the fully connected network (parallel update), one realisation.
 
@@ -118,9 +125,13 @@ def simulate_fully_connected(
     factorised form, h = ηᵀ(ησ)/(a(1−a)N) − J_ii σ (O(PN) per step), and the additive
     noise is a symmetric N×N Gaussian matrix (zero diagonal) drawn once. Multiplicative
     noise needs the explicit coupling matrix (O(N²P) to build). Self-control uses the
-    measured field-noise variance V̂_t = var_i(h_i − η_i^1 m_t), θ_t = c(a)√V̂_t.
+    measured field-noise variance V̂_t = var_i(h_i − η_i^1 m_t), θ_t = c(a)√V̂_t
+    (``sc_variance="field"``, default); ``"cross-talk"`` measures it on the Hebbian part
+    of the field only, ``"alpha-q"`` uses (P/N)·q_t and ``"alpha-q+synaptic"`` adds the
+    N → ∞ synaptic-noise variance to it.
     """
     a = check_activity(a)
+    sc_variance = check_sc_variance(sc_variance)
     alpha = check_alpha(alpha)
     threshold = check_threshold(threshold)
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
@@ -153,15 +164,24 @@ def simulate_fully_connected(
     vs, ths = [], []
     for _ in range(steps):
         s = sigma.astype(np.float32)
+        h_hebb = None
         if jfull is not None:
             h = jfull @ sigma.astype(np.float64)
         else:
-            h = (eta.T @ (eta @ s)).astype(np.float64) / norm - jdiag * sigma
+            h = h_hebb = (eta.T @ (eta @ s)).astype(np.float64) / norm - jdiag * sigma
             if delta_mat is not None:
                 h = h + (delta_mat @ s).astype(np.float64)
         m_now = ms[-1]
         v_hat = float(np.var(h - eta1 * m_now))
-        theta = cc * math.sqrt(v_hat) if threshold == "self-control" else float(threshold)
+        if sc_variance == "field":
+            v_sc = v_hat
+        elif sc_variance == "cross-talk":
+            if h_hebb is None:  # multiplicative noise: the Hebbian field needs its own product
+                h_hebb = (eta.T @ (eta @ s)).astype(np.float64) / norm - (eta.astype(np.float64) ** 2).sum(axis=0) / norm * sigma
+            v_sc = float(np.var(h_hebb - eta1 * m_now))
+        else:
+            v_sc = float(self_control_variance(sc_variance, 0.0, p / n, float(sigma.mean()), noise))
+        theta = cc * math.sqrt(v_sc) if threshold == "self-control" else float(threshold)
         sigma = (h > theta).astype(np.uint8)
         ms.append(float(eta1 @ sigma / norm))
         qs.append(float(sigma.mean()))
@@ -170,7 +190,7 @@ def simulate_fully_connected(
     return Trajectory.from_steps(
         ms, qs, vs, ths, a,
         dict(model="fully-connected-simulation", n=n, p=p, alpha=alpha, a=a, m0=m0, q0=q0, steps=steps,
-            threshold=threshold, noise=noise.kind, delta=noise.delta, c=cc, seed=seed),
+            threshold=threshold, noise=noise.kind, delta=noise.delta, c=cc, seed=seed, sc_variance=sc_variance),
     )
 
 

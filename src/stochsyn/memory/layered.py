@@ -39,8 +39,10 @@ from .sparse_hopfield import (
     check_alpha,
     check_threshold,
     cue_state,
+    check_sc_variance,
     extra_field_variance,
     self_control_c,
+    self_control_variance,
     sparse_patterns,
 )
 
@@ -104,6 +106,7 @@ def layered_recursion(
     threshold: Threshold | np.ndarray = "self-control",
     noise: SynapticNoise = SynapticNoise(),
     c: float | None = None,
+    sc_variance: str = "field",
 ) -> Trajectory:
     """Exact N → ∞ order-parameter recursion of the layered network (module docstring).
 
@@ -117,8 +120,11 @@ def layered_recursion(
     threshold : a fixed θ (number or array) or ``"self-control"`` (default).
     noise : synaptic noise (default none).
     c : self-control constant (default c(a) = √(−2 ln a)).
+    sc_variance : noise the self-control threshold c√V_t follows (default ``"field"``:
+        D_t + V_syn; see :func:`~stochsyn.memory.sparse_hopfield.self_control_variance`).
     """
     a = check_activity(a)
+    sc_variance = check_sc_variance(sc_variance)
     if isinstance(threshold, str):
         threshold = check_threshold(threshold)
     self_control = isinstance(threshold, str)
@@ -139,7 +145,7 @@ def layered_recursion(
     ms, qs, vs, ths = [m], [q], [], []
     for _ in range(steps):
         v = d + extra_field_variance(noise, al, q)
-        theta = cc * np.sqrt(v) if self_control else np.broadcast_to(th, shape)
+        theta = cc * np.sqrt(self_control_variance(sc_variance, d, al, q, noise)) if self_control else np.broadcast_to(th, shape)
         m, q, chi = transfer_step(m, q, v, theta, a)
         d = al * q + chi * chi * d
         ms.append(m)
@@ -149,7 +155,8 @@ def layered_recursion(
     return Trajectory.from_steps(
         ms, qs, vs, ths, a,
         dict(model="layered-theory", alpha=alpha, a=a, m0=m0, q0=q0, steps=steps,
-            threshold=threshold if self_control else "fixed", noise=noise.kind, delta=noise.delta, c=cc),
+            threshold=threshold if self_control else "fixed", noise=noise.kind, delta=noise.delta, c=cc,
+            sc_variance=sc_variance),
     )
 
 
@@ -169,6 +176,7 @@ def simulate_layered(
     noise: SynapticNoise = SynapticNoise(),
     c: float | None = None,
     seed: int = 0,
+    sc_variance: str = "field",
 ) -> Trajectory:
     """Finite-N simulation of the layered network, one realisation.
 
@@ -182,10 +190,14 @@ def simulate_layered(
     columns of the active neurons computed explicitly).
 
     Self-control uses the measured noise variance of the fields, V̂_t = variance
-    over i of h_i − η_i^1 m_t (cross-talk + synaptic noise), θ_t = c(a)√V̂_t.
+    over i of h_i − η_i^1 m_t (cross-talk + synaptic noise), θ_t = c(a)√V̂_t
+    (``sc_variance="field"``, default). ``"cross-talk"`` measures the variance
+    without the synaptic-noise part; ``"alpha-q"`` uses (P/N)·q_t of the input
+    layer and ``"alpha-q+synaptic"`` adds the N → ∞ synaptic-noise variance to it.
     Same ``seed`` ⇒ identical trajectory.
     """
     a = check_activity(a)
+    sc_variance = check_sc_variance(sc_variance)
     alpha = check_alpha(alpha)
     threshold = check_threshold(threshold)
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
@@ -207,6 +219,10 @@ def simulate_layered(
         xi_next = sparse_patterns(n, p, a, rng)
         xf = xi_next.astype(np.float32)
         h = (cvec.astype(np.float32) @ xf).astype(np.float64) - a * cvec.sum()
+        if sc_variance == "cross-talk":
+            v_sc = float(np.var(h - (xi_next[0].astype(np.float64) - a) * cvec[0]))
+        elif sc_variance != "field":
+            v_sc = float(self_control_variance(sc_variance, 0.0, p / n, active.size / n, noise))
         if noise.active:
             if noise.kind == "additive":
                 var_syn = np.full(n, noise.delta**2 * active.size / n)
@@ -216,7 +232,9 @@ def simulate_layered(
             h = h + rng.standard_normal(n) * np.sqrt(var_syn)
         resid = h - (xi_next[0].astype(np.float64) - a) * cvec[0]
         v_hat = float(np.var(resid))
-        theta = cc * math.sqrt(v_hat) if threshold == "self-control" else float(threshold)
+        if sc_variance == "field":
+            v_sc = v_hat
+        theta = cc * math.sqrt(v_sc) if threshold == "self-control" else float(threshold)
         sigma = (h > theta).astype(np.uint8)
         xi = xi_next
         ms.append(float(np.dot(xi[0].astype(np.float64) - a, sigma) / norm))
@@ -226,7 +244,7 @@ def simulate_layered(
     return Trajectory.from_steps(
         ms, qs, vs, ths, a,
         dict(model="layered-simulation", n=n, p=p, alpha=alpha, a=a, m0=m0, q0=q0, steps=steps,
-            threshold=threshold, noise=noise.kind, delta=noise.delta, c=cc, seed=seed),
+            threshold=threshold, noise=noise.kind, delta=noise.delta, c=cc, seed=seed, sc_variance=sc_variance),
     )
 
 

@@ -27,7 +27,11 @@ multiplicative noise multiplies the cross-talk by (1 + Δ²).
 Self-control threshold (Dominguez & Bollé 1998): θ_t = c(a) √V_t with V_t the
 variance of the noise in the local field at time t and c(a) = √(−2 ln a), chosen
 so that the fraction of wrongly active neurons, H(c(a)) ≈ a / (c √(2π)), stays
-below the pattern activity.
+below the pattern activity. Which noise V_t stands for is a choice
+(:data:`SC_VARIANCES`, see :func:`self_control_variance`): the whole field noise
+(default), the cross-talk alone, or the extremely diluted network's cross-talk
+α q_t that the 1998 Letter writes the threshold with, θ_t = c(a)√(α q_t), with or
+without the synaptic-noise variance added.
 """
 
 from __future__ import annotations
@@ -52,6 +56,9 @@ __all__ = [
     "hebbian_couplings",
     "noisy_couplings",
     "extra_field_variance",
+    "SC_VARIANCES",
+    "check_sc_variance",
+    "self_control_variance",
 ]
 
 NoiseKind = Literal["none", "additive", "multiplicative"]
@@ -105,6 +112,41 @@ def extra_field_variance(noise: SynapticNoise, alpha: float, q: float | np.ndarr
     if noise.kind == "additive":
         return noise.delta**2 * q
     return noise.delta**2 * alpha * q
+
+
+#: Noise estimates the self-control threshold θ_t = c(a)√V_t can be built on.
+SC_VARIANCES = ("field", "cross-talk", "alpha-q", "alpha-q+synaptic")
+
+
+def check_sc_variance(kind: object) -> str:
+    """Validate the name of a self-control noise estimate (one of :data:`SC_VARIANCES`)."""
+    if not isinstance(kind, str) or kind not in SC_VARIANCES:
+        raise ValueError(f"sc_variance={kind!r} is not valid; expected one of {', '.join(SC_VARIANCES)}")
+    return kind
+
+
+def self_control_variance(kind: str, crosstalk: float | np.ndarray, alpha: float | np.ndarray,
+                          q: float | np.ndarray, noise: SynapticNoise) -> float | np.ndarray:
+    """The V_t of the self-control threshold θ_t = c(a)√V_t, for N → ∞.
+
+    ``crosstalk`` is the cross-talk variance D_t of the dynamics (α q_t plus the
+    correlations the architecture carries), V_syn(q_t) the synaptic-noise variance
+    (:func:`extra_field_variance`):
+
+    * ``"field"``:            D_t + V_syn(q_t), the whole noise in the local field (default);
+    * ``"cross-talk"``:       D_t, the noise from the other stored patterns only;
+    * ``"alpha-q"``:          α q_t, θ_t = c(a)√(α q_t) as written for the extremely diluted
+      network (Dominguez & Bollé 1998, where D_t = α q_t exactly);
+    * ``"alpha-q+synaptic"``: α q_t + V_syn(q_t).
+    """
+    kind = check_sc_variance(kind)
+    if kind == "field":
+        return crosstalk + extra_field_variance(noise, alpha, q)
+    if kind == "cross-talk":
+        return crosstalk
+    if kind == "alpha-q":
+        return alpha * q
+    return alpha * q + extra_field_variance(noise, alpha, q)
 
 
 def self_control_c(a: float) -> float:
