@@ -61,31 +61,41 @@ def final_overlap(alpha, a: float, m0=1.0, *, threshold: Threshold | np.ndarray 
 
 def storage_capacity(a: float, *, threshold: Threshold | np.ndarray = "self-control", noise: SynapticNoise = SynapticNoise(),
                      m_ret: float = 0.5, steps: int = 100, alpha_max: float = 50.0, tol: float = 1e-3,
-                     model: str = "layered", sc_variance: str = "field") -> np.ndarray | float:
+                     model: str = "layered", sc_variance: str = "field", scan_points: int = 41) -> np.ndarray | float:
     """α_c: largest α retrieving from m0 = 1 (bisection to relative precision ``tol``).
 
     ``threshold`` may be an array of fixed thresholds (one α_c each) or 'self-control'
     (its noise estimate chosen by ``sc_variance``, default ``"field"``). ``steps``
     (default 100) large enough to reach the stationary state (≈ 1000 near α_c) gives
     the critical capacity of the stationary retrieval state.
-    Returns 0 where even α = 1e-4 fails. Assumes retrieval is monotone in α.
+
+    The loads are first scanned on ``scan_points`` (default 41) log-spaced values in
+    [1e-4, ``alpha_max``]; the bisection then brackets the upper edge of the largest
+    retrieving scan point, so a threshold that fails at small loads (e.g. one blind to
+    additive synaptic noise) still gets the upper edge of its retrieval window.
+    Returns 0 where no scan point retrieves and ``inf`` where ``alpha_max`` does.
     """
     a = check_activity(a)
+    if isinstance(scan_points, bool) or not isinstance(scan_points, (int, np.integer)) or scan_points < 2:
+        raise ValueError(f"scan_points must be an integer >= 2, got {scan_points!r}")
     th = threshold if isinstance(threshold, str) else np.asarray(threshold, dtype=np.float64)
     shape = () if isinstance(th, str) else th.shape
-    lo = np.full(shape, 1e-4)
-    hi = np.full(shape, float(alpha_max))
-    ok_lo = final_overlap(lo, a, 1.0, threshold=th, noise=noise, steps=steps, model=model,
-                       sc_variance=sc_variance) >= m_ret
-    ok_hi = final_overlap(hi, a, 1.0, threshold=th, noise=noise, steps=steps, model=model,
-                       sc_variance=sc_variance) >= m_ret
+    scan = np.geomspace(1e-4, float(alpha_max), int(scan_points))
+    scan_b = scan.reshape((-1,) + (1,) * len(shape))
+    ok_scan = final_overlap(scan_b, a, 1.0, threshold=th if isinstance(th, str) else th[None, ...], noise=noise,
+                            steps=steps, model=model, sc_variance=sc_variance) >= m_ret
+    ok_scan = np.broadcast_to(ok_scan, (scan.size,) + shape)
+    any_ok = ok_scan.any(axis=0)
+    last = scan.size - 1 - np.argmax(ok_scan[::-1], axis=0)  # index of the largest retrieving load
+    lo = scan[np.minimum(last, scan.size - 2)]
+    hi = scan[np.minimum(last + 1, scan.size - 1)]
     while np.any((hi - lo) > tol * hi):
         mid = np.sqrt(lo * hi)
         ok = final_overlap(mid, a, 1.0, threshold=th, noise=noise, steps=steps, model=model,
-                       sc_variance=sc_variance) >= m_ret
+                           sc_variance=sc_variance) >= m_ret
         lo = np.where(ok, mid, lo)
         hi = np.where(ok, hi, mid)
-    out = np.where(ok_hi, np.inf, np.where(ok_lo, lo, 0.0))
+    out = np.where(~any_ok, 0.0, np.where(last == scan.size - 1, np.inf, lo))
     return float(out) if out.ndim == 0 else out
 
 
