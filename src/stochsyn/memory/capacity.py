@@ -33,6 +33,7 @@ __all__ = [
     "storage_capacity",
     "basin_boundary",
     "default_theta_grid",
+    "best_fixed_capacity",
     "SelfControlComparison",
     "compare_thresholds",
     "max_information",
@@ -162,22 +163,59 @@ class SelfControlComparison:
         return out
 
 
-def compare_thresholds(a: float, *, noise: SynapticNoise = SynapticNoise(), alphas: np.ndarray | None = None,
-                       theta_grid: np.ndarray | None = None, m_ret: float = 0.5, steps: int = 100,
-                       model: str = "layered", sc_variance: str = "field") -> SelfControlComparison:
-    """Self-control against the best fixed threshold of ``theta_grid`` (default :func:`default_theta_grid`).
+def best_fixed_capacity(a: float, *, noise: SynapticNoise = SynapticNoise(), theta_grid: np.ndarray | None = None,
+                        refine_points: int = 201, m_ret: float = 0.5, steps: int = 100, tol: float = 1e-5,
+                        model: str = "layered") -> tuple[float, float]:
+    """(α_c, θ*) of the fixed threshold with the largest storage capacity.
 
-    ``alphas`` (default: 0.2, 0.4, 0.6, 0.8 × the best fixed-threshold capacity) are the
-    loads at which basins are compared. A basin boundary of ``nan`` means no retrieval.
+    Scans ``theta_grid`` (default :func:`default_theta_grid`), then ``refine_points``
+    (default 201; 0 = no refinement) evenly spaced thresholds between the grid
+    neighbours two steps either side of the best one, so the baseline is the
+    strongest fixed threshold to well below the grid spacing. ``tol`` (default 1e-5)
+    is the relative precision of each α_c.
     """
     a = check_activity(a)
     grid = default_theta_grid(a) if theta_grid is None else np.asarray(theta_grid, dtype=np.float64)
-    cap_sc = storage_capacity(a, threshold="self-control", noise=noise, m_ret=m_ret, steps=steps, model=model,
-                              sc_variance=sc_variance)
-    caps = np.asarray(storage_capacity(a, threshold=grid, noise=noise, m_ret=m_ret, steps=steps, model=model))
+    if grid.ndim != 1 or grid.size < 1:
+        raise ValueError(f"theta_grid must be a non-empty 1-d array, got shape {grid.shape}")
+    if isinstance(refine_points, bool) or not isinstance(refine_points, (int, np.integer)) or refine_points < 0:
+        raise ValueError(f"refine_points must be an integer >= 0, got {refine_points!r}")
+    kw = dict(noise=noise, m_ret=m_ret, steps=steps, tol=tol, model=model)
+    caps = np.atleast_1d(storage_capacity(a, threshold=grid, **kw))
     k = int(np.argmax(caps))
+    best_cap, best_theta = float(caps[k]), float(grid[k])
+    if refine_points > 1 and grid.size > 1:
+        fine = np.linspace(grid[max(k - 2, 0)], grid[min(k + 2, grid.size - 1)], int(refine_points))
+        caps_f = np.atleast_1d(storage_capacity(a, threshold=fine, **kw))
+        kf = int(np.argmax(caps_f))
+        if caps_f[kf] > best_cap:
+            best_cap, best_theta = float(caps_f[kf]), float(fine[kf])
+    return best_cap, best_theta
+
+
+def compare_thresholds(a: float, *, noise: SynapticNoise = SynapticNoise(), alphas: np.ndarray | None = None,
+                       theta_grid: np.ndarray | None = None, m_ret: float = 0.5, steps: int = 100,
+                       model: str = "layered", sc_variance: str = "field", tol: float = 1e-5,
+                       refine_points: int = 201) -> SelfControlComparison:
+    """Self-control against the best fixed threshold (:func:`best_fixed_capacity`).
+
+    ``theta_grid`` defaults to :func:`default_theta_grid`; the capacity-optimal θ is
+    refined on ``refine_points`` (default 201) thresholds around the best grid point,
+    and capacities are bisected to relative precision ``tol`` (default 1e-5).
+    ``alphas`` (default: 0.2, 0.4, 0.6, 0.8 × the best fixed-threshold capacity) are the
+    loads at which basins are compared; there the best fixed θ of the grid is chosen
+    separately for each α. A basin boundary of ``nan`` means no retrieval.
+    ``sc_variance`` (default ``"field"``) selects the self-control noise estimate.
+    """
+    a = check_activity(a)
+    sc_variance = check_sc_variance(sc_variance)
+    grid = default_theta_grid(a) if theta_grid is None else np.asarray(theta_grid, dtype=np.float64)
+    cap_sc = storage_capacity(a, threshold="self-control", noise=noise, m_ret=m_ret, steps=steps, model=model,
+                              sc_variance=sc_variance, tol=tol)
+    cap_fx, theta_fx = best_fixed_capacity(a, noise=noise, theta_grid=grid, refine_points=refine_points, m_ret=m_ret,
+                                           steps=steps, tol=tol, model=model)
     if alphas is None:
-        alphas = np.array([0.2, 0.4, 0.6, 0.8]) * caps[k]
+        alphas = np.array([0.2, 0.4, 0.6, 0.8]) * cap_fx
     alphas = np.asarray(alphas, dtype=np.float64)
     b_sc = np.atleast_1d(basin_boundary(alphas, a, threshold="self-control", noise=noise, m_ret=m_ret, steps=steps, model=model,
                                         sc_variance=sc_variance))
@@ -187,10 +225,11 @@ def compare_thresholds(a: float, *, noise: SynapticNoise = SynapticNoise(), alph
     best = filled[np.arange(alphas.size), kb]
     best = np.where(np.isinf(best), np.nan, best)
     return SelfControlComparison(
-        a=a, noise=noise, model=model, capacity_self_control=float(cap_sc), capacity_best_fixed=float(caps[k]),
-        theta_best_capacity=float(grid[k]), alphas=alphas, basin_self_control=b_sc, basin_best_fixed=best,
+        a=a, noise=noise, model=model, capacity_self_control=float(cap_sc), capacity_best_fixed=cap_fx,
+        theta_best_capacity=theta_fx, alphas=alphas, basin_self_control=b_sc, basin_best_fixed=best,
         theta_best_basin=grid[kb],
-        params=dict(m_ret=m_ret, steps=steps, grid_points=int(grid.size), sc_variance=check_sc_variance(sc_variance)),
+        params=dict(m_ret=m_ret, steps=steps, grid_points=int(grid.size), refine_points=int(refine_points), tol=tol,
+                    sc_variance=sc_variance),
     )
 
 
