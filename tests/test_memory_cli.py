@@ -27,3 +27,15 @@ def test_cli_bad_input_exits_2(capsys):
     assert main(["memory", "retrieval", "--a", "0.9", "--seeds", "0"]) == 2
     assert "activity a" in capsys.readouterr().err
     assert main(["memory", "sequences", "--counts", "x"]) == 2
+
+
+def test_cli_sc_variance_option(capsys):
+    args = ["memory", "retrieval", "--seeds", "0", "--steps", "2", "--json"]
+    assert main(args + ["--sc-variance", "alpha-q"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert all(r["sc_variance"] == "alpha-q" for r in rows)
+    assert main(args) == 0
+    default_rows = json.loads(capsys.readouterr().out)
+    assert default_rows[0]["sc_variance"] == "field" and default_rows[-1]["m_theory"] != rows[-1]["m_theory"]
+    assert main(args + ["--sc-variance", "total"]) == 2
+    assert "sc_variance" in capsys.readouterr().err

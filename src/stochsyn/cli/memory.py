@@ -69,6 +69,8 @@ def retrieval(
     noise: str = typer.Option("none", help="Synaptic noise: none, additive or multiplicative."),
     delta: float = typer.Option(0.0, help="Synaptic noise strength Δ (0 = none)."),
     model: str = typer.Option("layered", help="layered (exact N→∞ recursion) or fully-connected (approximate dynamics)."),
+    sc_variance: str = typer.Option("field", help="Noise the self-control threshold c(a)√V_t follows: field (cross-talk + synaptic), "
+                                    "cross-talk, alpha-q (α q_t, the 1998 Letter's form) or alpha-q+synaptic."),
     steps: int = typer.Option(20, help="Number of time steps / layers."),
     n: int = typer.Option(5000, help="Neurons per layer in the finite-N simulation."),
     seeds: int = typer.Option(5, help="Number of simulated realisations (0 = theory only)."),
@@ -97,15 +99,17 @@ def retrieval(
         task = prog.add_task("simulating", total=len(threshold) * seeds)
         for th_text in threshold:
             th = check_threshold(th_text)
-            theo = theory_fn(alpha, a, m0, steps=steps, threshold=th, noise=syn)
+            theo = theory_fn(alpha, a, m0, steps=steps, threshold=th, noise=syn, sc_variance=sc_variance)
             sims = []
             for k in range(seeds):
-                sims.append(sim_fn(n, alpha, a, m0, steps=steps, threshold=th, noise=syn, seed=seed * 1000 + k))
+                sims.append(sim_fn(n, alpha, a, m0, steps=steps, threshold=th, noise=syn, seed=seed * 1000 + k,
+                                   sc_variance=sc_variance))
                 prog.advance(task)
             sm = np.stack([s.m for s in sims]) if sims else None
             sq = np.stack([s.q for s in sims]) if sims else None
             for t in range(steps + 1):
-                row = dict(model=model, threshold=str(th), a=a, alpha=alpha, noise=syn.kind, delta=syn.delta, t=t,
+                row = dict(model=model, threshold=str(th), sc_variance=sc_variance, a=a, alpha=alpha, noise=syn.kind,
+                           delta=syn.delta, t=t,
                            m_theory=float(theo.m[t]), q_theory=float(theo.q[t]),
                            i_theory=float(information_per_synapse(alpha, theo.m[t], theo.q[t], a)))
                 if sm is not None:
@@ -153,13 +157,19 @@ def capacity(
     noise: str = typer.Option("additive", help="Kind of synaptic noise for the Δ sweep: additive or multiplicative."),
     deltas: str = typer.Option("0,0.5,1.0", help="Comma-separated synaptic noise strengths Δ."),
     model: str = typer.Option("layered", help="layered (exact recursion) or fully-connected (approximate dynamics)."),
+    sc_variance: str = typer.Option("field", help="Noise the self-control threshold c(a)√V_t follows: field (cross-talk + synaptic), "
+                                    "cross-talk, alpha-q (α q_t, the 1998 Letter's form) or alpha-q+synaptic."),
     theta_points: int = typer.Option(81, help="Number of fixed thresholds scanned in [0, 1−a)."),
+    refine_points: int = typer.Option(201, help="Thresholds scanned around the best grid θ to refine it (0 = none)."),
     m_ret: float = typer.Option(0.5, help="Final overlap that counts as retrieval."),
     steps: int = typer.Option(100, help="Time steps before reading the final overlap."),
     out: Optional[Path] = typer.Option(None, help="Folder for capacity.csv and capacity.png."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
-    """Storage capacity and basins: self-control against the best fixed threshold, against synaptic noise."""
+    """Storage capacity and basins: self-control against the best fixed threshold, against synaptic noise.
+
+    Use ``--steps 1000`` for the capacity of the stationary retrieval state.
+    """
     import numpy as np
 
     from ..memory.capacity import compare_thresholds, default_theta_grid
@@ -177,7 +187,7 @@ def capacity(
             for d in dels:
                 syn = SynapticNoise.parse(noise, d)
                 r = compare_thresholds(act, noise=syn, theta_grid=default_theta_grid(act, theta_points), m_ret=m_ret,
-                                       steps=steps, model=model)
+                                       steps=steps, model=model, sc_variance=sc_variance, refine_points=refine_points)
                 results.append((act, d, r))
                 for row in r.rows():
                     row["delta"] = d
@@ -208,7 +218,8 @@ def capacity(
         return
     from rich.table import Table
 
-    table = Table(title=f"{model}: self-control (SC) vs best fixed threshold; basin = smallest retrieved m0 (smaller is better)")
+    table = Table(title=f"{model}: self-control (SC, V_t = {sc_variance}) vs best fixed threshold, {steps} steps; "
+                        "basin = smallest retrieved m0 (smaller is better)")
     for c in ("a", "noise", "Δ", "α_c SC", "α_c fixed", "θ*", "α", "basin m0 SC", "basin m0 fixed", "θ*(α)"):
         table.add_column(c, justify="right", no_wrap=True, min_width=6)
     for r in rows:

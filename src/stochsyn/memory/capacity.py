@@ -51,22 +51,25 @@ def _model(model: str) -> Callable[..., Any]:
 
 def final_overlap(alpha, a: float, m0=1.0, *, threshold: Threshold | np.ndarray = "self-control",
                   noise: SynapticNoise = SynapticNoise(), steps: int = 100, model: str = "layered",
-                  sc_variance: str = "field") -> np.ndarray:
+                  sc_variance: str = "field", c: float | None = None) -> np.ndarray:
     """m_T after ``steps`` steps from (m0, q0 = a); broadcasts α, m0 and a numeric threshold.
 
     ``sc_variance`` (default ``"field"``) is the noise estimate of the self-control
-    threshold, see :func:`~stochsyn.memory.sparse_hopfield.self_control_variance`.
+    threshold, see :func:`~stochsyn.memory.sparse_hopfield.self_control_variance`;
+    ``c`` its constant (default c(a) = √(−2 ln a)).
     """
-    return _model(model)(alpha, a, m0, steps=steps, threshold=threshold, noise=noise, sc_variance=sc_variance).m[-1]
+    return _model(model)(alpha, a, m0, steps=steps, threshold=threshold, noise=noise, sc_variance=sc_variance, c=c).m[-1]
 
 
 def storage_capacity(a: float, *, threshold: Threshold | np.ndarray = "self-control", noise: SynapticNoise = SynapticNoise(),
                      m_ret: float = 0.5, steps: int = 100, alpha_max: float = 50.0, tol: float = 1e-3,
-                     model: str = "layered", sc_variance: str = "field", scan_points: int = 41) -> np.ndarray | float:
+                     model: str = "layered", sc_variance: str = "field", scan_points: int = 41,
+                     c: float | None = None) -> np.ndarray | float:
     """α_c: largest α retrieving from m0 = 1 (bisection to relative precision ``tol``).
 
     ``threshold`` may be an array of fixed thresholds (one α_c each) or 'self-control'
-    (its noise estimate chosen by ``sc_variance``, default ``"field"``). ``steps``
+    (its noise estimate chosen by ``sc_variance``, default ``"field"``, and its constant
+    by ``c``, default c(a) = √(−2 ln a)). ``steps``
     (default 100) large enough to reach the stationary state (≈ 1000 near α_c) gives
     the critical capacity of the stationary retrieval state.
 
@@ -84,7 +87,7 @@ def storage_capacity(a: float, *, threshold: Threshold | np.ndarray = "self-cont
     scan = np.geomspace(1e-4, float(alpha_max), int(scan_points))
     scan_b = scan.reshape((-1,) + (1,) * len(shape))
     ok_scan = final_overlap(scan_b, a, 1.0, threshold=th if isinstance(th, str) else th[None, ...], noise=noise,
-                            steps=steps, model=model, sc_variance=sc_variance) >= m_ret
+                            steps=steps, model=model, sc_variance=sc_variance, c=c) >= m_ret
     ok_scan = np.broadcast_to(ok_scan, (scan.size,) + shape)
     any_ok = ok_scan.any(axis=0)
     last = scan.size - 1 - np.argmax(ok_scan[::-1], axis=0)  # index of the largest retrieving load
@@ -93,7 +96,7 @@ def storage_capacity(a: float, *, threshold: Threshold | np.ndarray = "self-cont
     while np.any((hi - lo) > tol * hi):
         mid = np.sqrt(lo * hi)
         ok = final_overlap(mid, a, 1.0, threshold=th, noise=noise, steps=steps, model=model,
-                           sc_variance=sc_variance) >= m_ret
+                           sc_variance=sc_variance, c=c) >= m_ret
         lo = np.where(ok, mid, lo)
         hi = np.where(ok, hi, mid)
     out = np.where(~any_ok, 0.0, np.where(last == scan.size - 1, np.inf, lo))
