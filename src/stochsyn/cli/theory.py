@@ -263,31 +263,53 @@ def stochastic_cmd(
 @theory_app.command("local-entropy")
 def local_entropy_cmd(
     alpha: str = typer.Option("0.5", "--alpha", help=f"load(s): {_GRID_HELP}"),
-    d: str = typer.Option("0.05,0.1", "--d", help=f"distances: {_GRID_HELP}"),
-    y: int = typer.Option(2, "--y", help="replicas per reference (integer >= 2; y -> inf is the densest regions)"),
+    d: str = typer.Option("0.005:0.1:20", "--d", help=f"distances: {_GRID_HELP}"),
+    y: str = typer.Option("inf", "--y", help="replicas per reference: 'inf' (the densest regions, "
+                          "default) or an integer >= 2 (finite-y solver, slow)"),
     kappa: float = typer.Option(0.0, "--kappa", help="margin κ"),
-    n_outer: int = typer.Option(16, "--n-outer", help="Gauss–Hermite nodes per outer Gaussian variable"),
-    n_inner: int = typer.Option(14, "--n-inner", help="Gauss–Hermite nodes of the inner Gaussian variables"),
-    n_panel: int = typer.Option(6, "--n-panel", help="Gauss–Legendre nodes per panel of the truncated variable"),
+    n_outer: int = typer.Option(16, "--n-outer", help="finite y: Gauss–Hermite nodes per outer Gaussian variable"),
+    n_inner: int = typer.Option(14, "--n-inner", help="finite y: Gauss–Hermite nodes of the inner Gaussian variables"),
+    n_panel: int = typer.Option(6, "--n-panel", help="finite y: Gauss–Legendre nodes per panel of the truncated variable"),
+    breakup: bool = typer.Option(False, "--breakup", help="y = inf: also locate the load α_U beyond which "
+                                 "S(d) stops being monotonic (bisection, ~1-2 min)"),
     as_json: bool = typer.Option(False, "--json", help="print JSON instead of a table"),
-    plot: Optional[Path] = typer.Option(None, "--plot", help="write S_I(d) to this PNG"),
+    plot: Optional[Path] = typer.Option(None, "--plot", help="write S(d) to this PNG"),
 ) -> None:
-    """Large-deviation local entropy S_I(d) of the references dominating Σ_W̃ X(W̃) N(W̃,d)^y
-    (Baldassi et al. 2015), RS at finite y; non-converged points are reported as such."""
+    """Large-deviation local entropy S(d) of the references dominating Σ_W̃ X(W̃) N(W̃,d)^y
+    (Baldassi et al. 2015), RS; y = inf (default) gives the maximal local entropy of dense
+    regions; non-converged points (e.g. in the gap beyond the break-up) are listed with NaN."""
+    import math
+
     from ..theory.local_entropy import local_entropy_dense
     from ..theory.saddle import SaddlePointError
 
-    ds = sorted(parse_grid(d, "--d"))
+    yv: float | int
+    if y.strip().lower() in ("inf", "infinity"):
+        yv = math.inf
+    else:
+        try:
+            yv = int(y)
+        except ValueError:
+            raise ValueError(f"--y={y!r}: expected 'inf' or an integer >= 2") from None
+    finite = math.isfinite(yv)
+    ds = sorted(parse_grid(d, "--d"), reverse=not finite)  # y = inf continues from large d down
     alphas = parse_grid(alpha, "--alpha")
     rows: list[dict[str, Any]] = []
+    breakup_result = None
     with _progress() as prog:
         task = prog.add_task("local-entropy", total=len(alphas) * len(ds))
         for a in alphas:
             start = None
             for dv in ds:
                 try:
-                    r = local_entropy_dense(a, dv, kappa, y=y, n_outer=n_outer, n_inner=n_inner,
-                                           n_panel=n_panel, start=start)
+                    if finite:
+                        r = local_entropy_dense(a, dv, kappa, y=yv, n_outer=n_outer, n_inner=n_inner,
+                                               n_panel=n_panel, start=start)
+                    else:
+                        try:
+                            r = local_entropy_dense(a, dv, kappa, start=start)
+                        except SaddlePointError:
+                            r = local_entropy_dense(a, dv, kappa)
                     start = r.order
                     rows.append(r.as_dict())
                 except SaddlePointError as exc:
@@ -295,17 +317,36 @@ def local_entropy_cmd(
                                  "free_entropy": float("nan"), "external_entropy": float("nan"),
                                  "order": {}, "saddle": {"converged": False, "error": str(exc)}})
                 prog.advance(task)
+        if breakup and not finite:
+            from ..theory.dense_limit import local_entropy_breakup_alpha
+
+            task2 = prog.add_task("break-up α (bisection)", total=None)
+            breakup_result = local_entropy_breakup_alpha(kappa, progress=lambda s: prog.advance(task2))
+    rows.sort(key=lambda r: (r["alpha"], r["d"]))
     if as_json:
-        print_json(rows)
+        print_json(rows if breakup_result is None else {"curves": rows, "breakup": breakup_result.as_dict()})
     else:
-        _table(f"Local entropy of dense regions (RS, y={y}, κ={kappa:g})",
-               ["α", "d", "S_I", "Σ_ext", "Φ", "Q", "converged"],
-               [[r["alpha"], r["d"], r["local_entropy"], r["external_entropy"], r["free_entropy"],
-                 r["order"].get("Q", float("nan")), bool(r["saddle"]["converged"])] for r in rows])
+        if finite:
+            _table(f"Local entropy of dense regions (RS, y={yv}, κ={kappa:g})",
+                   ["α", "d", "S_I", "Σ_ext", "Φ", "Q", "converged"],
+                   [[r["alpha"], r["d"], r["local_entropy"], r["external_entropy"], r["free_entropy"],
+                     r["order"].get("Q", float("nan")), bool(r["saddle"]["converged"])] for r in rows])
+        else:
+            _table(f"Maximal local entropy of dense regions (RS, y → ∞, κ={kappa:g})",
+                   ["α", "d", "S_∞", "H2(d)", "X = ½dS/dd", "q1", "converged"],
+                   [[r["alpha"], r["d"], r["local_entropy"],
+                     -r["d"] * math.log(r["d"]) - (1 - r["d"]) * math.log1p(-r["d"]),
+                     r["order"].get("X", float("nan")), r["order"].get("q1", float("nan")),
+                     bool(r["saddle"]["converged"])] for r in rows])
+            if breakup_result is not None:
+                b = breakup_result
+                console.print(f"break-up: α_U = {b.alpha:.4f} (bracket {b.bracket[0]:.4f}–{b.bracket[1]:.4f}); "
+                              f"min X = {b.min_X:.2e} at d = {b.d_star:.4f} on the last monotonic curve")
     if plot is not None:
-        curves = [(f"α={a:g}, y={y}", [r["d"] for r in rows if r["alpha"] == a],
+        ylab = f"y={y}" if finite else "y=∞"
+        curves = [(f"α={a:g}, {ylab}", [r["d"] for r in rows if r["alpha"] == a],
                    [r["local_entropy"] for r in rows if r["alpha"] == a]) for a in alphas]
-        _plot(plot, curves, "d", "local entropy S_I", f"dense-region local entropy, y={y}")
+        _plot(plot, curves, "d", "local entropy", f"dense-region local entropy, {ylab}")
 
 
 def register(app: typer.Typer) -> None:

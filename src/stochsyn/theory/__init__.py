@@ -6,6 +6,7 @@ truncated or kinked integrands), saddle points by damped fixed-point iteration
 with a convergence report. See docs/theory.md for the derivations.
 """
 
+from .dense_limit import BreakupResult, local_entropy_breakup_alpha, local_entropy_max, local_entropy_max_curve
 from .franz_parisi import LocalEntropyCurve, franz_parisi
 from .gardner import GardnerState, capacity, gardner_entropy
 from .local_entropy import DenseLocalEntropy, local_entropy_dense
@@ -15,6 +16,10 @@ from .stochastic_measure import StochasticState, stochastic_energy_curve, stocha
 from .teacher_student import TeacherStudentState, perfect_generalization_threshold, teacher_student_gibbs
 
 __all__ = [
+    "BreakupResult",
+    "local_entropy_breakup_alpha",
+    "local_entropy_max",
+    "local_entropy_max_curve",
     "DenseLocalEntropy",
     "GardnerState",
     "LocalEntropyCurve",

@@ -10,7 +10,8 @@ reference solutions W̃ are weighted by the y-th power of their local volume,
 S_I(y) = ∂Φ/∂y and the entropy of those references is Σ(y) = Φ − y S_I. As
 y → ∞ the measure concentrates on the references of maximal local entropy.
 We solve the RS saddle point at finite integer y ≥ 2 (no scaling ansatz) and
-report S_I(y); the y → ∞ value is estimated from a sequence of y.
+report S_I(y); the y → ∞ limit (the default, ``y=math.inf``) is the separate
+functional of :mod:`stochsyn.theory.dense_limit`.
 
 RS ansatz over n → 0 groups, each made of a reference W̃ and y replicas W:
 Q = W̃·W̃' (different groups), S (W with its own W̃, fixed), t (W with other
@@ -37,6 +38,7 @@ Gauss–Hermite.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -216,7 +218,7 @@ class DenseLocalEntropy:
 
     alpha: float
     kappa: float
-    y: int
+    y: int | float
     d: float
     local_entropy: float
     free_entropy: float
@@ -225,13 +227,19 @@ class DenseLocalEntropy:
     report: SaddleReport | None = field(repr=False, default=None)
 
     @property
+    def entropy(self) -> float:
+        """Alias of ``local_entropy`` (the name the other theory curves use)."""
+        return self.local_entropy
+
+    @property
     def converged(self) -> bool:
         """Whether the fixed-point iteration met its tolerance inside the domain."""
         return self.report is not None and self.report.converged
 
     def as_dict(self) -> dict:
         """JSON-friendly summary."""
-        return {"alpha": self.alpha, "kappa": self.kappa, "y": self.y, "d": self.d,
+        return {"alpha": self.alpha, "kappa": self.kappa,
+                "y": self.y if math.isfinite(self.y) else "inf", "d": self.d,
                 "local_entropy": self.local_entropy, "free_entropy": self.free_entropy,
                 "external_entropy": self.external_entropy, "order": dict(self.order),
                 "saddle": None if self.report is None else self.report.as_dict()}
@@ -268,7 +276,7 @@ def local_entropy_dense(
     d: float,
     kappa: float = 0.0,
     *,
-    y: int = 2,
+    y: int | float = math.inf,
     n_outer: int = 24,
     n_inner: int = 20,
     n_panel: int = 8,
@@ -277,7 +285,13 @@ def local_entropy_dense(
     max_iter: int = 400,
     start: dict | None = None,
 ) -> DenseLocalEntropy:
-    """Local entropy of the references dominating Z(y, d) = Σ_W̃ X(W̃) N(W̃, d)^y (RS, integer y ≥ 2).
+    """Local entropy of the references dominating Z(y, d) = Σ_W̃ X(W̃) N(W̃, d)^y (RS).
+
+    With the default ``y = math.inf`` this is the maximal local entropy S_∞(d)
+    of :func:`stochsyn.theory.dense_limit.local_entropy_max` (``start`` is then
+    an ``order`` dict of that function; the quadrature/damping options of the
+    finite-y solver are ignored). With an integer y ≥ 2 it is the finite-y
+    saddle point described below.
 
     Baldassi et al., PRL 115, 128101 (2015); J. Stat. Phys. 164, 217 (2016).
     Solves the saddle point of the module docstring's Φ at fixed S = 1 − 2d by
@@ -291,10 +305,9 @@ def local_entropy_dense(
     alpha : load, in (0, α_c(κ)).
     d : normalized Hamming distance between a reference and its W's, in (0, 1/2).
     kappa : margin of all solutions (default 0).
-    y : number of replicas per reference (integer ≥ 2; default 2). The maximal
-        local entropy is the y → ∞ limit, which this function does NOT take;
-        at α = 0.5, d = 0.05 the iteration converges for y ≤ 5 and not beyond
-        (see docs/theory.md, "What is not done").
+    y : number of replicas per reference: ``math.inf`` (default, the y → ∞
+        limit) or an integer ≥ 2. At α = 0.5, d = 0.05 the finite-y iteration
+        converges for y ≤ 5 and not beyond (docs/theory.md §6).
     n_outer : Gauss–Hermite nodes per outer Gaussian variable (default 24).
     n_inner : Gauss–Hermite nodes of the inner Gaussian variables (default 20).
     n_panel : Gauss–Legendre nodes per panel of the truncated variable (default 8).
@@ -306,6 +319,10 @@ def local_entropy_dense(
 
     Raises :class:`SaddlePointError` if the iteration does not converge.
     """
+    if isinstance(y, float) and math.isinf(y) and y > 0:
+        from .dense_limit import local_entropy_max
+
+        return local_entropy_max(alpha, d, kappa, start=start)
     alpha = V.real("alpha", alpha, lo=0.0, lo_open=True)
     kappa = V.real("kappa", kappa)
     d = V.real("d", d, lo=0.0, hi=0.5, lo_open=True, hi_open=True)

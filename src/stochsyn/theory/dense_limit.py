@@ -1,0 +1,465 @@
+"""Maximal local entropy of dense regions: the y → ∞ limit of the large-deviation measure.
+
+Baldassi, Ingrosso, Lucibello, Saglietti & Zecchina, PRL 115, 128101 (2015),
+arXiv:1509.05753; J. Stat. Phys. 164, 217 (2016), arXiv:1511.05634. The finite-y
+functional Φ(y) of :mod:`stochsyn.theory.local_entropy` grows like y S_∞ + O(1)
+and S_I(y) = ∂Φ/∂y → S_∞, the local entropy of the densest references.
+
+Scaling (derived in docs/theory.md §7). As y → ∞ the y replicas W of a group
+become one cloud: q0 = q1 − δq/y (the clouds of different groups coincide to
+leading order), the conjugates are q̂1 = q̂0 + δ/y, Ŝ − t̂ = X, and a group's
+common fluctuations become large deviations. Writing M for the satellites'
+site term and E for the pattern term (Laplace method in the group variables):
+
+    M(a) = max_u [ ln 2cosh(a + √δ u) − u²/2 ],
+    E(c) = max_A [ −A²/(2δq) + ln H((κ − c − A)/√(1−q1)) ],
+
+    S_∞(d) = extr_{q1, δq, q̂0, δ, X} { −X S − q̂0 δq/2 − q̂0(1 − q1)/2 − δ q1/2
+                                       + ∫Dz M(√q̂0 |z| + X) + α ∫Dz E(√q1 z) },
+
+S = 1 − 2d. The reference of a group is the sign of its cloud's field
+(w̃ = sign(z) after a gauge), which is why |z| appears; its own constraint
+(being a solution) enters only at O(1) in y (the external entropy), not S_∞
+(docs/theory.md §7 gives the evidence from the finite-y solutions).
+By the envelope theorem dS_∞/dd = 2X.
+
+Saddle-point equations (a* = √q̂0|z| + X + √δ u*, m* = tanh a*, u* = √δ m*;
+A*, x* = (κ − √q1 z − A*)/√(1−q1) the maximizer of E):
+
+    S  = ⟨m*⟩,   q1 = ⟨m*²⟩,
+    δq = 2G(0) m*(z=0)/√q̂0 + ⟨(1 − m*²)/(1 − δ(1 − m*²))⟩ − (1 − q1),
+    q̂0 = α ⟨A*²⟩/δq²,
+    δ  = q̂0 + 2α ∂⟨E⟩/∂q1,   ∂⟨E⟩/∂q1 = ⟨GH(x*) (z/√q1 − x*/√(1−q1))⟩/(2√(1−q1)).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.optimize import brentq, root
+
+from . import _validate as V
+from .gaussian import G, GH, dGH, gauss_hermite, gauss_legendre, log_2cosh, log_H
+from .saddle import SaddlePointError, SaddleReport
+
+__all__ = ["LIMIT_ORDER", "BreakupResult", "DenseLimitModel", "local_entropy_max", "local_entropy_max_curve", "slope_minimum",
+           "local_entropy_breakup_alpha", "binary_entropy"]
+
+LIMIT_ORDER = ("q1", "dq", "qhat0", "delta", "X")
+_G0 = float(G(0.0))
+
+
+def binary_entropy(d):
+    """H2(d) = −d ln d − (1−d) ln(1−d): the α → 0 local entropy (every configuration a solution)."""
+    d = np.asarray(d, dtype=float)
+    return -d * np.log(d) - (1 - d) * np.log1p(-d)
+
+
+def _half_line(n_panel: int, panels: int = 6, reach: float = 10.0) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes/weights with Σ w f(z) ≈ ∫Dz f(|z|) = 2∫_0^∞ G(z) f(z) dz (composite Gauss–Legendre).
+
+    The |z| kink at 0 spoils Gauss–Hermite; the neglected tail has weight 2H(10) ≈ 1.5e-23.
+    """
+    x, w = gauss_legendre(n_panel)
+    edges = np.linspace(0.0, reach, panels + 1)
+    zs, ws = [], []
+    for a, b in zip(edges[:-1], edges[1:]):
+        h = 0.5 * (b - a)
+        zs.append(a + h * (x + 1))
+        ws.append(h * w)
+    z = np.concatenate(zs)
+    return z, 2.0 * np.concatenate(ws) * G(z)
+
+
+class DenseLimitModel:
+    """Quadrature tables and the y → ∞ functional for one (α, κ, S).
+
+    ``n_half``: Gauss–Legendre nodes per panel of the half-line rule (6 panels
+    on [0, 10]); ``n_gh``: Gauss–Hermite nodes of the energetic integral.
+    """
+
+    def __init__(self, alpha: float, kappa: float, S: float, n_half: int = 16, n_gh: int = 101):
+        self.alpha, self.kappa, self.S = float(alpha), float(kappa), float(S)
+        self.zh, self.wh = _half_line(n_half)
+        self.ze, self.we = gauss_hermite(n_gh)
+
+    # -- inner maximizations ------------------------------------------------
+    @staticmethod
+    def cloud_field(a: np.ndarray, delta: float, iters: int = 200) -> tuple[np.ndarray, np.ndarray]:
+        """u* = argmax_u [ln 2cosh(a + √δ u) − u²/2] for a ≥ 0: (u*, tanh(a + √δ u*)).
+
+        The stationarity u = √δ tanh(a + √δ u) is iterated from u = √δ, which
+        decreases monotonically to the largest root (the global maximum for
+        a ≥ 0 even when δ(1 − m²) > 1 makes the objective non-concave), then
+        polished by Newton steps where the objective is concave.
+        """
+        sd = math.sqrt(max(delta, 0.0))
+        u = np.full_like(a, sd)
+        for _ in range(iters):
+            un = sd * np.tanh(a + sd * u)
+            if np.max(np.abs(un - u)) < 1e-15:
+                u = un
+                break
+            u = un
+        for _ in range(3):
+            th = np.tanh(a + sd * u)
+            curv = sd * sd * (1 - th * th) - 1.0
+            step = np.where(curv < -1e-3, (sd * th - u) / curv, 0.0)
+            u = u - step
+        return u, np.tanh(a + sd * u)
+
+    def pattern_field(self, q1: float, dq: float, iters: int = 100) -> tuple[np.ndarray, np.ndarray]:
+        """A* = argmax_A [−A²/(2δq) + ln H((κ − √q1 z − A)/√(1−q1))] at the energetic nodes: (A*, x*).
+
+        Strictly concave (ln H is log-concave): safeguarded Newton from A = 0.
+        """
+        s = math.sqrt(1.0 - q1)
+        c = math.sqrt(q1) * self.ze
+        A = np.zeros_like(c)
+        for _ in range(iters):
+            x = (self.kappa - c - A) / s
+            g1 = -A / dq + GH(x) / s
+            g2 = -1.0 / dq - dGH(x) / (s * s)
+            step = g1 / g2
+            A = A - step
+            if np.max(np.abs(step)) < 1e-14 * (1 + np.max(np.abs(A))):
+                break
+        return A, (self.kappa - c - A) / s
+
+    # -- functional --------------------------------------------------------------
+    def entropic(self, qhat0: float, delta: float, X: float) -> float:
+        """∫Dz M(√q̂0 |z| + X)."""
+        a = math.sqrt(qhat0) * self.zh + X
+        u, _ = self.cloud_field(a, delta)
+        return float(np.sum(self.wh * (log_2cosh(a + math.sqrt(delta) * u) - 0.5 * u * u)))
+
+    def energetic(self, q1: float, dq: float) -> float:
+        """∫Dz E(√q1 z)."""
+        A, x = self.pattern_field(q1, dq)
+        return float(np.sum(self.we * (-0.5 * A * A / dq + log_H(x))))
+
+    def value(self, p) -> float:
+        """The functional in braces (module docstring) at p = (q1, δq, q̂0, δ, X)."""
+        q1, dq, qh0, de, X = (float(v) for v in p)
+        return (-X * self.S - 0.5 * qh0 * dq - 0.5 * qh0 * (1 - q1) - 0.5 * de * q1
+                + self.entropic(qh0, de, X) + self.alpha * self.energetic(q1, dq))
+
+    # -- saddle-point maps --------------------------------------------------------
+    def conjugates(self, q1: float, dq: float) -> tuple[float, float]:
+        """(q̂0, δ) from stationarity in δq and q1."""
+        A, x = self.pattern_field(q1, dq)
+        s = math.sqrt(1.0 - q1)
+        qh0 = self.alpha * float(np.sum(self.we * A * A)) / dq**2
+        dE = float(np.sum(self.we * GH(x) * (self.ze / math.sqrt(q1) - x / s))) / (2 * s)
+        return qh0, qh0 + 2 * self.alpha * dE
+
+    def overlap(self, qhat0: float, delta: float, X: float) -> float:
+        """⟨m*⟩: overlap of the cloud with its reference (increasing in X)."""
+        _, m = self.cloud_field(math.sqrt(qhat0) * self.zh + X, delta)
+        return float(np.sum(self.wh * m))
+
+    def solve_X(self, qhat0: float, delta: float, guess: float = 1.0) -> float:
+        """X ≥ 0 with ⟨m*⟩ = S (Brent); raises ValueError when ⟨m*⟩ > S already at X = 0."""
+        f = lambda X: self.overlap(qhat0, delta, X) - self.S  # noqa: E731
+        if f(0.0) > 0:
+            raise ValueError("cloud overlap exceeds S at X = 0")
+        hi = max(guess, 0.1)
+        while f(hi) < 0:
+            hi *= 2
+            if hi > 1e3:
+                raise ValueError("no X")
+        return float(brentq(f, 0.0, hi, xtol=1e-14, rtol=1e-15))
+
+    def orders(self, qhat0: float, delta: float, X: float) -> tuple[float, float]:
+        """(q1, δq) from stationarity in δ and q̂0 (δq after integration by parts in |z|)."""
+        sd = math.sqrt(delta)
+        u, m = self.cloud_field(math.sqrt(qhat0) * self.zh + X, delta)
+        q1 = float(np.sum(self.wh * m * m))
+        _, m0 = self.cloud_field(np.array([X]), delta)
+        chi = (1 - m * m) / (1 - sd * sd * (1 - m * m))
+        dq = 2 * _G0 * float(m0[0]) / math.sqrt(qhat0) + float(np.sum(self.wh * chi)) - (1 - q1)
+        return q1, dq
+
+    def residual(self, p) -> np.ndarray:
+        """Saddle-point residual in (q1, ln δq, ln q̂0, δ, X) (zero at the saddle point)."""
+        q1, dq, qh0, de, X = (float(v) for v in p)
+        qh0n, den = self.conjugates(q1, dq)
+        Sm = self.overlap(qh0, de, X)
+        q1n, dqn = self.orders(qh0, de, X)
+        return np.array([q1n - q1, math.log(dqn / dq), math.log(qh0n / qh0), den - de, Sm - self.S])
+
+
+def _map(model: DenseLimitModel, q1: float, dq: float, Xguess: float):
+    """One application of the saddle-point map: (q1, δq) → (q1', δq'), with the conjugates and X.
+
+    Returns (q1', δq', q̂0, δ, X, gap) where gap = ⟨m*⟩ − S at X = 0 when no
+    X ≥ 0 fits (X is then set to 0), else 0; None where the map is undefined.
+    """
+    if not (0 < q1 < 1 and dq > 0 and np.isfinite(dq)):
+        return None
+    qh0, de = model.conjugates(q1, dq)
+    if not (qh0 > 0 and np.isfinite(de)):
+        return None
+    de = max(de, 0.0)
+    try:
+        X, gap = model.solve_X(qh0, de, Xguess), 0.0
+    except ValueError:
+        X, gap = 0.0, model.overlap(qh0, de, 0.0) - model.S
+    q1n, dqn = model.orders(qh0, de, X)
+    if not (0 < q1n < 1 and dqn > 0 and np.isfinite(dqn)):
+        return None
+    return q1n, dqn, qh0, de, X, gap
+
+
+def _fixed_point(model: DenseLimitModel, p0, damping: float, tol: float, max_iter: int) -> SaddleReport:
+    """Solve (q1, ln δq) = map(q1, ln δq): Powell's hybrid method, damped iteration as fallback.
+
+    The map is (q1, δq) → (q̂0, δ) → X (Brent, ⟨m*⟩ = S) → (q1, δq). If no
+    X ≥ 0 fits (⟨m*⟩ > S already at X = 0), X = 0 is used and the overlap gap
+    is part of the residual, so such a point is never reported as converged.
+    """
+    state = {"X": float(p0[4]) if len(p0) > 4 and np.isfinite(p0[4]) else 1.0}
+    residuals: list[float] = []
+
+    def F(v):
+        q1, ldq = float(v[0]), float(v[1])
+        out = _map(model, q1, math.exp(min(ldq, 700.0)), state["X"])
+        if out is None:
+            return np.array([1.0, 1.0]) * 1e3
+        state["X"] = out[4] if out[4] > 0 else state["X"]
+        return np.array([out[0] - q1, math.log(out[1]) - ldq])
+
+    def finish(v, ok_hint: bool):
+        out = _map(model, float(v[0]), math.exp(float(v[1])), state["X"])
+        if out is None:
+            return SaddleReport(np.array([v[0], math.exp(v[1]), np.nan, np.nan, np.nan]), False,
+                                len(residuals), np.inf, float(damping), float(tol), tuple(residuals))
+        res = max(abs(out[0] - v[0]), abs(math.log(out[1]) - v[1]), abs(out[5]))
+        x = np.array([v[0], math.exp(v[1]), out[2], out[3], out[4]])
+        return SaddleReport(x, bool(res < tol), len(residuals), float(res), float(damping), float(tol),
+                            tuple(residuals))
+
+    v = np.array([float(p0[0]), math.log(float(p0[1]))])
+    # a few damped steps first: hybr needs a start inside the map's domain of attraction
+    for _ in range(min(20, int(max_iter))):
+        r = F(v)
+        residuals.append(float(np.max(np.abs(r))))
+        if residuals[-1] >= 1e3 or not np.all(np.isfinite(r)):
+            break
+        v = v + (1 - damping) * r
+    sol = root(F, v, method="hybr", options={"xtol": 1e-13, "maxfev": 400})
+    rep = finish(sol.x, sol.success)
+    if rep.converged:
+        return rep
+    v = np.array([float(p0[0]), math.log(float(p0[1]))])
+    for _ in range(int(max_iter)):
+        r = F(v)
+        residuals.append(float(np.max(np.abs(r))))
+        if not np.all(np.isfinite(r)) or residuals[-1] >= 1e3:
+            break
+        if residuals[-1] < tol:
+            break
+        v = v + (1 - damping) * r
+    return finish(v, False)
+
+
+def _generic_start(S: float) -> np.ndarray:
+    """A start that converges over the range tested (cloud near the α → 0 shell, weak fields)."""
+    return np.array([min(0.5 * (1 + S * S), 0.99), 3.0, np.nan, np.nan, math.atanh(min(S, 0.999))])
+
+
+def local_entropy_max(
+    alpha: float,
+    d: float,
+    kappa: float = 0.0,
+    *,
+    n_half: int = 16,
+    n_gh: int = 101,
+    damping: float = 0.5,
+    tol: float = 1e-10,
+    max_iter: int = 5000,
+    start: dict | None = None,
+):
+    """Maximal (y → ∞) local entropy S_∞(d) of dense regions, RS (one distance).
+
+    Baldassi et al., PRL 115, 128101 (2015); J. Stat. Phys. 164, 217 (2016).
+    Solves the saddle point of the module docstring's functional at
+    S = 1 − 2d by damped iteration and returns a
+    :class:`~stochsyn.theory.local_entropy.DenseLocalEntropy` with ``y = inf``,
+    ``local_entropy`` = S_∞(d), ``order`` = {q1, dq, qhat0, delta, X} and
+    ``free_entropy``/``external_entropy`` NaN (they are O(1) corrections in y,
+    not computed here).
+
+    Parameters
+    ----------
+    alpha : load, > 0.
+    d : normalized Hamming distance, in (0, 1/2).
+    kappa : margin of the satellites' constraints (default 0).
+    n_half : Gauss–Legendre nodes per panel of the half-line rule for ∫Dz f(|z|) (default 16).
+    n_gh : Gauss–Hermite nodes of the energetic integral (default 101).
+    damping : weight of the old iterate (default 0.5).
+    tol : tolerance on the residual (max of |Δq1|, |Δ ln δq|, |⟨m*⟩ − S|) (default 1e-10).
+    max_iter : iteration budget (default 5000).
+    start : optional ``order`` dict of a nearby solution (default: a generic start).
+
+    Raises :class:`SaddlePointError` if the iteration does not converge — in
+    particular where no X ≥ 0 fits, i.e. beyond the break-up (S_∞(d) would have
+    to decrease with d there; see :func:`local_entropy_breakup_alpha`).
+    """
+    from .local_entropy import DenseLocalEntropy  # the shared result type
+
+    alpha = V.real("alpha", alpha, lo=0.0, lo_open=True)
+    d = V.real("d", d, lo=0.0, hi=0.5, lo_open=True, hi_open=True)
+    kappa = V.real("kappa", kappa)
+    n_half = V.count("n_half", n_half, lo=4)
+    n_gh = V.count("n_gh", n_gh, lo=8)
+    damping = V.real("damping", damping, lo=0.0, hi=1.0, hi_open=True)
+    tol = V.real("tol", tol, lo=0.0, lo_open=True)
+    max_iter = V.count("max_iter", max_iter)
+    S = 1.0 - 2.0 * d
+    model = DenseLimitModel(alpha, kappa, S, n_half=n_half, n_gh=n_gh)
+    p0 = _generic_start(S) if start is None else np.array([start[k] for k in LIMIT_ORDER], dtype=float)
+    rep = _fixed_point(model, p0, damping, tol, max_iter)
+    if not rep.converged:
+        raise SaddlePointError(
+            f"local_entropy_max(alpha={alpha}, d={d}): no convergence after {rep.iterations} iterations "
+            f"(residual {rep.residual:.3g}, tol {tol:.3g})", rep)
+    od = dict(zip(LIMIT_ORDER, map(float, rep.x)))
+    return DenseLocalEntropy(alpha, kappa, math.inf, d, model.value(rep.x), math.nan, math.nan, od, rep)
+
+
+def local_entropy_max_curve(alpha: float, d, kappa: float = 0.0, **options) -> list:
+    """S_∞ at each distance of ``d`` (continued from one point to the next, largest d first).
+
+    Returns one entry per distance, in the order given: a ``DenseLocalEntropy``
+    or ``None`` where the saddle point does not converge (e.g. in the gap
+    beyond the break-up). ``options`` are passed to :func:`local_entropy_max`.
+    """
+    ds = np.atleast_1d(np.asarray(d, dtype=float))
+    order = np.argsort(-ds)
+    out: list = [None] * ds.size
+    start = None
+    for i in order:
+        try:
+            r = local_entropy_max(alpha, float(ds[i]), kappa, start=start, **options)
+        except SaddlePointError:
+            try:  # a generic start sometimes succeeds where the continuation overshoots
+                r = local_entropy_max(alpha, float(ds[i]), kappa, **options)
+            except SaddlePointError:
+                continue
+        out[i] = r
+        start = r.order
+    return out
+
+
+@dataclass(frozen=True)
+class BreakupResult:
+    """Outcome of :func:`local_entropy_breakup_alpha`.
+
+    ``alpha``: midpoint of the final bracket; ``bracket``: (largest α with a
+    monotonic curve, smallest α without); ``d_star``: distance of the minimum
+    of X = ½ dS_∞/dd on the last monotonic curve; ``min_X``: that minimum;
+    ``steps``: list of (α, monotonic, min X or NaN) per bisection step.
+    """
+
+    alpha: float
+    bracket: tuple[float, float]
+    d_star: float
+    min_X: float
+    kappa: float
+    steps: tuple = field(default=())
+
+    def as_dict(self) -> dict:
+        """JSON-friendly summary."""
+        return {"alpha": self.alpha, "bracket": list(self.bracket), "d_star": self.d_star,
+                "min_X": self.min_X, "kappa": self.kappa, "steps": [list(s) for s in self.steps]}
+
+
+def slope_minimum(alpha: float, kappa: float = 0.0, *, d_range: tuple[float, float] = (0.005, 0.06),
+                  n_grid: int = 23, **options) -> tuple[bool, float, float]:
+    """Whether S_∞(d) is monotonic on ``d_range`` and the minimum of X = ½ dS_∞/dd there.
+
+    Scans ``n_grid`` distances (default 23) from the largest down, continuing the
+    saddle point; if every point converges with X > 0 the minimum is refined by
+    a bounded scalar minimization around the grid minimum. Returns
+    (monotonic, min X, d at the minimum); (False, NaN, NaN) when some distance
+    has no saddle point with X ≥ 0 (the curve is broken there).
+    """
+    from scipy.optimize import minimize_scalar
+
+    ds = np.linspace(d_range[0], d_range[1], int(n_grid))
+    curve = local_entropy_max_curve(alpha, ds, kappa, **options)
+    if any(r is None for r in curve):
+        return False, math.nan, math.nan
+    xs = np.array([r.order["X"] for r in curve])
+    i = int(np.argmin(xs))
+    lo, hi = ds[max(i - 1, 0)], ds[min(i + 1, ds.size - 1)]
+    starts = {"s": curve[i].order}
+
+    def f(dv):
+        try:
+            r = local_entropy_max(alpha, float(dv), kappa, start=starts["s"], **options)
+        except SaddlePointError:
+            return -1.0  # no X >= 0 here: the curve breaks inside the bracket
+        starts["s"] = r.order
+        return r.order["X"]
+
+    if lo < hi:
+        m = minimize_scalar(f, bounds=(lo, hi), method="bounded", options={"xatol": 1e-5})
+        if m.fun < xs[i]:
+            return bool(m.fun > 0), float(m.fun), float(m.x)
+    return bool(xs[i] > 0), float(xs[i]), float(ds[i])
+
+
+def local_entropy_breakup_alpha(kappa: float = 0.0, *, bracket: tuple[float, float] = (0.70, 0.80),
+                                xtol: float = 1e-3, d_range: tuple[float, float] = (0.005, 0.06),
+                                n_grid: int = 23, progress=None, **options) -> BreakupResult:
+    """The load α_U beyond which the maximal local entropy S_∞(d) stops being monotonic in d.
+
+    dS_∞/dd = 2X (envelope theorem), and the y → ∞ saddle point needs X ≥ 0
+    (the reference is the sign of its cloud's field). Below α_U, X(d) > 0 on
+    the whole curve; at α_U its minimum (near d ≈ 0.02 at κ = 0) touches 0 and
+    beyond it the curve breaks into a small-d branch and a large-d branch with
+    a gap between them, the small-d branch reaching higher S_∞ than the start of
+    the large-d one. Found by bisection on "monotonic on ``d_range``"
+    (:func:`slope_minimum`).
+
+    Parameters
+    ----------
+    kappa : margin (default 0).
+    bracket : (α monotonic, α not monotonic) to start from (default (0.70, 0.80); checked).
+    xtol : bisection stops when the bracket is narrower (default 1e-3).
+    d_range, n_grid : distances scanned for the minimum of X (defaults (0.005, 0.06), 23).
+    progress : optional callable(step_dict) called after each bisection step.
+    options : passed to :func:`local_entropy_max` (quadrature, tolerances).
+    """
+    kappa = V.real("kappa", kappa)
+    xtol = V.real("xtol", xtol, lo=0.0, lo_open=True)
+    lo, hi = (float(b) for b in bracket)
+    if not 0 < lo < hi:
+        raise ValueError(f"bracket={bracket!r}: expected 0 < low < high")
+    steps = []
+
+    def probe(a):
+        ok, mx, dstar = slope_minimum(a, kappa, d_range=d_range, n_grid=n_grid, **options)
+        steps.append((a, ok, mx))
+        if progress is not None:
+            progress({"alpha": a, "monotonic": ok, "min_X": mx, "d_star": dstar})
+        return ok, mx, dstar
+
+    ok_lo, mx_lo, d_lo = probe(lo)
+    if not ok_lo:
+        raise ValueError(f"bracket={bracket!r}: S_inf(d) is already not monotonic at alpha={lo}")
+    ok_hi, _, _ = probe(hi)
+    if ok_hi:
+        raise ValueError(f"bracket={bracket!r}: S_inf(d) is still monotonic at alpha={hi}")
+    while hi - lo > xtol:
+        mid = 0.5 * (lo + hi)
+        ok, mx, dstar = probe(mid)
+        if ok:
+            lo, mx_lo, d_lo = mid, mx, dstar
+        else:
+            hi = mid
+    return BreakupResult(0.5 * (lo + hi), (lo, hi), d_lo, mx_lo, kappa, tuple(steps))
