@@ -151,7 +151,7 @@ class DenseLimitModel:
         """(q̂0, δ) from stationarity in δq and q1."""
         A, x = self.pattern_field(q1, dq)
         s = math.sqrt(1.0 - q1)
-        qh0 = self.alpha * float(np.sum(self.we * A * A)) / dq**2
+        qh0 = self.alpha * float(np.sum(self.we * A * A)) / dq / dq
         dE = float(np.sum(self.we * GH(x) * (self.ze / math.sqrt(q1) - x / s))) / (2 * s)
         return qh0, qh0 + 2 * self.alpha * dE
 
@@ -225,7 +225,7 @@ def _fixed_point(model: DenseLimitModel, p0, damping: float, tol: float, max_ite
 
     def F(v):
         q1, ldq = float(v[0]), float(v[1])
-        out = _map(model, q1, math.exp(min(ldq, 700.0)), state["X"])
+        out = _map(model, q1, math.exp(min(ldq, 200.0)), state["X"])
         if out is None:
             return np.array([1.0, 1.0]) * 1e3
         state["X"] = out[4] if out[4] > 0 else state["X"]

@@ -1,0 +1,134 @@
+"""Tests of stochsyn.theory.dense_limit: maximal (y → ∞) local entropy and the break-up α."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+
+import numpy as np
+import pytest
+
+from stochsyn.theory.dense_limit import (DenseLimitModel, LIMIT_ORDER, binary_entropy, local_entropy_max,
+                                         local_entropy_max_curve, slope_minimum)
+from stochsyn.theory.franz_parisi import franz_parisi
+from stochsyn.theory.local_entropy import local_entropy_dense
+from stochsyn.theory.saddle import SaddlePointError
+
+
+@pytest.fixture(scope="module")
+def point():
+    return local_entropy_max(0.5, 0.05)
+
+
+def test_converges_and_is_stationary(point):
+    """The saddle point is a stationary point of the y → ∞ functional in all five parameters."""
+    assert point.converged and point.report.residual < 1e-10
+    m = DenseLimitModel(0.5, 0.0, 0.9)
+    p = np.array([point.order[k] for k in LIMIT_ORDER])
+    assert m.value(p) == pytest.approx(point.local_entropy, abs=1e-14)
+    for i, k in enumerate(LIMIT_ORDER):
+        h = 1e-6 * max(abs(p[i]), 1e-2)
+        e = np.zeros(5)
+        e[i] = h
+        deriv = (m.value(p + e) - m.value(p - e)) / (2 * h)
+        assert abs(deriv) < 1e-7, (k, deriv)
+
+
+def test_quadrature_refinement(point):
+    fine = local_entropy_max(0.5, 0.05, n_half=24, n_gh=151, start=point.order)
+    assert fine.local_entropy == pytest.approx(point.local_entropy, abs=1e-8)
+
+
+def test_default_of_local_entropy_dense_is_the_limit(point):
+    r = local_entropy_dense(0.5, 0.05)
+    assert r.y == np.inf and r.entropy == pytest.approx(point.local_entropy, abs=1e-12)
+    assert r.as_dict()["y"] == "inf"
+
+
+def test_slope_is_twice_X(point):
+    """Envelope theorem: dS_∞/dd = 2X."""
+    h = 1e-5
+    up = local_entropy_max(0.5, 0.05 + h, start=point.order).local_entropy
+    dn = local_entropy_max(0.5, 0.05 - h, start=point.order).local_entropy
+    assert (up - dn) / (2 * h) == pytest.approx(2 * point.order["X"], rel=1e-6)
+
+
+def test_small_distance_limit():
+    """d → 0: S_∞ → 0 from above, and the whole small ball is made of solutions (S_∞ → H2(d))."""
+    ds = np.array([0.001, 0.003, 0.01])
+    s = np.array([r.local_entropy for r in local_entropy_max_curve(0.5, ds)])
+    assert np.all(s > 0) and np.all(s <= binary_entropy(ds) + 1e-12)
+    assert s[0] == pytest.approx(binary_entropy(0.001), rel=1e-9)
+    assert np.all(np.diff(s) > 0)
+
+
+def test_small_load_limit():
+    """α → 0: every configuration is a solution, S_∞ → H2(d) = −d ln d − (1−d) ln(1−d)."""
+    gaps = [binary_entropy(0.3) - local_entropy_max(a, 0.3).local_entropy for a in (0.05, 0.01)]
+    assert 0 <= gaps[1] < gaps[0] and gaps[1] < 1e-5
+
+
+def test_dense_regions_beat_typical_and_are_monotonic_well_below_breakup():
+    """α = 0.5: S_∞(d) > 0, increasing, above the Franz–Parisi curve and below H2(d)."""
+    ds = np.array([0.01, 0.02, 0.05, 0.1])
+    curve = local_entropy_max_curve(0.5, ds)
+    s = np.array([r.local_entropy for r in curve])
+    assert np.all(s > 0) and np.all(np.diff(s) > 0) and all(r.order["X"] > 0 for r in curve)
+    fp = franz_parisi(0.5, ds[1:], n_quad=31, check_tol=None).entropy
+    assert np.all(s[1:] > fp) and np.all(s < binary_entropy(ds))
+
+
+def test_limit_is_above_and_consistent_with_finite_y():
+    """S_∞ ≥ S_I(y) and the finite-y gap closes like 1/y.
+
+    S_I(y) at α = 0.5, d = 0.05 for y = 2..5 are the finite-y solver's values
+    (docs/theory.md §6 table, n_outer 16, n_inner 14, n_panel 6; y = 2 is
+    recomputed in tests/test_theory_local_entropy.py). y (S_∞ − S_I(y)) must be
+    positive, increasing and level off (a 1/y approach), not grow like y.
+    """
+    s_y = {2: 0.116883, 3: 0.126336, 4: 0.133576, 5: 0.139191}
+    s_inf = local_entropy_max(0.5, 0.05).local_entropy
+    scaled = np.array([y * (s_inf - v) for y, v in s_y.items()])
+    assert np.all(scaled > 0)
+    steps = np.diff(scaled)
+    assert np.all(steps > 0) and np.all(steps[1:] < 0.5 * steps[:-1])
+
+
+def test_breakup_bracket():
+    """Monotonic at α = 0.74 (min X > 0), broken at α = 0.77; and at α = 0.78 the small-d branch
+    ends higher than where the large-d branch starts (S_∞(0.01) > S_∞(0.04))."""
+    ok, mx, dstar = slope_minimum(0.74, n_grid=12)
+    assert ok and 0.05 < mx < 0.2 and 0.01 < dstar < 0.04
+    ok, mx, _ = slope_minimum(0.77, n_grid=12)
+    assert not ok and np.isnan(mx)
+    a, b = local_entropy_max_curve(0.78, [0.01, 0.04])
+    assert a.local_entropy > b.local_entropy
+    with pytest.raises(SaddlePointError):
+        local_entropy_max(0.78, 0.02)
+
+
+def test_invalid_arguments():
+    with pytest.raises(ValueError, match="d="):
+        local_entropy_max(0.5, 0.7)
+    with pytest.raises(ValueError, match="alpha="):
+        local_entropy_max(-0.1, 0.1)
+    with pytest.raises(TypeError, match="n_gh="):
+        local_entropy_max(0.5, 0.1, n_gh=10.5)
+
+
+def test_cli_limit_table_and_json(tmp_path):
+    from stochsyn.cli import main
+
+    png = tmp_path / "le.png"
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["theory", "local-entropy", "--alpha", "0.5,0.78", "--d", "0.01,0.02,0.05", "--json",
+                     "--plot", str(png)]) == 0
+    rows = json.loads(out.getvalue())
+    assert [(r["alpha"], r["d"]) for r in rows] == [(a, d) for a in (0.5, 0.78) for d in (0.01, 0.02, 0.05)]
+    assert all(r["y"] == "inf" for r in rows if r["saddle"]["converged"])
+    conv = {(r["alpha"], r["d"]): r["saddle"]["converged"] for r in rows}
+    assert all(conv[(0.5, d)] for d in (0.01, 0.02, 0.05)) and not conv[(0.78, 0.02)]
+    assert png.stat().st_size > 0
+    assert main(["theory", "local-entropy", "--y", "two"]) == 2
