@@ -10,7 +10,7 @@
    against the number of stored sequences (capacity curve).
 4. MPN generative mode: fit to spike trains sampled from a random teacher MPN.
 
-Run: ``make bench BENCH=memory`` (or ``.venv/bin/python benchmarks/bench_memory.py [--quick]``).
+Run: ``make bench BENCH=memory`` (or ``.venv/bin/python benchmarks/bench_memory.py [--quick] [--only 2]``).
 Single-threaded BLAS on purpose: the machine is shared.
 """
 
@@ -26,7 +26,14 @@ import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from stochsyn.memory.capacity import compare_thresholds, default_theta_grid, max_information, storage_capacity  # noqa: E402
+from stochsyn.memory.capacity import (  # noqa: E402
+    basin_boundary,
+    best_fixed_capacity,
+    compare_thresholds,
+    default_theta_grid,
+    max_information,
+    storage_capacity,
+)
 from stochsyn.memory.fully_connected import approximate_dynamics, simulate_fully_connected_seeds  # noqa: E402
 from stochsyn.memory.layered import layered_recursion, simulate_layered_seeds  # noqa: E402
 from stochsyn.memory.sequences import (  # noqa: E402
@@ -73,37 +80,77 @@ def bar_layered() -> None:
               f"fraction of |z| < 2: {np.mean(np.abs(np.concatenate([zm, zq])) < 2):.2f}")
 
 
+VARIANTS = ("field", "cross-talk", "alpha-q", "alpha-q+synaptic")
+NOISES = [SynapticNoise(), SynapticNoise("additive", 0.5), SynapticNoise("multiplicative", 0.5)]
+
+
+def _bar_row(a: float, noise: SynapticNoise, steps: int, model: str) -> dict:
+    """Best fixed θ (241-point grid refined on 201 points) and self-control with every V_t estimate."""
+    grid = default_theta_grid(a, 241)
+    cap_fx, theta_fx = best_fixed_capacity(a, noise=noise, theta_grid=grid, steps=steps, model=model)
+    alphas = np.array([0.2, 0.4, 0.6, 0.8]) * cap_fx
+    b = np.asarray(basin_boundary(alphas[:, None], a, threshold=grid[None, :], noise=noise, steps=steps, model=model))
+    b_fx = np.min(np.where(np.isnan(b), np.inf, b), axis=1)
+    row = dict(cap_fx=cap_fx, theta_fx=theta_fx, alphas=alphas, basin_fx=b_fx, cap={}, basin={})
+    for v in VARIANTS:
+        row["cap"][v] = storage_capacity(a, noise=noise, steps=steps, model=model, sc_variance=v, tol=1e-5)
+        row["basin"][v] = np.atleast_1d(basin_boundary(alphas, a, noise=noise, steps=steps, model=model, sc_variance=v))
+    return row
+
+
 def bar_self_control() -> None:
     section("2. self-control vs best fixed threshold (capacity: larger is better; basin m0: smaller is better)")
-    noises = [SynapticNoise(), SynapticNoise("additive", 0.5), SynapticNoise("multiplicative", 0.5)]
-    for model in ("layered", "fully-connected"):
-        print(f"\nmodel: {model} ({'exact N→∞ recursion' if model == 'layered' else 'approximate one-step-feedback dynamics'}), "
-              "retrieval = m_T ≥ 0.5 after 100 steps, fixed θ scanned on 241 points in [0, 1−a)")
-        print("  a     noise            α_c SC    α_c best fixed (θ*)    |  α      basin m0 SC   basin m0 best fixed (θ*)")
+    print("Self-control θ_t = c(a)√V_t, c(a) = √(−2 ln a), with V_t = field: D_t + V_syn (whole field noise); cross-talk: D_t;\n"
+          "alpha-q: α q_t (the extremely diluted network's noise); alpha-q+synaptic: α q_t + V_syn. Best fixed θ: 241-point grid in [0, 1−a)\n"
+          "refined on 201 points around its optimum; capacities to relative precision 1e-5. Retrieval: m_T ≥ 0.5 from\n"
+          "m0 = 1, q0 = a, after T = 100 steps, or T = 1000 (stationary state). Δ = 0.5 for the noisy rows.\n"
+          "'+' marks an SC capacity above the best fixed one.")
+    runs = [("layered", 100), ("layered", 1000), ("fully-connected", 100)]
+    if QUICK:
+        runs = [("layered", 100)]
+    basin_rows = {}
+    for model, steps in runs:
+        print(f"\nmodel {model} ({'exact N→∞ recursion' if model == 'layered' else 'approximate one-step-feedback dynamics'}), "
+              f"T = {steps}")
+        print("  a     noise            best fixed α_c (θ*)    SC field     SC cross-talk  SC alpha-q   SC alpha-q+syn")
         for a in (0.05, 0.01):
-            for noise in noises:
-                r = compare_thresholds(a, noise=noise, theta_grid=default_theta_grid(a, 241), model=model)
-                for k, al in enumerate(r.alphas):
-                    head = (f"  {a:<5} {noise.kind + ' ' + str(noise.delta):<16} {r.capacity_self_control:7.4f}   "
-                            f"{r.capacity_best_fixed:7.4f} ({r.theta_best_capacity:.3f})     " if k == 0 else " " * 57)
-                    print(f"{head}|  {al:.3f}  {r.basin_self_control[k]:.3f}         "
-                          f"{r.basin_best_fixed[k]:.3f} ({r.theta_best_basin[k]:.3f})")
-    print("\n  sensitivity of the capacity comparison to the retrieval criterion m_T ≥ m_ret (layered, no noise)")
+            for noise in NOISES:
+                t0 = time.time()
+                r = _bar_row(a, noise, steps, model)
+                basin_rows[(model, steps, a, noise.kind)] = r
+                caps = "  ".join(f"{r['cap'][v]:8.5f}{'+' if r['cap'][v] > r['cap_fx'] else ' '}    " for v in VARIANTS)
+                print(f"  {a:<5} {noise.kind + ' ' + str(noise.delta):<16} {r['cap_fx']:8.5f} ({r['theta_fx']:.4f})     {caps}"
+                      f"({time.time() - t0:.0f}s)", flush=True)
+    print("\nbasin boundaries m_B (smallest retrieved m0, q0 = a) at α = 0.2, 0.4, 0.6, 0.8 × best-fixed α_c, T = 100;"
+          "\nthe fixed θ is re-optimised at each α (grid of 241)")
+    for (model, steps, a, kind), r in basin_rows.items():
+        if steps != 100:
+            continue
+        fx = "/".join(f"{x:.3f}" for x in r["basin_fx"])
+        sc = "  ".join(f"{v}: " + "/".join(f"{x:.3f}" for x in r["basin"][v]) for v in VARIANTS)
+        larger = all(np.all(r["basin"][v] < r["basin_fx"]) for v in VARIANTS)
+        print(f"  {model:<15} a={a:<5} {kind:<14} fixed {fx} | {sc} | SC larger everywhere: {larger}")
+    print("\n  sensitivity of the capacity comparison to the retrieval criterion m_T ≥ m_ret (layered, no noise, T = 1000)")
     for a in (0.05, 0.01):
         grid = default_theta_grid(a, 241)
         for mr in (0.5, 0.8, 0.9, 0.95):
-            sc = storage_capacity(a, m_ret=mr)
-            fx = np.asarray(storage_capacity(a, threshold=grid, m_ret=mr))
-            print(f"  a={a} m_ret={mr}: α_c SC {sc:.4f}, best fixed {fx.max():.4f} (θ={grid[int(np.argmax(fx))]:.3f})")
-    print("\n  maximal information per synapse i = α I (bits), layered, retrieval from m0 = 1")
+            fx, th = best_fixed_capacity(a, theta_grid=grid, m_ret=mr, steps=1000)
+            sc = {v: storage_capacity(a, m_ret=mr, steps=1000, tol=1e-5, sc_variance=v) for v in ("field", "alpha-q")}
+            print(f"  a={a} m_ret={mr}: best fixed {fx:.5f} (θ={th:.4f}), SC field {sc['field']:.5f}, SC alpha-q {sc['alpha-q']:.5f}")
+    print("\n  maximal information per synapse i = α I (bits), layered, T = 100, retrieval from m0 = 1")
     for a in (0.05, 0.01):
         grid = default_theta_grid(a, 241)
-        for noise in noises:
-            i_sc, al_sc = max_information(a, noise=noise)
+        for noise in NOISES:
             i_fx, al_fx = max_information(a, threshold=grid, noise=noise)
             k = int(np.argmax(i_fx))
-            print(f"  a={a} {noise.kind} Δ={noise.delta}: SC {i_sc:.4f} (α={al_sc:.3f}), best fixed {i_fx[k]:.4f} "
-                  f"(α={al_fx[k]:.3f}, θ={grid[k]:.3f})")
+            sc = "  ".join(f"{v} {max_information(a, noise=noise, sc_variance=v)[0]:.4f}" for v in VARIANTS)
+            print(f"  a={a} {noise.kind} Δ={noise.delta}: best fixed {i_fx[k]:.4f} (α={al_fx[k]:.3f}, θ={grid[k]:.3f}) | SC {sc}")
+    print("\n  for information only (not the papers' rule): α_c of SC (field) against the constant c, layered, no noise, T = 1000")
+    for a in (0.05, 0.01):
+        c0 = float(np.sqrt(-2 * np.log(a)))
+        cs = c0 + np.linspace(-0.5, 0.3, 9)
+        caps = [float(storage_capacity(a, steps=1000, tol=1e-4, c=c)) for c in cs]
+        print(f"  a={a}, c(a)={c0:.3f}: " + ", ".join(f"c={c:.2f}: {v:.4f}" for c, v in zip(cs, caps)))
     # finite-N check of one basin claim
     a, alpha = 0.05, 0.5
     r = compare_thresholds(a, alphas=np.array([alpha]), theta_grid=default_theta_grid(a, 241))
@@ -163,8 +210,9 @@ def generative() -> None:
 
 if __name__ == "__main__":
     t0 = time.time()
-    bar_layered()
-    bar_self_control()
-    bar_mpn()
-    generative()
+    # --only 2 (or 1,2,...) runs the listed sections
+    only = sys.argv[sys.argv.index("--only") + 1].split(",") if "--only" in sys.argv else ["1", "2", "3", "4"]
+    for key, fn in (("1", bar_layered), ("2", bar_self_control), ("3", bar_mpn), ("4", generative)):
+        if key in only:
+            fn()
     print(f"\ntotal {time.time() - t0:.0f}s")
