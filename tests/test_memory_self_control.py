@@ -112,3 +112,36 @@ def test_self_control_capacity_against_best_fixed_at_a005():
     cap_field = storage_capacity(a, steps=steps, tol=1e-5, sc_variance="field")
     assert cap_aq > cap_fx * 1.002
     assert cap_field < cap_fx * 0.998
+
+
+@pytest.mark.parametrize("noise", [SynapticNoise(), ADD, MUL])
+def test_stationary_states_solve_the_recursion(noise):
+    from stochsyn.memory.capacity import stationary_states
+    from stochsyn.memory.layered import transfer_step
+
+    a = 0.05
+    st = stationary_states(a, np.array([2.0, 3.0, 4.0]), np.array([2.0, 2.4, 2.8]), noise=noise)
+    ok = np.isfinite(st["alpha"])
+    assert ok.sum() >= 2
+    al, m, q, th = st["alpha"][ok], st["m"][ok], st["q"][ok], st["theta"][ok]
+    v = (m / np.array([2.0, 3.0, 4.0])[ok]) ** 2
+    m1, q1, chi = transfer_step(m, q, v, th, a)
+    assert np.allclose(m1, m) and np.allclose(q1, q)
+    d = v - extra_field_variance(noise, al, q)
+    assert np.allclose(al * q + chi * chi * d, d)
+
+
+def test_stationary_capacity_matches_dynamics_and_bounds_every_rule():
+    from stochsyn.memory.capacity import stationary_capacity
+
+    a = 0.05
+    sc = stationary_capacity(a)
+    dyn = storage_capacity(a, steps=1000, tol=1e-5)
+    assert sc["alpha_c"] == pytest.approx(dyn, rel=2e-4)  # SC loses retrieval where its fixed point vanishes
+    env = stationary_capacity(a, rule="best-fixed")
+    cap_fx, _ = best_fixed_capacity(a, theta_grid=np.linspace(0.5, 0.58, 9), refine_points=21, steps=300)
+    assert env["alpha_c"] > cap_fx and env["alpha_c"] > storage_capacity(a, steps=1000, tol=1e-5, sc_variance="alpha-q")
+    # the envelope is the self-control capacity at the best constant c
+    assert stationary_capacity(a, c=env["k"])["alpha_c"] == pytest.approx(env["alpha_c"], rel=1e-4)
+    with pytest.raises(ValueError, match="rule"):
+        stationary_capacity(a, rule="fixed")

@@ -37,6 +37,8 @@ __all__ = [
     "SelfControlComparison",
     "compare_thresholds",
     "max_information",
+    "stationary_states",
+    "stationary_capacity",
 ]
 
 _MODELS: dict[str, Callable[..., Any]] = {"layered": layered_recursion, "fully-connected": approximate_dynamics}
@@ -234,6 +236,94 @@ def compare_thresholds(a: float, *, noise: SynapticNoise = SynapticNoise(), alph
         params=dict(m_ret=m_ret, steps=steps, grid_points=int(grid.size), refine_points=int(refine_points), tol=tol,
                     sc_variance=sc_variance),
     )
+
+
+def stationary_states(a: float, s: np.ndarray, k: np.ndarray, *, noise: SynapticNoise = SynapticNoise()) -> dict[str, np.ndarray]:
+    """Fixed points of the layered recursion, parametrised by s = m/√V and k = θ/√V.
+
+    At a fixed point (m, q, D) of :func:`~stochsyn.memory.layered.layered_recursion`
+    with V = D + V_syn(q): x1 = (1−a)s − k, x0 = −as − k, m = Φ(x1) − Φ(x0),
+    q = aΦ(x1) + (1−a)Φ(x0), χ√V = g = aφ(x1) + (1−a)φ(x0), D = α q/(1 − χ²) and
+    V = m²/s², which fixes the load:
+
+    * no noise:        α = (m²/s² − g²)/q;
+    * additive:        α = (m²/s² − Δ²q)(1 − g²s²/m²)/q;
+    * multiplicative:  α = (m²/s²) / (q [1/(1 − g²s²/m²) + Δ²]).
+
+    Returns arrays (broadcast of ``s`` and ``k``) ``alpha``, ``m``, ``q``, ``theta`` (= k m/s);
+    ``alpha`` is ``nan`` where no positive load solves the equations. Stability is not
+    checked: these are all stationary solutions, stable or not.
+    """
+    from scipy.special import ndtr
+
+    a = check_activity(a)
+    s = np.asarray(s, dtype=np.float64)
+    k = np.asarray(k, dtype=np.float64)
+    x1, x0 = (1 - a) * s - k, -a * s - k
+    p1, p0 = ndtr(x1), ndtr(x0)
+    m, q = p1 - p0, a * p1 + (1 - a) * p0
+    g = (a * np.exp(-0.5 * x1 * x1) + (1 - a) * np.exp(-0.5 * x0 * x0)) / np.sqrt(2 * np.pi)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        v = m * m / (s * s)
+        one_minus_chi2 = 1.0 - g * g / v
+        if not noise.active:
+            alpha = (v - g * g) / q
+        elif noise.kind == "additive":
+            alpha = (v - noise.delta**2 * q) * one_minus_chi2 / q
+        else:
+            alpha = v / (q * (1.0 / one_minus_chi2 + noise.delta**2))
+        valid = (m > 0) & (one_minus_chi2 > 0) & (alpha > 0) & np.isfinite(alpha)
+        theta = k * m / s
+    return dict(alpha=np.where(valid, alpha, np.nan), m=m, q=q, theta=theta)
+
+
+def stationary_capacity(a: float, *, rule: str = "self-control", noise: SynapticNoise = SynapticNoise(),
+                        m_ret: float = 0.5, c: float | None = None) -> dict[str, float]:
+    """Critical capacity from the stationary equations of the layered network (no dynamics).
+
+    The largest α at which a stationary solution with m ≥ ``m_ret`` (default 0.5)
+    exists (:func:`stationary_states`), stable or not:
+
+    * ``rule="self-control"``: θ = c√V with c = ``c`` (default c(a) = √(−2 ln a)),
+      the ``sc_variance="field"`` threshold, i.e. k = c;
+    * ``rule="best-fixed"``: any θ, i.e. the envelope over all (s, k). Every stationary
+      state of any self-control rule is one of a fixed threshold θ = c√V*, so this
+      envelope bounds the stationary capacity of every threshold rule.
+
+    A dense (s, k) grid is polished by Nelder–Mead. Returns ``alpha_c``, and the
+    ``m``, ``q``, ``theta``, ``s``, ``k`` of the maximising solution.
+    """
+    from scipy.optimize import minimize
+
+    from .sparse_hopfield import self_control_c
+
+    a = check_activity(a)
+    if rule not in ("self-control", "best-fixed"):
+        raise ValueError(f"rule={rule!r} is not valid; expected 'self-control' or 'best-fixed'")
+    cc = self_control_c(a) if c is None else float(c)
+
+    def alpha_of(s, k):
+        st = stationary_states(a, s, k, noise=noise)
+        return np.where(st["m"] >= m_ret, st["alpha"], np.nan), st
+
+    s_grid = np.linspace(0.2, 40.0, 4000)
+    if rule == "self-control":
+        al, _ = alpha_of(s_grid, cc)
+        j = int(np.nanargmax(al))
+        x0 = np.array([s_grid[j]])
+        fun = lambda x: -float(np.nan_to_num(alpha_of(x[0], cc)[0], nan=0.0))  # noqa: E731
+    else:
+        k_grid = np.linspace(0.0, 6.0, 1201)
+        al, _ = alpha_of(s_grid[:, None], k_grid[None, :])
+        i, j = np.unravel_index(int(np.nanargmax(al)), al.shape)
+        x0 = np.array([s_grid[i], k_grid[j]])
+        fun = lambda x: -float(np.nan_to_num(alpha_of(x[0], x[1])[0], nan=0.0))  # noqa: E731
+    res = minimize(fun, x0, method="Nelder-Mead", options=dict(xatol=1e-9, fatol=1e-12, maxiter=4000))
+    x = res.x if -res.fun >= -fun(x0) else x0
+    s_best = float(x[0])
+    k_best = cc if rule == "self-control" else float(x[1])
+    al, st = alpha_of(s_best, k_best)
+    return dict(alpha_c=float(al), m=float(st["m"]), q=float(st["q"]), theta=float(st["theta"]), s=s_best, k=k_best)
 
 
 def max_information(a: float, *, threshold: Threshold | np.ndarray = "self-control", noise: SynapticNoise = SynapticNoise(),
