@@ -132,3 +132,64 @@ def test_cli_limit_table_and_json(tmp_path):
     assert all(conv[(0.5, d)] for d in (0.01, 0.02, 0.05)) and not conv[(0.78, 0.02)]
     assert png.stat().st_size > 0
     assert main(["theory", "local-entropy", "--y", "two"]) == 2
+
+
+def _finite_y_phi_free(alpha, S, y, od, kappa=0.0):
+    """Φ(y) of the free-reference measure (exact k-sum form, module free_reference) on fine grids.
+
+    Uniform grids instead of Gauss–Hermite: at large y the reference's choice
+    switches within |z| ~ 1/y and the W clouds' common shift A is a sharp
+    large-deviation peak, both of which a fixed Hermite rule cannot resolve.
+    """
+    from scipy.special import gammaln, logsumexp
+
+    from stochsyn.theory.gaussian import G, gauss_hermite, log_H
+
+    k = np.arange(y + 1)
+    m = (y - 2 * k).astype(float)
+    logc = gammaln(y + 1) - gammaln(k + 1) - gammaln(y - k + 1)
+    z = np.linspace(-11, 11, 44001)
+    wz = (z[1] - z[0]) * G(z)
+    dh = od["qhat1"] - od["qhat0"]
+    a = np.sqrt(od["qhat0"]) * z
+    parts = [logsumexp(logc + m * (a[:, None] + od["Shat"] * w) + 0.5 * m * m * dh, axis=1) for w in (1, -1)]
+    gs = float(np.sum(wz * np.logaddexp(parts[0], parts[1])))
+    ze, we = gauss_hermite(80)
+    q1, q0 = od["q1"], od["q0"]
+    sg = np.sqrt(q1 - q0)
+    A = np.linspace(-4, 8, 24001)
+    log_wa = np.log((A[1] - A[0]) / sg) - 0.5 * (A / sg) ** 2 - 0.5 * np.log(2 * np.pi)
+    x = (kappa - np.sqrt(q0) * ze[:, None] - A[None, :]) / np.sqrt(1 - q1)
+    ge = float(np.sum(we * logsumexp(y * log_H(x) + log_wa, axis=1)))
+    return (-y * od["Shat"] * S - 0.5 * y * (y - 1) * od["qhat1"] * q1 - 0.5 * y * od["qhat1"]
+            + 0.5 * y * y * od["qhat0"] * q0 + gs + alpha * ge)
+
+
+def test_laplace_limit_of_the_finite_y_functional(point):
+    """Φ(y)/y at the scaled limit parameters (q0 = q1 − δq/y, q̂1 = q̂0 + δ/y, Ŝ = X) → S_∞."""
+    o = point.order
+    errs = []
+    for y in (20, 80, 160):
+        od = {"q1": o["q1"], "q0": o["q1"] - o["dq"] / y, "qhat0": o["qhat0"],
+              "qhat1": o["qhat0"] + o["delta"] / y, "Shat": o["X"]}
+        errs.append(abs(_finite_y_phi_free(0.5, 0.9, y, od) / y - point.local_entropy))
+    assert errs[0] > errs[1] > errs[2] and errs[2] < 1e-3
+
+
+def test_free_reference_sequence_approaches_the_limit(point):
+    """Free-reference finite-y saddle points (y = 4, 8) move towards the y → ∞ one and stay below S_∞."""
+    from stochsyn.theory.free_reference import local_entropy_free_reference
+
+    o = point.order
+    r4 = local_entropy_free_reference(0.5, 0.05, y=4)
+    r8 = local_entropy_free_reference(0.5, 0.05, y=8, start=r4.order)
+    assert r4.report.converged and r8.report.converged
+    assert r4.local_entropy < r8.local_entropy < point.local_entropy
+
+    def dist(r):
+        y = r.y
+        return np.array([abs(r.order["q1"] - o["q1"]), abs(r.order["qhat0"] - o["qhat0"]),
+                         abs(y * (r.order["qhat1"] - r.order["qhat0"]) - o["delta"]),
+                         abs(y * (r.order["q1"] - r.order["q0"]) - o["dq"])])
+
+    assert np.all(dist(r8) < dist(r4))
