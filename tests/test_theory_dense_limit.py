@@ -193,3 +193,27 @@ def test_free_reference_sequence_approaches_the_limit(point):
                          abs(y * (r.order["q1"] - r.order["q0"]) - o["dq"])])
 
     assert np.all(dist(r8) < dist(r4))
+
+
+def test_reference_is_a_solution_where_the_dense_regions_are():
+    """The optimal reference (sign of its cloud) violates no pattern at small d — so the constrained
+    measure (reference a solution) has the same S_∞ there — but does at large d (then S_∞ is an
+    upper bound for it). The quadrature agrees with a direct sampling of the same stability."""
+    import math
+
+    small = local_entropy_max_curve(0.75, [0.01, 0.02])
+    assert all(r.order["center_violation"] < 1e-6 for r in small)
+    big = [r.order["center_violation"] for r in local_entropy_max_curve(0.5, [0.05, 0.1, 0.2])]
+    assert big[0] < 1e-12 < 1e-5 < big[1] < big[2]
+    r = local_entropy_max(0.7, 0.05)
+    o = r.order
+    S = 0.9
+    rng = np.random.default_rng(0)
+    n = 200_000
+    z = rng.standard_normal(n)
+    c = S * z + math.sqrt(o["q1"] - S * S) * rng.standard_normal(n)
+    m = DenseLimitModel(0.7, 0.0, S)
+    m.ze = c / math.sqrt(o["q1"])
+    A, _ = m.pattern_field(o["q1"], o["dq"])
+    p_mc = float(np.mean(z + o["dt"] / o["dq"] * A < 0))
+    assert abs(p_mc - o["center_violation"]) < 4 * math.sqrt(o["center_violation"] / n)

@@ -333,11 +333,15 @@ def local_entropy_cmd(
                      r["order"].get("Q", float("nan")), bool(r["saddle"]["converged"])] for r in rows])
         else:
             _table(f"Maximal local entropy of dense regions (RS, y → ∞, κ={kappa:g})",
-                   ["α", "d", "S_∞", "H2(d)", "X = ½dS/dd", "q1", "converged"],
-                   [[r["alpha"], r["d"], r["local_entropy"],
-                     -r["d"] * math.log(r["d"]) - (1 - r["d"]) * math.log1p(-r["d"]),
-                     r["order"].get("X", float("nan")), r["order"].get("q1", float("nan")),
+                   ["α", "d", "S_∞", "H2(d)", "X = ½dS/dd", "q1", "ref. violates", "converged"],
+                   [[r["alpha"], round(r["d"], 6), round(r["local_entropy"], 6),
+                     round(-r["d"] * math.log(r["d"]) - (1 - r["d"]) * math.log1p(-r["d"]), 6),
+                     round(r["order"].get("X", float("nan")), 5), round(r["order"].get("q1", float("nan")), 5),
+                     f"{r['order'].get('center_violation', float('nan')):.1e}",
                      bool(r["saddle"]["converged"])] for r in rows])
+            console.print("ref. violates: fraction of patterns the optimal reference (sign of its cloud) "
+                          "violates; where it is not ~0, S_∞ is an upper bound for a reference that must be "
+                          "a solution (docs/theory.md §7)")
             if breakup_result is not None:
                 b = breakup_result
                 console.print(f"break-up: α_U = {b.alpha:.4f} (bracket {b.bracket[0]:.4f}–{b.bracket[1]:.4f}); "

@@ -182,6 +182,24 @@ class DenseLimitModel:
         dq = 2 * _G0 * float(m0[0]) / math.sqrt(qhat0) + float(np.sum(self.wh * chi)) - (1 - q1)
         return q1, dq
 
+    def center_violation(self, q1: float, dq: float, qhat0: float) -> tuple[float, float]:
+        """Fraction of patterns violated by the optimal reference w̃ = sign(cloud field); and δt.
+
+        The reference's response to its cloud is δt = ∂/∂T̂ ∫Dz max_w̃[...] = √(2/(π q̂0)),
+        so its stability is λ̃ = z + (δt/δq) A*(c) with z | c ~ N(S c/q1, 1 − S²/q1):
+        P(λ̃ < κ) = ∫Dc' H((S c/q1 + (δt/δq) A*(c) − κ)/√(1 − S²/q1)), c = √q1 c'.
+        Where this is 0 the reference is itself a solution and the constrained
+        measure of PRL 115, 128101 has the same S_∞ (docs/theory.md §7).
+        """
+        from .gaussian import H
+
+        dt = math.sqrt(2.0 / (math.pi * qhat0))
+        A, _ = self.pattern_field(q1, dq)
+        c = math.sqrt(q1) * self.ze
+        resid = math.sqrt(max(1.0 - self.S**2 / q1, 1e-300))
+        p = float(np.sum(self.we * H((self.S * c / q1 + dt / dq * A - self.kappa) / resid)))
+        return p, dt
+
     def residual(self, p) -> np.ndarray:
         """Saddle-point residual in (q1, ln δq, ln q̂0, δ, X) (zero at the saddle point)."""
         q1, dq, qh0, de, X = (float(v) for v in p)
@@ -288,7 +306,9 @@ def local_entropy_max(
     Solves the saddle point of the module docstring's functional at
     S = 1 − 2d by damped iteration and returns a
     :class:`~stochsyn.theory.local_entropy.DenseLocalEntropy` with ``y = inf``,
-    ``local_entropy`` = S_∞(d), ``order`` = {q1, dq, qhat0, delta, X} and
+    ``local_entropy`` = S_∞(d), ``order`` = {q1, dq, qhat0, delta, X, plus the
+    diagnostics dt and center_violation: the fraction of patterns the optimal
+    reference violates, see :meth:`DenseLimitModel.center_violation`} and
     ``free_entropy``/``external_entropy`` NaN (they are O(1) corrections in y,
     not computed here).
 
@@ -327,6 +347,7 @@ def local_entropy_max(
             f"local_entropy_max(alpha={alpha}, d={d}): no convergence after {rep.iterations} iterations "
             f"(residual {rep.residual:.3g}, tol {tol:.3g})", rep)
     od = dict(zip(LIMIT_ORDER, map(float, rep.x)))
+    od["center_violation"], od["dt"] = model.center_violation(od["q1"], od["dq"], od["qhat0"])
     return DenseLocalEntropy(alpha, kappa, math.inf, d, model.value(rep.x), math.nan, math.nan, od, rep)
 
 
