@@ -217,3 +217,19 @@ def test_reference_is_a_solution_where_the_dense_regions_are():
     A, _ = m.pattern_field(o["q1"], o["dq"])
     p_mc = float(np.mean(z + o["dt"] / o["dq"] * A < 0))
     assert abs(p_mc - o["center_violation"]) < 4 * math.sqrt(o["center_violation"] / n)
+
+
+def test_large_distance_end_is_gardner_entropy():
+    """As X → 0 (δ, δq → 0) the functional is Gardner's: S_∞ reaches φ(α) at
+    d_end = (1 − ∫Dz |tanh(√q̂_G z)|)/2 (the ball around the best centre holds all solutions)."""
+    from stochsyn.theory.gardner import gardner_entropy
+
+    g = gardner_entropy(0.5)
+    half = DenseLimitModel(0.5, 0.0, 0.5)  # its half-line rule: ∫Dz f(|z|) without the kink error
+    d_end = 0.5 * (1 - float(np.sum(half.wh * np.tanh(np.sqrt(g.qhat) * half.zh))))
+    r = local_entropy_max(0.5, 0.24)
+    r = local_entropy_max(0.5, d_end - 1e-3, start=r.order)
+    assert r.order["X"] < 0.01 and r.order["q1"] == pytest.approx(g.q, abs=2e-3)
+    assert r.local_entropy == pytest.approx(g.entropy, abs=1e-5) and r.local_entropy < g.entropy
+    with pytest.raises(SaddlePointError):
+        local_entropy_max(0.5, d_end + 5e-3)
