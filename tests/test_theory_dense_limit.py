@@ -233,3 +233,10 @@ def test_large_distance_end_is_gardner_entropy():
     assert r.local_entropy == pytest.approx(g.entropy, abs=1e-5) and r.local_entropy < g.entropy
     with pytest.raises(SaddlePointError):
         local_entropy_max(0.5, d_end + 5e-3)
+
+
+def test_margin_lowers_the_local_entropy():
+    """κ > 0 (satellites with margin) converges and gives a lower S_∞ than κ = 0."""
+    r0 = local_entropy_max(0.5, 0.05)
+    r1 = local_entropy_max(0.5, 0.05, kappa=0.2)
+    assert r1.converged and 0 < r1.local_entropy < r0.local_entropy
