@@ -32,6 +32,7 @@ from stochsyn.memory.capacity import (  # noqa: E402
     compare_thresholds,
     default_theta_grid,
     max_information,
+    stationary_capacity,
     storage_capacity,
 )
 from stochsyn.memory.fully_connected import approximate_dynamics, simulate_fully_connected_seeds  # noqa: E402
@@ -61,17 +62,20 @@ def bar_layered() -> None:
         (0.05, 0.4, 0.8, "self-control", SynapticNoise("additive", 0.5)),
         (0.05, 0.4, 0.8, "self-control", SynapticNoise("multiplicative", 0.5)),
         (0.01, 2.0, 0.8, "self-control", SynapticNoise()),
+        (0.05, 0.6, 0.8, "self-control", SynapticNoise("multiplicative", 0.5), "alpha-q+synaptic"),
     ]
     print(f"N={n}, {seeds} seeds per case, {steps} layers; z = (sim mean − theory)/standard error of the mean")
-    for a, alpha, m0, th, noise in cases:
+    for a, alpha, m0, th, noise, *rest in cases:
+        scv = rest[0] if rest else "field"
         t0 = time.time()
-        theo = layered_recursion(alpha, a, m0, steps=steps, threshold=th, noise=noise)
-        sim = simulate_layered_seeds(n, alpha, a, m0, seeds=seeds, steps=steps, threshold=th, noise=noise, seed=1)
+        theo = layered_recursion(alpha, a, m0, steps=steps, threshold=th, noise=noise, sc_variance=scv)
+        sim = simulate_layered_seeds(n, alpha, a, m0, seeds=seeds, steps=steps, threshold=th, noise=noise, seed=1,
+                                     sc_variance=scv)
         mean_m, se_m = sim.m.mean(0), sim.m.std(0, ddof=1) / np.sqrt(seeds)
         mean_q, se_q = sim.q.mean(0), sim.q.std(0, ddof=1) / np.sqrt(seeds)
         zm = (mean_m - theo.m) / se_m
         zq = (mean_q - theo.q) / se_q
-        print(f"\na={a} α={alpha} m0={m0} θ={th} noise={noise.kind} Δ={noise.delta}  ({time.time() - t0:.0f}s)")
+        print(f"\na={a} α={alpha} m0={m0} θ={th} (V_t: {scv}) noise={noise.kind} Δ={noise.delta}  ({time.time() - t0:.0f}s)")
         print("  t    m_theory  m_sim±se          z_m    q_theory  q_sim     z_q    V_theory  V_sim")
         for t in range(steps + 1):
             print(f"  {t:<3d}  {theo.m[t]:.4f}    {mean_m[t]:.4f}±{se_m[t]:.4f}   {zm[t]:+5.2f}   {theo.q[t]:.4f}    "
@@ -121,6 +125,14 @@ def bar_self_control() -> None:
                 caps = "  ".join(f"{r['cap'][v]:8.5f}{'+' if r['cap'][v] > r['cap_fx'] else ' '}    " for v in VARIANTS)
                 print(f"  {a:<5} {noise.kind + ' ' + str(noise.delta):<16} {r['cap_fx']:8.5f} ({r['theta_fx']:.4f})     {caps}"
                       f"({time.time() - t0:.0f}s)", flush=True)
+    print("\ncritical capacity from the stationary equations of the layered network (largest α with a stationary "
+          "solution m ≥ 0.5,\nstable or not): SC = θ = c(a)√V (field); envelope = best over every fixed θ, a bound for every rule")
+    for a in (0.05, 0.01):
+        for noise in NOISES:
+            sc = stationary_capacity(a, noise=noise)
+            env = stationary_capacity(a, rule="best-fixed", noise=noise)
+            print(f"  a={a:<5} {noise.kind + ' ' + str(noise.delta):<18} SC {sc['alpha_c']:.5f} (m={sc['m']:.3f})   "
+                  f"envelope {env['alpha_c']:.5f} (θ={env['theta']:.4f}, c=θ/√V={env['k']:.3f}, m={env['m']:.3f})")
     print("\nbasin boundaries m_B (smallest retrieved m0, q0 = a) at α = 0.2, 0.4, 0.6, 0.8 × best-fixed α_c, T = 100;"
           "\nthe fixed θ is re-optimised at each α (grid of 241)")
     for (model, steps, a, kind), r in basin_rows.items():
