@@ -344,8 +344,9 @@ def local_entropy_cmd(
                           "a solution (docs/theory.md §7)")
             if breakup_result is not None:
                 b = breakup_result
-                console.print(f"break-up: α_U = {b.alpha:.4f} (bracket {b.bracket[0]:.4f}–{b.bracket[1]:.4f}); "
-                              f"min X = {b.min_X:.2e} at d = {b.d_star:.4f} on the last monotonic curve")
+                console.print(f"break-up: α_U = {b.alpha:.4f} (bisection bracket {b.bracket[0]:.5f}–{b.bracket[1]:.5f}; "
+                              f"linear extrapolation of min X: {b.alpha_linear:.5f}); min X = {b.min_X:.2e} "
+                              f"at d = {b.d_star:.4f} on the last monotonic curve")
     if plot is not None:
         ylab = f"y={y}" if finite else "y=∞"
         curves = [(f"α={a:g}, {ylab}", [r["d"] for r in rows if r["alpha"] == a],

@@ -18,9 +18,11 @@ site term and E for the pattern term (Laplace method in the group variables):
                                        + ∫Dz M(√q̂0 |z| + X) + α ∫Dz E(√q1 z) },
 
 S = 1 − 2d. The reference of a group is the sign of its cloud's field
-(w̃ = sign(z) after a gauge), which is why |z| appears; its own constraint
-(being a solution) enters only at O(1) in y (the external entropy), not S_∞
-(docs/theory.md §7 gives the evidence from the finite-y solutions).
+(w̃ = sign(z) after a gauge), which is why |z| appears. This is the maximum
+over all references; :meth:`DenseLimitModel.center_violation` gives the
+fraction of patterns the optimal reference violates — where it is 0 (small d,
+including the break-up point) the constrained measure of PRL 115, 128101 has
+the same S_∞, elsewhere S_∞ bounds it from above (docs/theory.md §7).
 By the envelope theorem dS_∞/dd = 2X.
 
 Saddle-point equations (a* = √q̂0|z| + X + √δ u*, m* = tanh a*, u* = √δ m*;
@@ -44,8 +46,8 @@ from . import _validate as V
 from .gaussian import G, GH, dGH, gauss_hermite, gauss_legendre, log_2cosh, log_H
 from .saddle import SaddlePointError, SaddleReport
 
-__all__ = ["LIMIT_ORDER", "BreakupResult", "DenseLimitModel", "local_entropy_max", "local_entropy_max_curve", "slope_minimum",
-           "local_entropy_breakup_alpha", "binary_entropy"]
+__all__ = ["LIMIT_ORDER", "BreakupResult", "DenseLimitModel", "binary_entropy", "local_entropy_breakup_alpha",
+           "local_entropy_max", "local_entropy_max_curve", "slope_minimum"]
 
 LIMIT_ORDER = ("q1", "dq", "qhat0", "delta", "X")
 _G0 = float(G(0.0))
@@ -382,7 +384,11 @@ class BreakupResult:
     ``alpha``: midpoint of the final bracket; ``bracket``: (largest α with a
     monotonic curve, smallest α without); ``d_star``: distance of the minimum
     of X = ½ dS_∞/dd on the last monotonic curve; ``min_X``: that minimum;
-    ``steps``: list of (α, monotonic, min X or NaN) per bisection step.
+    ``steps``: list of (α, monotonic, min X or NaN) per bisection step;
+    ``alpha_linear``: the zero of the straight line through the two monotonic
+    probes closest to the bracket's lower end, (α, min X) — min X(α) is close to
+    linear there, and this estimate does not depend on whether a probe just
+    below α_U failed for numerical reasons (X ≈ 0 makes the solver fragile).
     """
 
     alpha: float
@@ -391,11 +397,13 @@ class BreakupResult:
     min_X: float
     kappa: float
     steps: tuple = field(default=())
+    alpha_linear: float = math.nan
 
     def as_dict(self) -> dict:
         """JSON-friendly summary."""
-        return {"alpha": self.alpha, "bracket": list(self.bracket), "d_star": self.d_star,
-                "min_X": self.min_X, "kappa": self.kappa, "steps": [list(s) for s in self.steps]}
+        return {"alpha": self.alpha, "bracket": list(self.bracket), "alpha_linear": self.alpha_linear,
+                "d_star": self.d_star, "min_X": self.min_X, "kappa": self.kappa,
+                "steps": [list(s) for s in self.steps]}
 
 
 def slope_minimum(alpha: float, kappa: float = 0.0, *, d_range: tuple[float, float] = (0.005, 0.06),
@@ -483,4 +491,10 @@ def local_entropy_breakup_alpha(kappa: float = 0.0, *, bracket: tuple[float, flo
             lo, mx_lo, d_lo = mid, mx, dstar
         else:
             hi = mid
-    return BreakupResult(0.5 * (lo + hi), (lo, hi), d_lo, mx_lo, kappa, tuple(steps))
+    mono = sorted((a, mx) for a, ok, mx in steps if ok)
+    lin = math.nan
+    if len(mono) >= 2:
+        (a1, x1), (a2, x2) = mono[-2], mono[-1]
+        if x1 > x2 > 0:
+            lin = a2 + x2 * (a2 - a1) / (x1 - x2)
+    return BreakupResult(0.5 * (lo + hi), (lo, hi), d_lo, mx_lo, kappa, tuple(steps), lin)
