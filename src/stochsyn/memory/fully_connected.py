@@ -23,11 +23,11 @@ Compare it with :func:`simulate_fully_connected` before trusting it.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
-from .layered import Trajectory, transfer_step
+from .layered import Trajectory, simulate_seeds, transfer_step
 from .sparse_hopfield import (
     SynapticNoise,
     Threshold,
@@ -195,18 +195,7 @@ def simulate_fully_connected(
 
 
 def simulate_fully_connected_seeds(n: int, alpha: float, a: float, m0: float = 1.0, *, seeds: int = 5, seed: int = 0,
-                                   progress=None, **kwargs: Any) -> Trajectory:
-    """``seeds`` realisations of :func:`simulate_fully_connected` (realisation k: seed ``seed*1000 + k``)."""
-    if not isinstance(seeds, (int, np.integer)) or seeds < 1:
-        raise ValueError(f"seeds must be an integer >= 1, got {seeds!r}")
-    runs = []
-    for k in range(seeds):
-        runs.append(simulate_fully_connected(n, alpha, a, m0, seed=seed * 1000 + k, **kwargs))
-        if progress is not None:
-            progress(k)
-    params = dict(runs[0].params)
-    params.update(seeds=seeds, seed=seed)
-    return Trajectory(
-        m=np.stack([r.m for r in runs]), q=np.stack([r.q for r in runs]), variance=np.stack([r.variance for r in runs]),
-        theta=np.stack([r.theta for r in runs]), info=np.stack([r.info for r in runs]), params=params,
-    )
+                                   progress: Callable[[int], Any] | None = None, **kwargs: Any) -> Trajectory:
+    """``seeds`` realisations of :func:`simulate_fully_connected` (realisation k: seed ``seed*1000 + k``);
+    see :func:`~stochsyn.memory.layered.simulate_seeds`."""
+    return simulate_seeds(simulate_fully_connected, n, alpha, a, m0, seeds=seeds, seed=seed, progress=progress, **kwargs)

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 from scipy.special import ndtr
@@ -46,7 +46,7 @@ from .sparse_hopfield import (
     sparse_patterns,
 )
 
-__all__ = ["Trajectory", "layered_recursion", "simulate_layered", "simulate_layered_seeds", "transfer_step"]
+__all__ = ["Trajectory", "layered_recursion", "simulate_layered", "simulate_layered_seeds", "simulate_seeds", "transfer_step"]
 
 _SQRT2PI = math.sqrt(2 * math.pi)
 
@@ -248,19 +248,19 @@ def simulate_layered(
     )
 
 
-def simulate_layered_seeds(n: int, alpha: float, a: float, m0: float = 1.0, *, seeds: int = 5, seed: int = 0,
-                           progress=None, **kwargs: Any) -> Trajectory:
-    """Run :func:`simulate_layered` for ``seeds`` independent realisations.
+def simulate_seeds(simulate: Callable[..., Trajectory], n: int, alpha: float, a: float, m0: float = 1.0, *,
+                   seeds: int = 5, seed: int = 0, progress: Callable[[int], Any] | None = None, **kwargs: Any) -> Trajectory:
+    """Run a one-realisation simulation ``simulate(n, alpha, a, m0, seed=…, **kwargs)`` ``seeds`` times.
 
-    Realisation k uses seed ``seed * 1000 + k`` (documented so that any single
-    run can be reproduced). Arrays of the result have shape (seeds, T+1).
-    ``progress`` is an optional callable(k) invoked after each realisation.
+    Realisation k uses seed ``seed * 1000 + k`` (documented so that any single run can
+    be reproduced). Arrays of the result have shape (seeds, T+1). ``progress`` is an
+    optional callable(k) invoked after each realisation.
     """
-    if not isinstance(seeds, (int, np.integer)) or seeds < 1:
+    if isinstance(seeds, bool) or not isinstance(seeds, (int, np.integer)) or seeds < 1:
         raise ValueError(f"seeds must be an integer >= 1, got {seeds!r}")
     runs = []
     for k in range(seeds):
-        runs.append(simulate_layered(n, alpha, a, m0, seed=seed * 1000 + k, **kwargs))
+        runs.append(simulate(n, alpha, a, m0, seed=seed * 1000 + k, **kwargs))
         if progress is not None:
             progress(k)
     params = dict(runs[0].params)
@@ -269,3 +269,9 @@ def simulate_layered_seeds(n: int, alpha: float, a: float, m0: float = 1.0, *, s
         m=np.stack([r.m for r in runs]), q=np.stack([r.q for r in runs]), variance=np.stack([r.variance for r in runs]),
         theta=np.stack([r.theta for r in runs]), info=np.stack([r.info for r in runs]), params=params,
     )
+
+
+def simulate_layered_seeds(n: int, alpha: float, a: float, m0: float = 1.0, *, seeds: int = 5, seed: int = 0,
+                           progress: Callable[[int], Any] | None = None, **kwargs: Any) -> Trajectory:
+    """:func:`simulate_layered` for ``seeds`` realisations (realisation k: seed ``seed*1000 + k``); see :func:`simulate_seeds`."""
+    return simulate_seeds(simulate_layered, n, alpha, a, m0, seeds=seeds, seed=seed, progress=progress, **kwargs)
