@@ -320,9 +320,11 @@ def local_entropy_dense(
     Raises :class:`SaddlePointError` if the iteration does not converge.
     """
     if isinstance(y, float) and math.isinf(y) and y > 0:
-        from .dense_limit import local_entropy_max
+        from .dense_limit import LIMIT_ORDER, local_entropy_max
 
-        return local_entropy_max(alpha, d, kappa, start=start)
+        # a finite-y ``order`` (Q, t, …) is no start for the limit's parameters
+        usable = start is not None and all(k in start for k in LIMIT_ORDER)
+        return local_entropy_max(alpha, d, kappa, start=start if usable else None)
     alpha = V.real("alpha", alpha, lo=0.0, lo_open=True)
     kappa = V.real("kappa", kappa)
     d = V.real("d", d, lo=0.0, hi=0.5, lo_open=True, hi_open=True)
