@@ -83,7 +83,7 @@ def retrieval(
 
     from ..memory.fully_connected import approximate_dynamics, simulate_fully_connected
     from ..memory.information import information_per_synapse
-    from ..memory.layered import layered_recursion, simulate_layered
+    from ..memory.layered import layered_recursion, simulate_layered, simulate_seeds
     from ..memory.sparse_hopfield import SynapticNoise, check_threshold
 
     if model not in ("layered", "fully-connected"):
@@ -100,13 +100,11 @@ def retrieval(
         for th_text in threshold:
             th = check_threshold(th_text)
             theo = theory_fn(alpha, a, m0, steps=steps, threshold=th, noise=syn, sc_variance=sc_variance)
-            sims = []
-            for k in range(seeds):
-                sims.append(sim_fn(n, alpha, a, m0, steps=steps, threshold=th, noise=syn, seed=seed * 1000 + k,
-                                   sc_variance=sc_variance))
-                prog.advance(task)
-            sm = np.stack([s.m for s in sims]) if sims else None
-            sq = np.stack([s.q for s in sims]) if sims else None
+            sm = sq = None
+            if seeds > 0:
+                sim = simulate_seeds(sim_fn, n, alpha, a, m0, seeds=seeds, seed=seed, steps=steps, threshold=th, noise=syn,
+                                     sc_variance=sc_variance, progress=lambda _k: prog.advance(task))
+                sm, sq = sim.m, sim.q
             for t in range(steps + 1):
                 row = dict(model=model, threshold=str(th), sc_variance=sc_variance, a=a, alpha=alpha, noise=syn.kind,
                            delta=syn.delta, t=t,
