@@ -168,8 +168,6 @@ def capacity(
 
     Use ``--steps 1000`` for the capacity of the stationary retrieval state.
     """
-    import numpy as np
-
     from ..memory.capacity import compare_thresholds, default_theta_grid
     from ..memory.sparse_hopfield import SynapticNoise
 
