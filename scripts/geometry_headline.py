@@ -50,6 +50,14 @@ LAMBDAS_LARGE = np.round(np.arange(4.0, 0.49, -0.25), 6)
 MAX_GAP = 0.02
 
 
+def large_annealing_options(n: int) -> dict[str, Any]:
+    """Annealing settings for part 'large' (tuned at N = 1001, α = 0.6 on seeds 100–105, see
+    docs/solvers.md): hinge margin κ ≈ 0.28 √N (9 at N = 1001), β from 0.08 to 0.4 over
+    30 000 sweeps, up to two restarts. The registry defaults freeze with tens of errors there."""
+    return {"max_epochs": 30000, "kappa": float(max(1, round(0.28 * math.sqrt(n)))), "beta0": 0.08, "beta1": 0.4,
+            "restarts": 2}
+
+
 def _write(out: Path, part: str, summary: dict[str, Any], records: list[dict[str, Any]]) -> None:
     out.mkdir(parents=True, exist_ok=True)
     tmp = out / f".{part}.json.tmp"
@@ -80,6 +88,9 @@ def part_large(args: argparse.Namespace) -> dict[str, Any]:
     summary: dict[str, Any] = {"n": n, "alpha": alpha, "solvers": solvers, "missing_solvers": missing,
                                "instances": args.instances_large, "lambdas": LAMBDAS_LARGE.tolist()}
     fr = [0.005, 0.01, 0.02, 0.05]
+    options = {"annealing": large_annealing_options(n)}
+    options.update(args.solver_options)
+    summary["solver_options"] = options
     # Besides random labels: teacher-student instances at the same α, where the planted
     # teacher is distributed exactly like a uniformly drawn solution (Nishimori/planting),
     # i.e. a typical solution that can be had at N = 1001.
@@ -93,10 +104,12 @@ def part_large(args: argparse.Namespace) -> dict[str, Any]:
             if s == "teacher":
                 w, solved, errors, secs = inst.teacher, True, 0, 0.0
             else:
-                res = solve(inst, method=s, seed=i, **args.solver_options.get(s, {}))
+                res = solve(inst, method=s, seed=i, **options.get(s, {}))
                 w, solved, errors, secs = res.weights, res.solved, res.errors, res.seconds
+                epochs = res.epochs
             rec: dict[str, Any] = {"instance": i, "ensemble": ens, "source": f"{s} ({ens})", "solved": solved,
-                                   "errors": errors, "solve_seconds": secs}
+                                   "errors": errors, "solve_seconds": secs,
+                                   "solve_epochs": 0 if s == "teacher" else epochs}
             if solved:
                 bp = local_entropy_bp(inst, w, LAMBDAS_LARGE, factor="gaussian", seed=i)
                 # no interpolation across a jump of BP between branches (> MAX_GAP apart in d)
@@ -122,6 +135,8 @@ def _table_large(records, solvers, fr):
         rs = [r for r in records if r["source"] == s]
         ok = [r for r in rs if r["solved"]]
         row = {"runs": len(rs), "solved": len(ok),
+               "errors left (unsolved)": ",".join(str(r["errors"]) for r in rs if not r["solved"]) or "-",
+               "solve seconds (median)": float(np.median([r["solve_seconds"] for r in rs])) if rs else math.nan,
                "BP S(d) undefined (frozen/gap)": sum(not np.isfinite(r.get("S_0.005", math.nan)) for r in ok)}
         for d in D_LARGE:
             m, se, k = _mean_sem([r.get(f"S_{d}") for r in ok])
@@ -319,7 +334,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n-test", type=int, default=20000)
     ap.add_argument("--draws", type=int, default=200)
     ap.add_argument("--solver-options", type=json.loads, default={},
-                    help='JSON mapping solver → options, e.g. \'{"annealing": {"max_sweeps": 5000}}\'')
+                    help='JSON mapping solver → options, e.g. \'{"annealing": {"max_epochs": 5000}}\'; in part '
+                         '"large" it replaces the per-solver defaults (annealing: large_annealing_options(N))')
     args = ap.parse_args(argv)
     parts = ["small", "large", "teacher"] if args.part == "all" else [args.part]
     for p in parts:
