@@ -103,7 +103,7 @@ def test_best_fixed_threshold_refines_the_grid():
 
 def test_self_control_capacity_against_best_fixed_at_a005():
     """The a = 0.05 bar, stationary state (1000 steps), no noise: self-control with the
-    α q_t threshold of the 1998 Letter beats the best fixed θ, the one on the whole field
+    α q_t threshold (extremely diluted form) beats the best fixed θ, the one on the whole field
     noise D_t of the layered network does not (see docs/memory.md)."""
     a, steps = 0.05, 1000
     cap_fx, theta = best_fixed_capacity(a, theta_grid=np.linspace(0.50, 0.58, 17), refine_points=41, steps=steps)

@@ -70,7 +70,7 @@ def retrieval(
     delta: float = typer.Option(0.0, help="Synaptic noise strength Δ (0 = none)."),
     model: str = typer.Option("layered", help="layered (exact N→∞ recursion) or fully-connected (approximate dynamics)."),
     sc_variance: str = typer.Option("field", help="Noise the self-control threshold c(a)√V_t follows: field (cross-talk + synaptic), "
-                                    "cross-talk, alpha-q (α q_t, the 1998 Letter's form) or alpha-q+synaptic."),
+                                    "cross-talk, alpha-q (α q_t, the diluted network's cross-talk) or alpha-q+synaptic."),
     steps: int = typer.Option(20, help="Number of time steps / layers."),
     n: int = typer.Option(5000, help="Neurons per layer in the finite-N simulation."),
     seeds: int = typer.Option(5, help="Number of simulated realisations (0 = theory only)."),
@@ -156,7 +156,7 @@ def capacity(
     deltas: str = typer.Option("0,0.5,1.0", help="Comma-separated synaptic noise strengths Δ."),
     model: str = typer.Option("layered", help="layered (exact recursion) or fully-connected (approximate dynamics)."),
     sc_variance: str = typer.Option("field", help="Noise the self-control threshold c(a)√V_t follows: field (cross-talk + synaptic), "
-                                    "cross-talk, alpha-q (α q_t, the 1998 Letter's form) or alpha-q+synaptic."),
+                                    "cross-talk, alpha-q (α q_t, the diluted network's cross-talk) or alpha-q+synaptic."),
     theta_points: int = typer.Option(81, help="Number of fixed thresholds scanned in [0, 1−a)."),
     refine_points: int = typer.Option(201, help="Thresholds scanned around the best grid θ to refine it (0 = none)."),
     m_ret: float = typer.Option(0.5, help="Final overlap that counts as retrieval."),

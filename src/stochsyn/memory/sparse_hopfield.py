@@ -30,8 +30,9 @@ so that the fraction of wrongly active neurons, H(c(a)) ≈ a / (c √(2π)), st
 below the pattern activity. Which noise V_t stands for is a choice
 (:data:`SC_VARIANCES`, see :func:`self_control_variance`): the whole field noise
 (default), the cross-talk alone, or the extremely diluted network's cross-talk
-α q_t that the 1998 Letter writes the threshold with, θ_t = c(a)√(α q_t), with or
-without the synaptic-noise variance added.
+α q_t, θ_t = c(a)√(α q_t) (the form we recall from the 1998 Letter; the papers'
+bodies were not readable here, see docs/memory.md), with or without the
+synaptic-noise variance added.
 """
 
 from __future__ import annotations
@@ -135,8 +136,8 @@ def self_control_variance(kind: str, crosstalk: float | np.ndarray, alpha: float
 
     * ``"field"``:            D_t + V_syn(q_t), the whole noise in the local field (default);
     * ``"cross-talk"``:       D_t, the noise from the other stored patterns only;
-    * ``"alpha-q"``:          α q_t, θ_t = c(a)√(α q_t) as written for the extremely diluted
-      network (Dominguez & Bollé 1998, where D_t = α q_t exactly);
+    * ``"alpha-q"``:          α q_t, θ_t = c(a)√(α q_t), the extremely diluted network's form
+      (there D_t = α q_t exactly; recalled from Dominguez & Bollé 1998, not verified);
     * ``"alpha-q+synaptic"``: α q_t + V_syn(q_t).
     """
     kind = check_sc_variance(kind)
