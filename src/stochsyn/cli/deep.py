@@ -77,6 +77,8 @@ def eval_cmd(
     samples: int = typer.Option(16, help="Networks sampled for the ensemble prediction (stochastic models)."),
     seed: int = typer.Option(0, help="Seed of the ensemble sampling."),
     data_dir: Optional[Path] = typer.Option(None, help="Data directory override."),
+    train_samples: int = typer.Option(0, help="Also report accuracies on the first N training images (0: skip), "
+                                      "to separate overfitting from the mean-field/deployed gap."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON only."),
 ) -> None:
     """Test accuracy of the deployed binary network (and of the sampled ensemble for stochastic models)."""
@@ -95,10 +97,21 @@ def eval_cmd(
         "dataset": cfg["dataset"],
         "test_accuracy_deployed": evaluate(model, data.x_test, data.y_test, "deploy"),
     }
+    if train_samples < 0:
+        raise ValueError(f"--train-samples={train_samples!r}: expected a non-negative int")
+    if train_samples:
+        xt, yt = data.x_train[:train_samples], data.y_train[:train_samples]
+        result["train_accuracy_deployed"] = evaluate(model, xt, yt, "deploy")
     if "sample" in model.modes:
+        from ..deep.models import synaptic_variance
+
         result["test_accuracy_ensemble"] = evaluate_ensemble(model, data.x_test, data.y_test, samples, seed)
         result["ensemble_samples"] = samples
         result["test_accuracy_mean_field"] = evaluate(model, data.x_test, data.y_test, "mean-field")
+        if train_samples:
+            result["train_accuracy_mean_field"] = evaluate(model, xt, yt, "mean-field")
+        with torch.no_grad():
+            result["synaptic_variance"] = float(synaptic_variance(model))
     if json_out:
         print_json(result)
         return

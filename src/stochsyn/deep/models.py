@@ -46,6 +46,7 @@ __all__ = [
     "OUTPUTS",
     "parse_arch",
     "build_model",
+    "synaptic_variance",
     "DeepModel",
     "StochasticMLP",
     "StochasticCNN",
@@ -119,6 +120,10 @@ class DeepModel(nn.Module):
     def set_epoch(self, epoch: int) -> None:
         """Hook run before each training epoch (1-based): schedules that depend on the epoch."""
 
+    def penalty(self) -> torch.Tensor | None:
+        """Extra term added to the training loss at each step (None: nothing; see StochasticMLP)."""
+        return None
+
     @torch.no_grad()
     def calibrate_deploy(self, x: torch.Tensor, batch_size: int = 2000) -> None:
         """Measure the statistics the deployed network needs (only stochastic models have any)."""
@@ -162,6 +167,55 @@ def _set_beta(model: nn.Module, beta: float) -> None:
             layer.beta = float(beta)
 
 
+def synaptic_variance(model: nn.Module) -> torch.Tensor:
+    """Mean synaptic variance <1 - m**2> = <Var W> over every stochastic binary synapse of ``model``.
+
+    0 when every synapse is polarized (m = ±1: the stochastic network is the
+    deployed one), 1 - tanh(h_init)**2 on average at initialization.
+    """
+    total, count = None, 0
+    for layer in model.modules():
+        if isinstance(layer, (StochasticBinaryLinear, StochasticBinaryConv2d)):
+            m = layer.m
+            part = (1.0 - m * m).sum()
+            total = part if total is None else total + part
+            count += m.numel()
+    if total is None:
+        raise ValueError(f"{type(model).__name__} has no stochastic binary synapses")
+    return total / count
+
+
+def _check_stochastic_options(output: str, score_scale: float, beta_growth: float, polarize: float) -> None:
+    if output not in OUTPUTS:
+        raise ValueError(f"output={output!r}: expected one of {OUTPUTS}")
+    if not (isinstance(score_scale, (int, float)) and math.isfinite(score_scale) and score_scale > 0):
+        raise ValueError(f"score_scale={score_scale!r}: expected a positive float")
+    if not (isinstance(beta_growth, (int, float)) and math.isfinite(beta_growth) and beta_growth >= 1):
+        raise ValueError(f"beta_growth={beta_growth!r}: expected a float >= 1")
+    if not (isinstance(polarize, (int, float)) and math.isfinite(polarize) and polarize >= 0):
+        raise ValueError(f"polarize={polarize!r}: expected a non-negative float")
+
+
+class _StochasticSchedules:
+    """Epoch schedules shared by the stochastic models (``beta_growth``, ``polarize``)."""
+
+    beta_growth: float
+    polarize: float
+    polarize_weight: float = 0.0
+
+    def set_epoch(self, epoch: int) -> None:
+        """beta = beta_growth**(epoch - 1) in every layer (m = tanh(beta h)), and
+        polarization weight lambda_e = polarize * (epoch - 1)."""
+        _set_beta(self, self.beta_growth ** (epoch - 1))
+        self.polarize_weight = self.polarize * (epoch - 1)
+
+    def penalty(self) -> torch.Tensor | None:
+        """lambda_e * <1 - m**2> (see :func:`synaptic_variance`); None while lambda_e = 0."""
+        if self.polarize_weight == 0.0:
+            return None
+        return self.polarize_weight * synaptic_variance(self)
+
+
 def _output_scores(output: str, scale: float, mean: torch.Tensor, var: torch.Tensor) -> torch.Tensor:
     """Class scores from the output Gaussian N(mean, var).
 
@@ -178,7 +232,7 @@ def _output_scores(output: str, scale: float, mean: torch.Tensor, var: torch.Ten
     return s * scale
 
 
-class StochasticMLP(DeepModel):
+class StochasticMLP(_StochasticSchedules, DeepModel):
     """MLP of :class:`StochasticBinaryLinear` layers with optional :class:`MeanVarBatchNorm`.
 
     Modes: "mean-field" (training; moments propagated, scores from
@@ -196,6 +250,10 @@ class StochasticMLP(DeepModel):
         score_scale: multiplies the scores (default 1.0).
         beta_growth: inverse-temperature schedule m = tanh(beta h) with
             beta = beta_growth**(epoch - 1) (default 1.0: no annealing).
+        polarize: polarization term lambda_e * <1 - m**2> added to the training
+            loss, lambda_e = polarize * (epoch - 1) (default 0.0: off; drives
+            m -> ±1 so the mean-field and deployed networks converge; it did not
+            raise deployed accuracy in our measurements, see docs/deep.md).
     """
 
     kind = "stochastic"
@@ -211,19 +269,15 @@ class StochasticMLP(DeepModel):
         output: str = "probit",
         score_scale: float = 1.0,
         beta_growth: float = 1.0,
+        polarize: float = 0.0,
         class_names: list[str] | None = None,
     ) -> None:
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation={activation!r}: expected one of {ACTIVATIONS}")
-        if output not in OUTPUTS:
-            raise ValueError(f"output={output!r}: expected one of {OUTPUTS}")
-        if not (math.isfinite(score_scale) and score_scale > 0):
-            raise ValueError(f"score_scale={score_scale!r}: expected a positive float")
-        if not (math.isfinite(beta_growth) and beta_growth >= 1):
-            raise ValueError(f"beta_growth={beta_growth!r}: expected a float >= 1")
+        _check_stochastic_options(output, score_scale, beta_growth, polarize)
         arch = "mlp:" + "-".join(str(s) for s in sizes)
         options = dict(activation=activation, batch_norm=batch_norm, bias=bias, h_init=h_init, output=output,
-                       score_scale=score_scale, beta_growth=beta_growth)  # fmt: skip
+                       score_scale=score_scale, beta_growth=beta_growth, polarize=polarize)  # fmt: skip
         super().__init__(arch, class_names, options)
         self.sizes = list(sizes)
         self.output = output
@@ -234,10 +288,7 @@ class StochasticMLP(DeepModel):
         self.norms = nn.ModuleList(MeanVarBatchNorm(b) for b in sizes[1:]) if batch_norm else None
         self.act = MomentActivation(activation)
         self.beta_growth = float(beta_growth)
-
-    def set_epoch(self, epoch: int) -> None:
-        """beta = beta_growth**(epoch - 1) in every layer (m = tanh(beta h))."""
-        _set_beta(self, self.beta_growth ** (epoch - 1))
+        self.polarize = float(polarize)
 
     def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """Class scores of raw inputs ``x`` in [0, 1] according to ``self.mode``."""
@@ -301,7 +352,7 @@ class StochasticMLP(DeepModel):
         return self._spec(layers)
 
 
-class StochasticCNN(DeepModel):
+class StochasticCNN(_StochasticSchedules, DeepModel):
     """Small conv net of stochastic binary synapses for 1×28×28 inputs (not exportable).
 
     conv3×3(C1, pad 1) → BN → act → avgpool2 → conv3×3(C2, pad 1) → BN → act →
@@ -324,18 +375,18 @@ class StochasticCNN(DeepModel):
         output: str = "probit",
         score_scale: float = 1.0,
         beta_growth: float = 1.0,
+        polarize: float = 0.0,
         class_names: list[str] | None = None,
     ) -> None:
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation={activation!r}: expected one of {ACTIVATIONS}")
-        if output not in OUTPUTS:
-            raise ValueError(f"output={output!r}: expected one of {OUTPUTS}")
+        _check_stochastic_options(output, score_scale, beta_growth, polarize)
         if not batch_norm:
             raise ValueError("batch_norm=False: the conv net needs batch norm")
         c1, c2, hidden, k = sizes
         arch = f"cnn:{c1}-{c2}-{hidden}-{k}"
         options = dict(activation=activation, batch_norm=True, bias=bias, h_init=h_init, output=output,
-                       score_scale=score_scale, beta_growth=beta_growth)  # fmt: skip
+                       score_scale=score_scale, beta_growth=beta_growth, polarize=polarize)  # fmt: skip
         super().__init__(arch, class_names, options)
         self.output = output
         self.score_scale = float(score_scale)
@@ -348,10 +399,7 @@ class StochasticCNN(DeepModel):
         self.norms = nn.ModuleList(MeanVarBatchNorm(c) for c in (c1, c2, hidden, k))
         self.act = MomentActivation(activation)
         self.beta_growth = float(beta_growth)
-
-    def set_epoch(self, epoch: int) -> None:
-        """beta = beta_growth**(epoch - 1) in every layer (m = tanh(beta h))."""
-        _set_beta(self, self.beta_growth ** (epoch - 1))
+        self.polarize = float(polarize)
 
     def preprocess(self, x: torch.Tensor) -> torch.Tensor:
         """(x - mean)/std reshaped to (B, 1, 28, 28)."""

@@ -319,8 +319,9 @@ def train(
                 idx = perm[b * bs : (b + 1) * bs]
                 xb, yb = to_float(x_train[idx]), y_train[idx]
                 loss = F.cross_entropy(model(xb), yb)
+                extra = model.penalty()
                 optimizer.zero_grad(set_to_none=True)
-                loss.backward()
+                (loss if extra is None else loss + extra).backward()
                 optimizer.step()
                 model.after_step()
                 loss_sum += loss.item() * len(idx)
