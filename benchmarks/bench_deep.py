@@ -40,6 +40,10 @@ MODELS = (
     ("stochastic-relu", "stochastic", {"activation": "relu"}),
 )
 ROOT = Path(__file__).resolve().parents[1]
+# Training images on which the deployed networks' accuracy is also reported: a
+# deployed network far better on training than on test data overfits, one
+# whose training accuracy is low underfits.
+TRAIN_ACC_SAMPLES = 10000
 
 
 def _run(out: Path, model: str, arch: str, dataset: str, epochs: int, seed: int, options: dict) -> dict:
@@ -58,6 +62,18 @@ def _run(out: Path, model: str, arch: str, dataset: str, epochs: int, seed: int,
     print(f"--- {' '.join(cmd[1:])}", flush=True)
     subprocess.run(cmd, check=True)
     return json.loads(metrics.read_text())
+
+
+def _train_accuracy(run_dir: Path, n: int) -> float:
+    """Deployed accuracy on the first ``n`` training images (overfitting diagnostic)."""
+    import torch
+
+    from stochsyn.deep import evaluate, load_dataset, load_run
+
+    torch.set_num_threads(1)
+    model, cfg = load_run(run_dir)
+    data = load_dataset(cfg["dataset"], cfg.get("data_dir"), seed=cfg["seed"])
+    return evaluate(model, data.x_train[:n], data.y_train[:n], "deploy")
 
 
 def main() -> int:
@@ -89,6 +105,8 @@ def main() -> int:
                 "epoch1_deployed": eps[0]["test_accuracy_deployed"],
                 "s_per_epoch": sum(r["seconds"] for r in eps) / len(eps),
             }
+            if len(m["epochs"]) == epochs[dataset]:  # the checkpoint is the budget's last epoch
+                rows[model]["train_deployed"] = _train_accuracy(out_root / dataset / model, TRAIN_ACC_SAMPLES)
         st, bc, fl = rows["stochastic"]["deployed"], rows["binaryconnect"]["deployed"], rows["float"]["deployed"]
         sr = rows["stochastic-relu"]["deployed"]
         bars = {
@@ -105,12 +123,14 @@ def main() -> int:
                                         "wall_seconds": time.time() - t0}  # fmt: skip
         print(f"\n== {dataset}, {arch}, {epochs[dataset]} epochs, seed {seed} (deployed = binary network; "
               "float has no binary deployment)")  # fmt: skip
-        print(f"{'model':14s} {'deployed acc':>12s} {'train-net acc':>13s} {'best deployed':>13s} "
-              f"{'epoch-1 depl.':>13s} {'s/epoch':>8s} {'s/epoch ratio':>13s}")  # fmt: skip
+        print(f"{'model':15s} {'deployed acc':>12s} {'train-net acc':>13s} {'best deployed':>13s} "
+              f"{'epoch-1 depl.':>13s} {'depl. on train':>14s} {'s/epoch':>8s} {'s/epoch ratio':>13s}")  # fmt: skip
         ref = rows["float"]["s_per_epoch"]
         for model, r in rows.items():
-            print(f"{model:14s} {r['deployed']:12.4f} {r['training_net']:13.4f} {r['best_deployed']:13.4f} "
-                  f"{r['epoch1_deployed']:13.4f} {r['s_per_epoch']:8.1f} {r['s_per_epoch'] / ref:13.2f}")  # fmt: skip
+            tr = f"{r['train_deployed']:14.4f}" if "train_deployed" in r else f"{'-':>14s}"
+            print(f"{model:15s} {r['deployed']:12.4f} {r['training_net']:13.4f} {r['best_deployed']:13.4f} "
+                  f"{r['epoch1_deployed']:13.4f} {tr} {r['s_per_epoch']:8.1f} {r['s_per_epoch'] / ref:13.2f}")  # fmt: skip
+        print(f"(depl. on train: deployed accuracy on the first {TRAIN_ACC_SAMPLES} training images, or all of them if fewer)")
         print(f"stochastic - binaryconnect: {100 * (st - bc):+.2f} points; float - stochastic: {100 * (fl - st):+.2f} points; "
               f"stochastic-relu - binaryconnect: {100 * (sr - bc):+.2f}; float - stochastic-relu: {100 * (fl - sr):+.2f}")
         for name, ok in bars.items():
