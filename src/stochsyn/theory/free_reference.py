@@ -44,7 +44,7 @@ class FreeReferenceState:
 
     alpha: float
     kappa: float
-    y: int
+    y: float
     d: float
     local_entropy: float
     free_entropy: float

@@ -1,0 +1,230 @@
+"""Free-reference large deviations at finite real y, evaluated so that y can be large (check of the y → ∞ limit).
+
+Same measure and RS functional as :mod:`stochsyn.theory.free_reference`
+(Baldassi et al., PRL 115, 128101 (2015); the reference W̃ unconstrained, so
+Q̂ = t̂ = 0 and the functional is a 1RSB-like one with Parisi parameter y plus
+a field Ŝ on the reference):
+
+    Φ(y) = −y Ŝ S − y(y−1) q̂1 q1/2 − y q̂1/2 + y² q̂0 q0/2 + G_S + α G_E,
+    G_S = ∫Dz ln Σ_{w̃=±1} ∫Dη [2cosh(√q̂0 z + √(q̂1−q̂0) η + Ŝ w̃)]^y,
+    G_E = ∫Dz ln ∫Dη H((κ − √q0 z − √(q1−q0) η)/√(1−q1))^y,
+
+but written and solved independently of that module and of
+:mod:`stochsyn.theory.dense_limit`: real (non-integer) y; the inner η
+integrals in the scaled variable u = η/√y, ∫Dη e^{y f} = √(y/2π) ∫du
+e^{y(f − u²/2)}, by the trapezoid rule on a uniform u grid summed in log
+space (spectrally accurate for these smooth, Gaussian-decaying integrands,
+and stable for any y because the exponent is never exponentiated before the
+log-sum-exp); saddle-point equations in closed form (tilted averages; checked
+against finite differences of G_S, G_E in the tests):
+
+    S  = ⟨⟨w̃ m⟩⟩,   q1 = ⟨⟨m²⟩⟩,   q0 = ⟨⟨m⟩²⟩,         m = tanh(√q̂0 z + √(q̂1−q̂0) η + Ŝ w̃),
+    q̂1 = α/(1−q1) ⟨⟨GH(x)²⟩⟩,   q̂0 = α/(1−q1) ⟨⟨GH(x)⟩²⟩,
+
+inner averages ⟨·⟩ under the tilted weights [2cosh]^y Dη (over w̃ and η) and
+H(x)^y Dη, outer over z. S_I(y) = ∂Φ/∂y is the explicit derivative at the
+saddle (envelope theorem), by a central difference in real y. As y → ∞ the
+saddle point approaches the scaled limit of :mod:`stochsyn.theory.dense_limit`
+(y(q1 − q0) → δq, y(q̂1 − q̂0) → δ, Ŝ → X, S_I → S_∞); docs/theory.md §7.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.optimize import brentq, root
+from scipy.special import logsumexp
+
+from . import _validate as V
+from .free_reference import FreeReferenceState
+from .gaussian import GH, gauss_hermite, gauss_legendre, log_2cosh, log_H
+from .saddle import SaddlePointError, SaddleReport
+
+__all__ = ["LargeYModel", "local_entropy_free_reference_y"]
+
+_SIGNS = np.array([1.0, -1.0])
+
+
+def _even_rule(n_panel: int) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes z ≥ 0 and weights with Σ w f(z) ≈ ∫Dz f(z) for even f (composite Gauss–Legendre on [0, 9]).
+
+    Panels are graded towards z = 0, where the outer integrand of G_S develops
+    a kink of width ~1/y as y grows (the reference's sign flips there).
+    """
+    x, w = gauss_legendre(n_panel)
+    edges = np.concatenate([[0.0, 0.005, 0.01, 0.02, 0.04, 0.07, 0.1, 0.15, 0.2, 0.3, 0.45, 0.6, 0.8, 1.0],
+                            np.linspace(1.25, 9.0, 32)])
+    h = 0.5 * np.diff(edges)
+    z = (edges[:-1, None] + h[:, None] * (x[None, :] + 1)).ravel()
+    wz = (h[:, None] * w[None, :]).ravel()
+    return z, 2.0 * wz * np.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)
+
+
+class LargeYModel:
+    """Quadrature tables and the finite-y free-reference functional for one (α, κ, S, y).
+
+    ``n_panel``: Gauss–Legendre nodes per panel of the outer entropic rule;
+    ``n_gh``: Gauss–Hermite nodes of the outer energetic integral; ``du``:
+    spacing of the inner u grid (default min(0.02, 0.15/√y), i.e. ≥ ~7 points
+    per standard deviation 1/√y of the tilted inner measure).
+    """
+
+    def __init__(self, alpha: float, kappa: float, S: float, y: float, *, n_panel: int = 10,
+                 n_gh: int = 121, du: float | None = None):
+        self.alpha, self.kappa, self.S, self.y = float(alpha), float(kappa), float(S), float(y)
+        self.z, self.wz = _even_rule(n_panel)
+        self.ze, self.we = gauss_hermite(n_gh)
+        self.du = float(du) if du is not None else min(0.02, 0.15 / math.sqrt(self.y))
+
+    def _u_grid(self, reach: float, y: float) -> tuple[np.ndarray, float]:
+        """Uniform grid covering the tilted inner measure: its peak lies within ±reach, width ~1/√y."""
+        half = abs(reach) + 9.0 / math.sqrt(y) + 0.5
+        n = int(2 * half / self.du) + 1
+        u = np.linspace(-half, half, n)
+        return u, u[1] - u[0]
+
+    def entropic(self, Sh: float, qh1: float, qh0: float, y: float | None = None, averages: bool = False):
+        """G_S, and with ``averages`` also (S, q1, q0) from the closed-form stationarity conditions."""
+        y = self.y if y is None else float(y)
+        sd = math.sqrt(max(y * (qh1 - qh0), 0.0))  # √δ, δ = y(q̂1 − q̂0)
+        u, h = self._u_grid(sd, y)
+        arg = (math.sqrt(qh0) * self.z[:, None, None] + Sh * _SIGNS[None, :, None] + sd * u[None, None, :])
+        ex = y * (log_2cosh(arg) - 0.5 * u * u)
+        lnorm = math.log(h * math.sqrt(y / (2 * math.pi)))
+        lz = logsumexp(ex.reshape(self.z.size, -1), axis=1)
+        gs = float(np.sum(self.wz * (lz + lnorm)))
+        if not averages:
+            return gs
+        p = np.exp(ex - lz[:, None, None])
+        m = np.tanh(arg)
+        S = float(np.sum(self.wz * np.sum(p * _SIGNS[None, :, None] * m, axis=(1, 2))))
+        q1 = float(np.sum(self.wz * np.sum(p * m * m, axis=(1, 2))))
+        mbar = np.sum(p * m, axis=(1, 2))
+        return gs, S, q1, float(np.sum(self.wz * mbar * mbar))
+
+    def energetic(self, q1: float, q0: float, y: float | None = None, averages: bool = False):
+        """G_E, and with ``averages`` also (q̂1, q̂0) from the closed-form stationarity conditions."""
+        y = self.y if y is None else float(y)
+        sdq = math.sqrt(max(y * (q1 - q0), 0.0))  # √δq, δq = y(q1 − q0)
+        s = math.sqrt(1.0 - q1)
+        # the tilt pushes the group's shift A = √δq u up by at most a few units of √(1−q1) beyond |c|
+        u, h = self._u_grid(4.0 / max(sdq, 0.03) + 1.0, y)
+        x = (self.kappa - math.sqrt(q0) * self.ze[:, None] - sdq * u[None, :]) / s
+        ex = y * (log_H(x) - 0.5 * u * u)
+        lz = logsumexp(ex, axis=1)
+        ge = float(np.sum(self.we * (lz + math.log(h * math.sqrt(y / (2 * math.pi))))))
+        if not averages:
+            return ge
+        p = np.exp(ex - lz[:, None])
+        g = GH(x)
+        qh1 = self.alpha / (1 - q1) * float(np.sum(self.we * np.sum(p * g * g, axis=1)))
+        gbar = np.sum(p * g, axis=1)
+        return ge, qh1, self.alpha / (1 - q1) * float(np.sum(self.we * gbar * gbar))
+
+    def phi(self, o: dict, y: float | None = None) -> float:
+        """Φ(y) at order parameters ``o`` = {Shat, qhat1, qhat0, q1, q0} (module docstring)."""
+        y = self.y if y is None else float(y)
+        return (-y * o["Shat"] * self.S - 0.5 * y * (y - 1) * o["qhat1"] * o["q1"] - 0.5 * y * o["qhat1"]
+                + 0.5 * y * y * o["qhat0"] * o["q0"] + self.entropic(o["Shat"], o["qhat1"], o["qhat0"], y)
+                + self.alpha * self.energetic(o["q1"], o["q0"], y))
+
+    def local_entropy(self, o: dict, rel_step: float = 1e-4) -> float:
+        """S_I = ∂Φ/∂y at fixed order parameters (central difference in real y)."""
+        h = rel_step * self.y
+        return (self.phi(o, self.y + h) - self.phi(o, self.y - h)) / (2 * h)
+
+    def solve_Shat(self, qh1: float, qh0: float, guess: float) -> float:
+        """Ŝ with ⟨⟨w̃ m⟩⟩ = S (Brent; the overlap increases with Ŝ)."""
+        f = lambda sh: self.entropic(sh, qh1, qh0, averages=True)[1] - self.S  # noqa: E731
+        lo, hi = max(guess - 0.3, 1e-9), guess + 0.3
+        while f(lo) > 0 and lo > 1e-8:
+            lo /= 3.0
+        while f(hi) < 0:
+            hi += 0.5
+            if hi > 50:
+                raise ValueError("no Shat reaches the overlap S")
+        return float(brentq(f, lo, hi, xtol=1e-13))
+
+
+def local_entropy_free_reference_y(alpha: float, d: float, y: float, kappa: float = 0.0, *,
+                                   n_panel: int = 10, n_gh: int = 121, du: float | None = None,
+                                   tol: float = 1e-9, start: dict | None = None) -> FreeReferenceState:
+    """S_I(y) of Σ_W̃ N(W̃, d)^y with a free reference, RS, at real y ≥ 1 (large y allowed).
+
+    Baldassi et al., PRL 115, 128101 (2015) (measure); functional and
+    equations in the module docstring. Solves the map (q1, ln y(q1−q0)) →
+    (q̂1, q̂0) → Ŝ (overlap S) → (q1, ln y(q1−q0)) by 15 damped steps and
+    Powell's hybrid method.
+
+    Parameters
+    ----------
+    alpha : load (> 0). d : distance in (0, 1/2). y : replicas per reference, real ≥ 1.
+    kappa : margin of the replicas' constraints (default 0).
+    n_panel : Gauss–Legendre nodes per panel of the outer entropic rule (default 10).
+    n_gh : Gauss–Hermite nodes of the outer energetic integral (default 121).
+    du : spacing of the inner u grid (default min(0.02, 0.15/√y)).
+    tol : tolerance on the map's residual (default 1e-9).
+    start : optional dict with q1, q0 (at any y: y(q1 − q0) is kept) and Shat,
+        e.g. a previous result's ``order`` or {q1, q0 = q1 − δq/y, Shat = X} from
+        :func:`stochsyn.theory.dense_limit.local_entropy_max`.
+
+    Returns a :class:`~stochsyn.theory.free_reference.FreeReferenceState`
+    (``order`` also holds dq = y(q1 − q0) and delta = y(q̂1 − q̂0)). Raises
+    :class:`SaddlePointError` if it does not converge.
+    """
+    alpha = V.real("alpha", alpha, lo=0.0, lo_open=True)
+    d = V.real("d", d, lo=0.0, hi=0.5, lo_open=True, hi_open=True)
+    y = V.real("y", y, lo=1.0, lo_open=True)
+    kappa = V.real("kappa", kappa)
+    n_panel = V.count("n_panel", n_panel, lo=2)
+    n_gh = V.count("n_gh", n_gh, lo=8)
+    if du is not None:
+        du = V.real("du", du, lo=0.0, lo_open=True)
+    tol = V.real("tol", tol, lo=0.0, lo_open=True)
+    S = 1.0 - 2.0 * d
+    mdl = LargeYModel(alpha, kappa, S, y, n_panel=n_panel, n_gh=n_gh, du=du)
+    if start is not None:
+        q1s, sy = float(start["q1"]), start.get("y", None)
+        gap = float(start["q1"]) - float(start["q0"])
+        dqs = gap * (float(sy) if sy is not None else y)
+        st = {"Sh": float(start.get("Shat", math.atanh(min(S, 0.999))))}
+    else:
+        q1s, dqs, st = 0.5 * (1 + S * S), 0.5 * (1 - S * S) * y, {"Sh": math.atanh(min(S, 0.999))}
+
+    def F(v):
+        q1, ldq = float(v[0]), float(v[1])
+        q0 = q1 - math.exp(min(ldq, 50.0)) / y
+        if not (0 < q0 < q1 < 1):
+            return np.array([1.0, 1.0])
+        _, qh1, qh0 = mdl.energetic(q1, q0, averages=True)
+        try:
+            st["Sh"] = sh = mdl.solve_Shat(qh1, qh0, st["Sh"])
+        except ValueError:
+            return np.array([1.0, 1.0])
+        _, _, q1n, q0n = mdl.entropic(sh, qh1, qh0, averages=True)
+        if not q1n > q0n:
+            return np.array([1.0, 1.0])
+        return np.array([q1n - q1, math.log(y * (q1n - q0n)) - ldq])
+
+    v = np.array([q1s, math.log(dqs)])
+    for _ in range(15):
+        r = F(v)
+        if np.all(np.abs(r) == 1.0):
+            break
+        v = v + 0.5 * r
+    sol = root(F, v, method="hybr", options={"xtol": 1e-12})
+    r = F(sol.x)
+    res = float(np.max(np.abs(r)))
+    rep = SaddleReport(sol.x, bool(res < tol), int(sol.nfev), res, 0.5, float(tol))
+    if not rep.converged:
+        raise SaddlePointError(f"local_entropy_free_reference_y(alpha={alpha}, d={d}, y={y}): "
+                               f"no convergence (residual {res:.3g})", rep)
+    q1 = float(sol.x[0])
+    q0 = q1 - math.exp(float(sol.x[1])) / y
+    _, qh1, qh0 = mdl.energetic(q1, q0, averages=True)
+    o = {"q1": q1, "q0": q0, "qhat1": qh1, "qhat0": qh0, "Shat": mdl.solve_Shat(qh1, qh0, st["Sh"])}
+    phi = mdl.phi(o)
+    si = mdl.local_entropy(o)
+    o.update(dq=y * (q1 - q0), delta=y * (qh1 - qh0), y=y)
+    return FreeReferenceState(alpha, kappa, y, d, si, phi, phi - y * si, o, rep)
