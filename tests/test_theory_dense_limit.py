@@ -9,8 +9,8 @@ import json
 import numpy as np
 import pytest
 
-from stochsyn.theory.dense_limit import (DenseLimitModel, LIMIT_ORDER, binary_entropy, local_entropy_max,
-                                         local_entropy_max_curve, slope_minimum)
+from stochsyn.theory.dense_limit import (DenseLimitModel, LIMIT_ORDER, binary_entropy, cluster_onset_alpha,
+                                         cluster_state, local_entropy_max, local_entropy_max_curve, slope_minimum)
 from stochsyn.theory.franz_parisi import franz_parisi
 from stochsyn.theory.local_entropy import local_entropy_dense
 from stochsyn.theory.saddle import SaddlePointError
@@ -106,6 +106,39 @@ def test_breakup_bracket():
     assert a.local_entropy > b.local_entropy
     with pytest.raises(SaddlePointError):
         local_entropy_max(0.78, 0.02)
+
+
+def test_cluster_state_is_a_saddle_point_and_ends_the_small_d_branch():
+    """At α = 0.76 the X = 0 equations have two solutions, stationary points of the functional in
+    (q1, δq, q̂0, δ); the small-d branch of X > 0 saddle points runs into the first one (X → 0,
+    S_∞ → φ0 from below) and there is no X > 0 saddle point just beyond its d0."""
+    a = cluster_state(0.76)
+    b = cluster_state(0.76, start={"q1": 0.88, "dq": 0.8})
+    assert a.report.converged and b.report.converged
+    assert a.d0 < b.d0 and a.entropy > b.entropy
+    m = DenseLimitModel(0.76, 0.0, 0.5)  # S is irrelevant at X = 0
+    p = np.array([a.order[k] for k in LIMIT_ORDER])
+    assert m.value(p) == pytest.approx(a.entropy, abs=1e-14)
+    for i in range(4):
+        e = np.zeros(5)
+        e[i] = h = 1e-6 * p[i]
+        assert abs(m.value(p + e) - m.value(p - e)) / (2 * h) < 1e-7, LIMIT_ORDER[i]
+    r = local_entropy_max(0.76, a.d0 - 5e-4)
+    assert r.order["X"] < 0.03 and a.entropy - 1e-4 < r.local_entropy < a.entropy
+    with pytest.raises(SaddlePointError):
+        local_entropy_max(0.76, 0.5 * (a.d0 + b.d0))
+    with pytest.raises(SaddlePointError):
+        cluster_state(0.75)
+
+
+def test_cluster_onset_is_the_breakup_alpha():
+    """The fold of the X = 0 equations gives the break-up α found by scanning X(d)
+    (docs/theory.md §7: bisection bracket 0.75527–0.75547, d* ≈ 0.0207)."""
+    alpha_u, state = cluster_onset_alpha(bracket=(0.74, 0.78), xtol=1e-5)
+    assert 0.7550 < alpha_u < 0.7556
+    assert 0.019 < state.d0 < 0.022
+    with pytest.raises(ValueError, match="bracket="):
+        cluster_onset_alpha(bracket=(0.70, 0.74))
 
 
 def test_invalid_arguments():

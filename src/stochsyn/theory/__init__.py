@@ -6,7 +6,8 @@ truncated or kinked integrands), saddle points by damped fixed-point iteration
 with a convergence report. See docs/theory.md for the derivations.
 """
 
-from .dense_limit import BreakupResult, local_entropy_breakup_alpha, local_entropy_max, local_entropy_max_curve
+from .dense_limit import (BreakupResult, ClusterState, cluster_onset_alpha, cluster_state, local_entropy_breakup_alpha,
+                          local_entropy_max, local_entropy_max_curve)
 from .franz_parisi import LocalEntropyCurve, franz_parisi
 from .gardner import GardnerState, capacity, gardner_entropy
 from .local_entropy import DenseLocalEntropy, local_entropy_dense
@@ -17,6 +18,9 @@ from .teacher_student import TeacherStudentState, perfect_generalization_thresho
 
 __all__ = [
     "BreakupResult",
+    "ClusterState",
+    "cluster_onset_alpha",
+    "cluster_state",
     "local_entropy_breakup_alpha",
     "local_entropy_max",
     "local_entropy_max_curve",

@@ -46,8 +46,8 @@ from . import _validate as V
 from .gaussian import G, GH, dGH, gauss_hermite, gauss_legendre, log_2cosh, log_H
 from .saddle import SaddlePointError, SaddleReport
 
-__all__ = ["LIMIT_ORDER", "BreakupResult", "DenseLimitModel", "binary_entropy", "local_entropy_breakup_alpha",
-           "local_entropy_max", "local_entropy_max_curve", "slope_minimum"]
+__all__ = ["LIMIT_ORDER", "BreakupResult", "ClusterState", "DenseLimitModel", "binary_entropy", "cluster_onset_alpha", "cluster_state",
+           "local_entropy_breakup_alpha", "local_entropy_max", "local_entropy_max_curve", "slope_minimum"]
 
 LIMIT_ORDER = ("q1", "dq", "qhat0", "delta", "X")
 _G0 = float(G(0.0))
@@ -498,3 +498,138 @@ def local_entropy_breakup_alpha(kappa: float = 0.0, *, bracket: tuple[float, flo
         if x1 > x2 > 0:
             lin = a2 + x2 * (a2 - a1) / (x1 - x2)
     return BreakupResult(0.5 * (lo + hi), (lo, hi), d_lo, mx_lo, kappa, tuple(steps), lin)
+
+
+@dataclass(frozen=True)
+class ClusterState:
+    """Outcome of :func:`cluster_state`: a saddle point of the y → ∞ functional with X = 0.
+
+    ``entropy``: its value φ0 (internal entropy of the cluster); ``S0``: overlap
+    ⟨m*⟩ of the members with the sign of the cluster's field, ``d0`` = (1 − S0)/2;
+    ``order``: q1, dq, qhat0, delta (X = 0); ``report``: the solver's report.
+    """
+
+    alpha: float
+    kappa: float
+    entropy: float
+    S0: float
+    d0: float
+    order: dict
+    report: SaddleReport | None = field(repr=False, default=None)
+
+    def as_dict(self) -> dict:
+        """JSON-friendly summary."""
+        return {"alpha": self.alpha, "kappa": self.kappa, "entropy": self.entropy, "S0": self.S0,
+                "d0": self.d0, "order": dict(self.order)}
+
+
+def cluster_state(alpha: float, kappa: float = 0.0, *, start: dict | None = None, n_half: int = 16,
+                  n_gh: int = 101, tol: float = 1e-10) -> ClusterState:
+    """The X = 0 saddle point of the y → ∞ functional: a cluster whose reference feels no pull.
+
+    At X = 0 the functional of the module docstring no longer involves S:
+
+        φ0 = extr_{q1, δq, q̂0, δ} { −q̂0 δq/2 − q̂0(1−q1)/2 − δ q1/2 + ∫Dz M(√q̂0 z) + α ∫Dz E(√q1 z) },
+
+    the Parisi-parameter → ∞ limit of the 1RSB functional of the binary
+    perceptron (no reference): the internal entropy of the largest clusters.
+    Non-trivial solutions (δq > 0) exist only for α ≥ α_U: they are the points
+    where X(d) = ½ dS_∞/dd vanishes, S0 = ⟨m*⟩ the overlap there; two of them
+    above α_U (the ends of the interval where the X > 0 branches have no
+    saddle point), merging at α_U (docs/theory.md §7). With X = 0 the
+    reference's orientation costs nothing at order y, so any overlap
+    S ≤ S0 is reached at the same φ0 (flip the reference on a random fraction of
+    sites): the maximal local entropy is at least φ0 at every d ≥ d0, and
+    S_∞(d) is non-decreasing in d.
+
+    Parameters
+    ----------
+    alpha : load (> 0). kappa : margin (default 0).
+    start : dict with q1 and dq (default: q1 = 0.94, dq = 1.3 — the small-d end at κ = 0,
+        α ≈ 0.76; start from a point of the large-d branch to get the other solution).
+    n_half, n_gh : quadrature as in :func:`local_entropy_max` (defaults 16, 101).
+    tol : tolerance on the residual of the map (default 1e-10).
+
+    Raises :class:`SaddlePointError` when the solver finds no non-trivial
+    solution (in particular below α_U) or lands on the trivial one (δq → 0).
+    """
+    alpha = V.real("alpha", alpha, lo=0.0, lo_open=True)
+    kappa = V.real("kappa", kappa)
+    n_half = V.count("n_half", n_half, lo=4)
+    n_gh = V.count("n_gh", n_gh, lo=8)
+    tol = V.real("tol", tol, lo=0.0, lo_open=True)
+    model = DenseLimitModel(alpha, kappa, 0.0, n_half=n_half, n_gh=n_gh)
+    q1s, dqs = (0.94, 1.3) if start is None else (float(start["q1"]), float(start["dq"]))
+
+    def F(v):
+        q1, ldq = float(v[0]), float(v[1])
+        if not (0 < q1 < 1) or ldq > 50:
+            return np.array([1.0, 1.0])
+        qh0, de = model.conjugates(q1, math.exp(ldq))
+        if not (qh0 > 0 and np.isfinite(de)):
+            return np.array([1.0, 1.0])
+        q1n, dqn = model.orders(qh0, max(de, 0.0), 0.0)
+        if not (0 < q1n < 1 and dqn > 0):
+            return np.array([1.0, 1.0])
+        return np.array([q1n - q1, math.log(dqn) - ldq])
+
+    sol = root(F, np.array([q1s, math.log(dqs)]), method="hybr", options={"xtol": 1e-13})
+    res = float(np.max(np.abs(F(sol.x))))
+    q1, dq = float(sol.x[0]), math.exp(float(sol.x[1]))
+    ok = res < tol and dq > 1e-6
+    rep = SaddleReport(np.array([q1, dq]), bool(ok), int(sol.nfev), res, 0.0, float(tol))
+    if not ok:
+        raise SaddlePointError(f"cluster_state(alpha={alpha}): no non-trivial X = 0 saddle point found "
+                               f"(residual {res:.3g}, dq {dq:.3g})", rep)
+    qh0, de = model.conjugates(q1, dq)
+    S0 = model.overlap(qh0, de, 0.0)
+    phi0 = model.value([q1, dq, qh0, de, 0.0])
+    return ClusterState(alpha, kappa, float(phi0), float(S0), float(0.5 * (1 - S0)),
+                        {"q1": q1, "dq": dq, "qhat0": float(qh0), "delta": float(de), "X": 0.0}, rep)
+
+
+def cluster_onset_alpha(kappa: float = 0.0, *, bracket: tuple[float, float] = (0.70, 0.80), xtol: float = 1e-6,
+                        start: dict | None = None, **options) -> tuple[float, ClusterState]:
+    """α_U as the load where non-trivial X = 0 saddle points (:func:`cluster_state`) appear.
+
+    An independent route to the break-up α of :func:`local_entropy_breakup_alpha`:
+    min_d X(d) reaches 0 exactly where the X = 0 equations (which do not involve
+    d) first acquire a solution — a fold, below which there is none. Bisection
+    on existence, continuing the solution downwards from the bracket's upper end
+    (where it must exist; ``start`` as in :func:`cluster_state`); seconds instead
+    of minutes, and no scan in d.
+
+    Parameters
+    ----------
+    kappa : margin (default 0).
+    bracket : (α without, α with a non-trivial X = 0 saddle point) (default (0.70, 0.80); checked).
+    xtol : width of the final bracket (default 1e-6).
+    start : start of the solver at the upper end (default: that of :func:`cluster_state`).
+    options : quadrature/tolerance keywords of :func:`cluster_state`.
+
+    Returns (α_U, the cluster state at the smallest α where it was found; its
+    ``d0`` is the distance d* where the slope of S_∞ first vanishes).
+    """
+    kappa = V.real("kappa", kappa)
+    xtol = V.real("xtol", xtol, lo=0.0, lo_open=True)
+    lo, hi = (float(b) for b in bracket)
+    if not 0 < lo < hi:
+        raise ValueError(f"bracket={bracket!r}: expected 0 < low < high")
+    try:
+        state = cluster_state(hi, kappa, start=start, **options)
+    except SaddlePointError as exc:
+        raise ValueError(f"bracket={bracket!r}: no non-trivial X = 0 saddle point at alpha={hi}") from exc
+    try:
+        cluster_state(lo, kappa, start=state.order, **options)
+    except SaddlePointError:
+        pass
+    else:
+        raise ValueError(f"bracket={bracket!r}: a non-trivial X = 0 saddle point exists already at alpha={lo}")
+    while hi - lo > xtol:
+        mid = 0.5 * (lo + hi)
+        try:
+            state = cluster_state(mid, kappa, start=state.order, **options)
+            hi = mid
+        except SaddlePointError:
+            lo = mid
+    return 0.5 * (lo + hi), state
