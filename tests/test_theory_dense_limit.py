@@ -96,14 +96,16 @@ def test_limit_is_above_and_consistent_with_finite_y():
 
 
 def test_breakup_bracket():
-    """Monotonic at α = 0.74 (min X > 0), broken at α = 0.77; and at α = 0.78 the small-d branch
-    ends higher than where the large-d branch starts (S_∞(0.01) > S_∞(0.04))."""
+    """Monotonic at α = 0.74 (min X > 0), broken at α = 0.77; and at α = 0.78 the small-d X > 0 branch
+    ends higher than where the large-d one starts, so the latter is subdominant there to the plateau
+    at the X = 0 cluster state (docs/theory.md §7)."""
     ok, mx, dstar = slope_minimum(0.74, n_grid=12)
     assert ok and 0.05 < mx < 0.2 and 0.01 < dstar < 0.04
     ok, mx, _ = slope_minimum(0.77, n_grid=12)
     assert not ok and np.isnan(mx)
     a, b = local_entropy_max_curve(0.78, [0.01, 0.04])
     assert a.local_entropy > b.local_entropy
+    assert cluster_state(0.78).entropy > a.local_entropy > b.local_entropy
     with pytest.raises(SaddlePointError):
         local_entropy_max(0.78, 0.02)
 
