@@ -31,7 +31,7 @@ def test_synaptic_variance_and_penalty_schedule():
     assert bool(((g * h) <= 0).all()) and float(g.abs().sum()) > 0
     cnn = build_model("stochastic", "cnn:4-4-16-10", polarize=0.5)
     cnn.set_epoch(2)
-    assert float(cnn.penalty()) == pytest.approx(0.5 * float(synaptic_variance(cnn)), rel=1e-6)
+    assert float(cnn.penalty().detach()) == pytest.approx(0.5 * float(synaptic_variance(cnn).detach()), rel=1e-6)
     assert build_model("stochastic", "mlp:784-16-10").penalty() is None
     assert build_model("float", "mlp:784-16-10").penalty() is None
     with pytest.raises(ValueError, match="no stochastic binary synapses"):
