@@ -164,7 +164,14 @@ def test_cli_limit_table_and_json(tmp_path):
     assert [(r["alpha"], r["d"]) for r in rows] == [(a, d) for a in (0.5, 0.78) for d in (0.01, 0.02, 0.05)]
     assert all(r["y"] == "inf" for r in rows if r["saddle"]["converged"])
     conv = {(r["alpha"], r["d"]): r["saddle"]["converged"] for r in rows}
-    assert all(conv[(0.5, d)] for d in (0.01, 0.02, 0.05)) and not conv[(0.78, 0.02)]
+    assert all(conv.values())
+    plateau = {(r["alpha"], r["d"]): bool(r["saddle"].get("plateau")) for r in rows}
+    # beyond α_U: no X > 0 saddle point at d = 0.02, a subdominant one at 0.05 -> the cluster plateau
+    assert plateau == {(0.5, 0.01): False, (0.5, 0.02): False, (0.5, 0.05): False,
+                       (0.78, 0.01): False, (0.78, 0.02): True, (0.78, 0.05): True}
+    by = {(r["alpha"], r["d"]): r for r in rows}
+    assert by[(0.78, 0.02)]["local_entropy"] == by[(0.78, 0.05)]["local_entropy"] == pytest.approx(0.031615, abs=1e-5)
+    assert by[(0.78, 0.05)]["saddle"]["branch_local_entropy"] < by[(0.78, 0.05)]["local_entropy"]
     assert png.stat().st_size > 0
     assert main(["theory", "local-entropy", "--y", "two"]) == 2
 

@@ -260,6 +260,34 @@ def stochastic_cmd(
                   "q0", "", f"stochastic synapses, α={alpha:g}", None)
 
 
+def _apply_plateau(rows: list, alpha: float, kappa: float) -> None:
+    """Beyond α_U, S_∞(d) = max(X > 0 branch, plateau φ0 for d ≥ d0) (docs/theory.md §7, cluster_state).
+
+    Rows of ``alpha`` with d ≥ d0 that did not converge, or whose X > 0 branch lies below φ0,
+    get the plateau value; ``saddle["plateau"]`` marks them and keeps the branch value.
+    """
+    import math
+
+    from ..theory.dense_limit import cluster_state
+    from ..theory.saddle import SaddlePointError
+
+    try:
+        state = cluster_state(alpha, kappa)
+    except SaddlePointError:
+        return  # below α_U: no plateau
+    for r in rows:
+        if r["alpha"] != alpha or r["d"] < state.d0:
+            continue
+        val = r["local_entropy"]
+        if r["saddle"].get("converged") and not (isinstance(val, float) and math.isnan(val)) and val >= state.entropy:
+            continue
+        r["saddle"] = {"converged": True, "plateau": True, "branch_local_entropy": val,
+                       "branch_error": r["saddle"].get("error")}
+        r["local_entropy"] = state.entropy
+        r["y"] = "inf"
+        r["order"] = dict(state.order, d0=state.d0)
+
+
 @theory_app.command("local-entropy")
 def local_entropy_cmd(
     alpha: str = typer.Option("0.5", "--alpha", help=f"load(s): {_GRID_HELP}"),
@@ -277,7 +305,8 @@ def local_entropy_cmd(
 ) -> None:
     """Large-deviation local entropy S(d) of the references dominating Σ_W̃ X(W̃) N(W̃,d)^y
     (Baldassi et al. 2015), RS; y = inf (default) gives the maximal local entropy of dense
-    regions; non-converged points (e.g. in the gap beyond the break-up) are listed with NaN."""
+    regions (beyond the break-up, points on the plateau of the X = 0 cluster state are marked
+    'plateau'); other non-converged points are listed with NaN."""
     import math
 
     from ..theory.local_entropy import local_entropy_dense
@@ -317,6 +346,8 @@ def local_entropy_cmd(
                                  "free_entropy": float("nan"), "external_entropy": float("nan"),
                                  "order": {}, "saddle": {"converged": False, "error": str(exc)}})
                 prog.advance(task)
+            if not finite:
+                _apply_plateau(rows, a, kappa)
         if breakup and not finite:
             from ..theory.dense_limit import local_entropy_breakup_alpha
 
@@ -338,7 +369,9 @@ def local_entropy_cmd(
                      round(-r["d"] * math.log(r["d"]) - (1 - r["d"]) * math.log1p(-r["d"]), 6),
                      round(r["order"].get("X", float("nan")), 5), round(r["order"].get("q1", float("nan")), 5),
                      f"{r['order'].get('center_violation', float('nan')):.1e}",
-                     bool(r["saddle"]["converged"])] for r in rows])
+                     "plateau" if r["saddle"].get("plateau") else bool(r["saddle"]["converged"])] for r in rows])
+            console.print("plateau: beyond α_U the maximal local entropy stays at the X = 0 cluster state "
+                          "(cluster_state) from its d0 until the X > 0 branch exceeds it (docs/theory.md §7)")
             console.print("ref. violates: fraction of patterns the optimal reference (sign of its cloud) "
                           "violates; where it is not ~0, S_∞ is an upper bound for a reference that must be "
                           "a solution (docs/theory.md §7)")
