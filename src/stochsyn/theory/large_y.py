@@ -78,11 +78,15 @@ class LargeYModel:
         self.du = float(du) if du is not None else min(0.02, 0.15 / math.sqrt(self.y))
 
     def _u_grid(self, reach: float, y: float) -> tuple[np.ndarray, float]:
-        """Uniform grid covering the tilted inner measure: its peak lies within ±reach, width ~1/√y."""
+        """Uniform grid covering the tilted inner measure: its peak lies within ±reach, width ~1/√y.
+
+        The nodes are the fixed lattice u = k du, so a change of ``reach`` only adds or removes
+        nodes in the far tails (weights < e^{-40}): the functional stays a smooth function of the
+        order parameters, which the root finder needs.
+        """
         half = abs(reach) + 9.0 / math.sqrt(y) + 0.5
-        n = int(2 * half / self.du) + 1
-        u = np.linspace(-half, half, n)
-        return u, u[1] - u[0]
+        k = math.ceil(half / self.du)
+        return self.du * np.arange(-k, k + 1, dtype=float), self.du
 
     def entropic(self, Sh: float, qh1: float, qh0: float, y: float | None = None, averages: bool = False):
         """G_S, and with ``averages`` also (S, q1, q0) from the closed-form stationarity conditions."""
