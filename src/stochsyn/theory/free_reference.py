@@ -22,7 +22,7 @@ average of :meth:`stochsyn.theory.local_entropy._Model.dGS_dy`).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import brentq, root
@@ -30,7 +30,7 @@ from scipy.special import gammaln, logsumexp
 
 from . import _validate as V
 from .gaussian import gauss_hermite, log_H
-from .local_entropy import _Model
+from .local_entropy import DenseLocalEntropy, _Model
 from .saddle import SaddlePointError, SaddleReport
 
 __all__ = ["FreeReferenceState", "local_entropy_free_reference"]
@@ -39,23 +39,9 @@ _TINY = 1e-300  # Q̂ = 0 in _Model's parametrization (g1 = √Q̂ z → 0, t̂/
 
 
 @dataclass(frozen=True)
-class FreeReferenceState:
-    """Saddle point at finite y with a free reference: S_I, Φ, Σ = Φ − y S_I, order parameters."""
-
-    alpha: float
-    kappa: float
-    y: float
-    d: float
-    local_entropy: float
-    free_entropy: float
-    external_entropy: float
-    order: dict
-    report: SaddleReport | None = field(repr=False, default=None)
-
-    @property
-    def entropy(self) -> float:
-        """Alias of ``local_entropy``."""
-        return self.local_entropy
+class FreeReferenceState(DenseLocalEntropy):
+    """Saddle point at finite y with a free reference: S_I, Φ, Σ = Φ − y S_I, order
+    parameters (the fields of :class:`~stochsyn.theory.local_entropy.DenseLocalEntropy`)."""
 
 
 class _FreeModel:
