@@ -60,6 +60,12 @@ def _progress():
                     console=err_console, transient=True)
 
 
+_MODEL = typer.Option("layered", help="layered (exact N→∞ recursion) or fully-connected (approximate dynamics).")
+_SC_VARIANCE = typer.Option("field", help="Noise the self-control threshold c(a)√V_t follows: field (cross-talk + synaptic), "
+                           "cross-talk, alpha-q (α q_t, the diluted network's cross-talk) or alpha-q+synaptic.")
+_JSON = typer.Option(False, "--json", help="Print JSON instead of a table.")
+
+
 @memory_app.command("retrieval")
 def retrieval(
     a: float = typer.Option(0.05, help="Pattern activity a in (0, 0.5]."),
@@ -68,15 +74,14 @@ def retrieval(
     threshold: list[str] = typer.Option(["self-control"], help="Threshold(s): 'self-control' or a number; repeat to compare."),
     noise: str = typer.Option("none", help="Synaptic noise: none, additive or multiplicative."),
     delta: float = typer.Option(0.0, help="Synaptic noise strength Δ (0 = none)."),
-    model: str = typer.Option("layered", help="layered (exact N→∞ recursion) or fully-connected (approximate dynamics)."),
-    sc_variance: str = typer.Option("field", help="Noise the self-control threshold c(a)√V_t follows: field (cross-talk + synaptic), "
-                                    "cross-talk, alpha-q (α q_t, the diluted network's cross-talk) or alpha-q+synaptic."),
+    model: str = _MODEL,
+    sc_variance: str = _SC_VARIANCE,
     steps: int = typer.Option(20, help="Number of time steps / layers."),
     n: int = typer.Option(5000, help="Neurons per layer in the finite-N simulation."),
     seeds: int = typer.Option(5, help="Number of simulated realisations (0 = theory only)."),
     seed: int = typer.Option(0, help="Base seed (realisation k uses seed*1000 + k)."),
     out: Optional[Path] = typer.Option(None, help="Folder for retrieval.csv and retrieval.png."),
-    json_out: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    json_out: bool = _JSON,
 ) -> None:
     """Overlap m_t, activity q_t and information against time: theory next to finite-N simulation."""
     import numpy as np
@@ -154,15 +159,14 @@ def capacity(
     a: str = typer.Option("0.05,0.01", help="Comma-separated pattern activities."),
     noise: str = typer.Option("additive", help="Kind of synaptic noise for the Δ sweep: additive or multiplicative."),
     deltas: str = typer.Option("0,0.5,1.0", help="Comma-separated synaptic noise strengths Δ."),
-    model: str = typer.Option("layered", help="layered (exact recursion) or fully-connected (approximate dynamics)."),
-    sc_variance: str = typer.Option("field", help="Noise the self-control threshold c(a)√V_t follows: field (cross-talk + synaptic), "
-                                    "cross-talk, alpha-q (α q_t, the diluted network's cross-talk) or alpha-q+synaptic."),
+    model: str = _MODEL,
+    sc_variance: str = _SC_VARIANCE,
     theta_points: int = typer.Option(81, help="Number of fixed thresholds scanned in [0, 1−a)."),
     refine_points: int = typer.Option(201, help="Thresholds scanned around the best grid θ to refine it (0 = none)."),
     m_ret: float = typer.Option(0.5, help="Final overlap that counts as retrieval."),
     steps: int = typer.Option(100, help="Time steps before reading the final overlap."),
     out: Optional[Path] = typer.Option(None, help="Folder for capacity.csv and capacity.png."),
-    json_out: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    json_out: bool = _JSON,
 ) -> None:
     """Storage capacity and basins: self-control against the best fixed threshold, against synaptic noise.
 
@@ -238,7 +242,7 @@ def sequences(
     epochs: int = typer.Option(300, help="Maximum training iterations (L-BFGS) of the MPN."),
     l2: float = typer.Option(1e-6, help="Weight decay of the MPN likelihood."),
     out: Optional[Path] = typer.Option(None, help="Folder for sequences.csv and sequences.png."),
-    json_out: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    json_out: bool = _JSON,
 ) -> None:
     """MPN sequence memory against the asymmetric-Hebb rule: recall accuracy against load."""
     from ..memory.sequences import capacity_curve
@@ -295,7 +299,7 @@ def generative(
     frames: int = typer.Option(4000, help="Training frames (as many held-out frames are generated)."),
     seed: int = typer.Option(0, help="Seed of the teacher and of the samples."),
     epochs: int = typer.Option(500, help="Maximum L-BFGS iterations."),
-    json_out: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    json_out: bool = _JSON,
 ) -> None:
     """MPN as a generative model of spike trains: fit to a random teacher's samples, compare statistics."""
     from ..memory.sequences import generative_check
