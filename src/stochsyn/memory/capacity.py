@@ -88,8 +88,12 @@ def storage_capacity(a: float, *, threshold: Threshold | np.ndarray = "self-cont
     shape = () if isinstance(th, str) else th.shape
     scan = np.geomspace(1e-4, float(alpha_max), int(scan_points))
     scan_b = scan.reshape((-1,) + (1,) * len(shape))
-    ok_scan = final_overlap(scan_b, a, 1.0, threshold=th if isinstance(th, str) else th[None, ...], noise=noise,
-                            steps=steps, model=model, sc_variance=sc_variance, c=c) >= m_ret
+
+    def retrieved(alpha, thresholds) -> np.ndarray:
+        return final_overlap(alpha, a, 1.0, threshold=thresholds, noise=noise, steps=steps, model=model,
+                             sc_variance=sc_variance, c=c) >= m_ret
+
+    ok_scan = retrieved(scan_b, th if isinstance(th, str) else th[None, ...])
     ok_scan = np.broadcast_to(ok_scan, (scan.size,) + shape)
     any_ok = ok_scan.any(axis=0)
     last = scan.size - 1 - np.argmax(ok_scan[::-1], axis=0)  # index of the largest retrieving load
@@ -97,8 +101,7 @@ def storage_capacity(a: float, *, threshold: Threshold | np.ndarray = "self-cont
     hi = scan[np.minimum(last + 1, scan.size - 1)]
     while np.any((hi - lo) > tol * hi):
         mid = np.sqrt(lo * hi)
-        ok = final_overlap(mid, a, 1.0, threshold=th, noise=noise, steps=steps, model=model,
-                           sc_variance=sc_variance, c=c) >= m_ret
+        ok = retrieved(mid, th)
         lo = np.where(ok, mid, lo)
         hi = np.where(ok, hi, mid)
     out = np.where(~any_ok, 0.0, np.where(last == scan.size - 1, np.inf, lo))
@@ -119,14 +122,16 @@ def basin_boundary(alpha, a: float, *, threshold: Threshold | np.ndarray = "self
     al = np.broadcast_to(np.asarray(alpha, dtype=np.float64), shape)
     lo = np.zeros(shape)
     hi = np.ones(shape)
-    ok_one = final_overlap(al, a, hi, threshold=th, noise=noise, steps=steps, model=model,
-                       sc_variance=sc_variance) >= m_ret
-    ok_zero = final_overlap(al, a, np.full(shape, 1e-6), threshold=th, noise=noise, steps=steps, model=model,
-                       sc_variance=sc_variance) >= m_ret
+
+    def retrieved(m0: np.ndarray) -> np.ndarray:
+        return final_overlap(al, a, m0, threshold=th, noise=noise, steps=steps, model=model,
+                             sc_variance=sc_variance) >= m_ret
+
+    ok_one = retrieved(hi)
+    ok_zero = retrieved(np.full(shape, 1e-6))
     while np.any(hi - lo > tol):
         mid = 0.5 * (lo + hi)
-        ok = final_overlap(al, a, mid, threshold=th, noise=noise, steps=steps, model=model,
-                       sc_variance=sc_variance) >= m_ret
+        ok = retrieved(mid)
         hi = np.where(ok, mid, hi)
         lo = np.where(ok, lo, mid)
     out = np.where(ok_one, np.where(ok_zero, 0.0, hi), np.nan)

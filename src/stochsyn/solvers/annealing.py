@@ -116,7 +116,6 @@ def annealing(
     best_w: np.ndarray | None = None
     best_errors = p + 1
     runs = 0
-    beta = beta0
     for run in range(restarts + 1):
         runs += 1
         w = (rng.integers(0, 2, size=n) * 2 - 1).astype(np.float64)
