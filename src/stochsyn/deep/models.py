@@ -185,7 +185,10 @@ def synaptic_variance(model: nn.Module) -> torch.Tensor:
     return total / count
 
 
-def _check_stochastic_options(output: str, score_scale: float, beta_growth: float, polarize: float) -> None:
+def _check_stochastic_options(activation: str, output: str, score_scale: float, beta_growth: float,
+                              polarize: float) -> None:
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation={activation!r}: expected one of {ACTIVATIONS}")
     if output not in OUTPUTS:
         raise ValueError(f"output={output!r}: expected one of {OUTPUTS}")
     if not (isinstance(score_scale, (int, float)) and math.isfinite(score_scale) and score_scale > 0):
@@ -272,9 +275,7 @@ class StochasticMLP(_StochasticSchedules, DeepModel):
         polarize: float = 0.0,
         class_names: list[str] | None = None,
     ) -> None:
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"activation={activation!r}: expected one of {ACTIVATIONS}")
-        _check_stochastic_options(output, score_scale, beta_growth, polarize)
+        _check_stochastic_options(activation, output, score_scale, beta_growth, polarize)
         arch = "mlp:" + "-".join(str(s) for s in sizes)
         options = dict(activation=activation, batch_norm=batch_norm, bias=bias, h_init=h_init, output=output,
                        score_scale=score_scale, beta_growth=beta_growth, polarize=polarize)  # fmt: skip
@@ -378,9 +379,7 @@ class StochasticCNN(_StochasticSchedules, DeepModel):
         polarize: float = 0.0,
         class_names: list[str] | None = None,
     ) -> None:
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"activation={activation!r}: expected one of {ACTIVATIONS}")
-        _check_stochastic_options(output, score_scale, beta_growth, polarize)
+        _check_stochastic_options(activation, output, score_scale, beta_growth, polarize)
         if not batch_norm:
             raise ValueError("batch_norm=False: the conv net needs batch norm")
         c1, c2, hidden, k = sizes
