@@ -309,6 +309,7 @@ def local_entropy_cmd(
     'plateau'); other non-converged points are listed with NaN."""
     import math
 
+    from ..theory.dense_limit import binary_entropy
     from ..theory.local_entropy import local_entropy_dense
     from ..theory.saddle import SaddlePointError
 
@@ -366,7 +367,7 @@ def local_entropy_cmd(
             _table(f"Maximal local entropy of dense regions (RS, y → ∞, κ={kappa:g})",
                    ["α", "d", "S_∞", "H2(d)", "X = ½dS/dd", "q1", "ref. violates", "converged"],
                    [[r["alpha"], round(r["d"], 6), round(r["local_entropy"], 6),
-                     round(-r["d"] * math.log(r["d"]) - (1 - r["d"]) * math.log1p(-r["d"]), 6),
+                     round(float(binary_entropy(r["d"])), 6),
                      round(r["order"].get("X", float("nan")), 5), round(r["order"].get("q1", float("nan")), 5),
                      f"{r['order'].get('center_violation', float('nan')):.1e}",
                      "plateau" if r["saddle"].get("plateau") else bool(r["saddle"]["converged"])] for r in rows])
