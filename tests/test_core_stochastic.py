@@ -122,7 +122,7 @@ def test_same_seed_same_result_and_seed_matters():
 @pytest.mark.parametrize(
     "options",
     [
-        {"optimizer": "gd", "lr": 20.0, "momentum": 0.5, "temperature": 0.0},
+        {"optimizer": "gd", "lr": 20.0, "momentum": 0.5, "tau": 0.0},
         {"batch_size": 20, "lr": 0.05},
         {"beta_growth": 0.01, "margin": 0.1, "margin_growth": 1e-3},
         {"dtype": "float64"},
@@ -165,12 +165,14 @@ def test_callback_can_stop_the_run():
     [
         ({"max_epochs": 0}, ValueError, "max_epochs"),
         ({"optimizer": "sgd"}, ValueError, "optimizer"),
-        ({"lr": -1.0}, ValueError, "lr must be > 0"),
+        ({"lr": -1.0}, ValueError, r"lr must lie in \(0.0, inf\]"),
         ({"batch_size": 0}, ValueError, "batch_size"),
-        ({"momentum": 1.0}, ValueError, "momentum must be < 1"),
-        ({"temperature_decay": 1.5}, ValueError, "temperature_decay"),
+        ({"momentum": 1.0}, ValueError, r"momentum must lie in \[0.0, 1.0\)"),
+        ({"tau_decay": 1.5}, ValueError, "tau_decay"),
+        ({"temperature": 1e-3}, TypeError, "is now 'tau', in per-synapse units"),
+        ({"kernel": "int8"}, ValueError, "kernel must be one of"),
         ({"dtype": "float16"}, ValueError, "dtype"),
-        ({"lr": "fast"}, TypeError, "lr must be a finite number"),
+        ({"lr": "fast"}, TypeError, "lr must be a real number"),
         ({"learning_rate": 0.1}, TypeError, "unknown option"),
     ],
 )
@@ -179,25 +181,22 @@ def test_option_validation(options, exc, match):
         solve(random_patterns(11, 0.3), seed=0, **options)
 
 
-def test_int8_kernels_match_numpy():
-    from stochsyn.solvers._fused import cols_dot, rows_dot2
-
-    rng = np.random.default_rng(0)
-    x = rng.choice(np.array([-1, 1], dtype=np.int8), size=(37, 301))  # 301: not a multiple of the blocks
-    m = rng.normal(size=301).astype(np.float32)
-    s = np.where(m >= 0, 1, -1).astype(np.int8)
-    g = rng.random(37).astype(np.float32)
-    xm, xs = rows_dot2(x, m, s)
-    xf = x.astype(np.float64)
-    np.testing.assert_allclose(xm, xf @ m, rtol=0, atol=1e-4)
-    assert np.array_equal(xs, xf @ s)  # integer sums are exact
-    np.testing.assert_allclose(cols_dot(x, g), xf.T @ g, rtol=0, atol=1e-4)
-
-
-def test_int8_kernel_path_follows_the_blas_path():
+def test_packed_kernel_path_follows_the_blas_path():
     inst = random_patterns(101, 0.6, seed=9)
-    a = solve(inst, seed=2, max_epochs=25, kernel="int8")
+    a = solve(inst, seed=2, max_epochs=25, kernel="packed")
     b = solve(inst, seed=2, max_epochs=25, kernel="blas")
+    packed = random_patterns(101, 0.6, seed=9, packed=True)
+    c = solve(packed, seed=2, max_epochs=25)  # auto picks the packed kernel for packed storage
+    assert a.info["kernel"] == c.info["kernel"] == "packed" and b.info["kernel"] == "blas"
     np.testing.assert_allclose(a.history["loss"], b.history["loss"], rtol=1e-4)
-    with pytest.raises(ValueError, match="int8"):
-        solve(Instance(np.random.default_rng(0).normal(size=(5, 7)), np.ones(5)), kernel="int8")
+    assert a.history["loss"] == c.history["loss"]
+    with pytest.raises(ValueError, match="packed"):
+        solve(Instance(np.random.default_rng(0).normal(size=(5, 7)), np.ones(5)), kernel="packed")
+
+
+def test_minibatches_on_packed_storage_match_dense():
+    dense = random_patterns(75, 0.5, seed=4)
+    packed = random_patterns(75, 0.5, seed=4, packed=True)
+    a = solve(dense, seed=1, max_epochs=20, batch_size=10, kernel="packed")
+    b = solve(packed, seed=1, max_epochs=20, batch_size=10)
+    assert a.history == b.history and np.array_equal(a.weights, b.weights)

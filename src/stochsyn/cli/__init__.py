@@ -7,8 +7,9 @@ Modules keep heavy imports (torch, dask, matplotlib) inside the command
 functions so that ``stochsyn --help`` stays fast.
 
 Errors: a ``ValueError``/``TypeError``/``FileNotFoundError`` raised by the
-library, or a bad command-line argument, becomes one line on stderr and exit
-code 2 — never a traceback.
+library, a ``MemoryError`` (in particular the memory guard's
+:class:`stochsyn.resources.MemoryBudgetError`), or a bad command-line argument,
+becomes one line on stderr and exit code 2 — never a traceback.
 """
 
 from __future__ import annotations
@@ -75,6 +76,11 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, TypeError, FileNotFoundError, NotADirectoryError, PermissionError) as exc:
         msg = " ".join(str(exc).split()) or type(exc).__name__
         print(f"stochsyn: error: {msg}", file=sys.stderr)
+        return 2
+    except MemoryError as exc:
+        # MemoryBudgetError: refused before allocating; a plain MemoryError: numpy ran out
+        msg = " ".join(str(exc).split()) or "an allocation failed"
+        print(f"stochsyn: error: not enough memory: {msg}", file=sys.stderr)
         return 2
     return int(rv) if isinstance(rv, int) else 0
 

@@ -28,6 +28,17 @@ def parse_options(pairs: list[str] | None) -> dict[str, Any]:
     return out
 
 
+# Generated instances of at least this many entries are kept packed (one bit per
+# entry); the instance is the same either way, only its memory differs.
+_PACK_FROM_ENTRIES = 1 << 24
+
+
+def _pack_generated(n: int, alpha: float) -> bool:
+    from ..problems import n_patterns
+
+    return n * n_patterns(n, alpha) >= _PACK_FROM_ENTRIES
+
+
 def _progress_callback(progress, task):
     def cb(epoch: int, info: dict[str, Any]) -> None:
         progress.update(task, completed=epoch, description=f"errors={info.get('errors', '?')}")
@@ -58,9 +69,9 @@ def solve_cmd(
     if instance is not None:
         inst = Instance.load(instance)
     elif problem == "random":
-        inst = random_patterns(n, alpha, seed=seed)
+        inst = random_patterns(n, alpha, seed=seed, packed=_pack_generated(n, alpha))
     elif problem in ("teacher-student", "teacher_student"):
-        inst = teacher_student(n, alpha, seed=seed)
+        inst = teacher_student(n, alpha, seed=seed, packed=_pack_generated(n, alpha))
     else:
         raise ValueError(f"--problem must be 'random' or 'teacher-student', got {problem!r}")
     opts = parse_options(option)

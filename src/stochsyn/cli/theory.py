@@ -21,6 +21,8 @@ def parse_grid(text: str, name: str) -> list[float]:
     """Parse ``'a,b,c'`` or ``'start:stop:num'`` into a list of floats (ValueError naming ``name``)."""
     import numpy as np
 
+    from ..resources import require_memory
+
     t = text.replace(" ", "")
     try:
         if ":" in t:
@@ -30,6 +32,8 @@ def parse_grid(text: str, name: str) -> list[float]:
             a, b, n = float(parts[0]), float(parts[1]), int(parts[2])
             if n < 1:
                 raise ValueError
+            # a Python list of floats costs ~32 bytes per point, plus the linspace
+            require_memory(40 * n, f"{name}={text!r}, a grid of {n} points,")
             return [float(v) for v in np.linspace(a, b, n)]
         vals = [float(v) for v in t.split(",") if v]
     except ValueError:

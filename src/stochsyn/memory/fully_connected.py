@@ -27,6 +27,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..resources import require_memory
 from .layered import Trajectory, simulate_seeds, transfer_step
 from .sparse_hopfield import (
     SynapticNoise,
@@ -139,6 +140,12 @@ def simulate_fully_connected(
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
         raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
     p = max(1, int(math.floor(alpha * n + 0.5)))
+    # uint8 patterns and their float32 η; noise adds N×N matrices (float64 for the
+    # explicit multiplicative couplings, float32 for the additive noise)
+    n2 = 0
+    if noise.active:
+        n2 = n * n * (3 * 8 if noise.kind == "multiplicative" else 3 * 4)
+    require_memory(p * n * 5 + n2, f"the fully connected simulation (P={p} patterns, N={n} neurons)")
     cc = self_control_c(a) if c is None else float(c)
     rng = np.random.default_rng(seed)
     norm = a * (1 - a) * n

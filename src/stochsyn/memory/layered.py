@@ -31,6 +31,7 @@ from typing import Any, Callable
 import numpy as np
 from scipy.special import ndtr
 
+from ..resources import require_memory
 from .information import mutual_information
 from .sparse_hopfield import (
     SynapticNoise,
@@ -205,6 +206,9 @@ def simulate_layered(
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
         raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
     p = max(1, int(math.floor(alpha * n + 0.5)))
+    # two layers of uint8 patterns, the float32 copy of one, and (multiplicative noise) its η copy
+    require_memory(p * n * (2 + 4 + (4 if noise.active and noise.kind == "multiplicative" else 0)),
+                   f"the layered simulation (P={p} patterns of N={n} neurons per layer)")
     cc = self_control_c(a) if c is None else float(c)
     rng = np.random.default_rng(seed)
     norm = a * (1 - a) * n

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..problems import Instance
+from ..resources import require_memory
 
 
 def check_int(name: str, value: Any, *, minimum: int | None = None, maximum: int | None = None) -> int:
@@ -75,11 +76,13 @@ def pm1_sign(x: np.ndarray) -> np.ndarray:
     return np.where(x >= 0, 1, -1).astype(np.int8)
 
 
-def training_errors(x_blas: np.ndarray, labels: np.ndarray, w: np.ndarray) -> int:
-    """Errors of ±1 weights ``w`` given patterns already cast once to float for BLAS.
+def require_pattern_memory(instance: Instance, method: str, bytes_per_entry: float, what: str) -> None:
+    """Refuse, before allocating, a solver whose working set is ``bytes_per_entry`` per pattern entry.
 
-    Exact for ±1 patterns (integer sums far below 2**24 in float32/64); solve()
-    re-verifies in integer arithmetic anyway.
+    A packed instance that the solver reads densely also counts its dense int8 copy.
+    The message names the method and the P×N size, e.g. ``method 'fbp' keeps P×N float64
+    messages (P=60001, N=100001): needs 134.1 GiB; 21.0 GiB of memory is available``.
     """
-    fields = x_blas @ w.astype(x_blas.dtype)
-    return int(np.count_nonzero(labels * fields <= 0))
+    p, n = instance.p, instance.n
+    extra = p * n if instance.storage == "bits" else 0
+    require_memory(bytes_per_entry * p * n + extra, f"method {method!r} keeps {what} (P={p}, N={n}): it")

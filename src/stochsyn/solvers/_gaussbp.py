@@ -36,7 +36,7 @@ import numpy as np
 from numba import njit
 from scipy.special import log_ndtr
 
-from ._checks import pm1_sign, training_errors
+from ._checks import pm1_sign, require_pattern_memory
 
 # Floor on the cavity variance v_{μi}. When almost every other synapse is polarized
 # the Gaussian form of a sum of few fluctuating ±1 terms is poor and v → 0 makes
@@ -208,17 +208,18 @@ def run_bp(
     fewest errors seen has not improved for ``patience`` sweeps
     (``info["stalled"]``). Returns (w, epochs, history, info).
     """
+    # s, s² and the messages u: three float64 P×N arrays
+    require_pattern_memory(instance, "BP", 3 * 8 + 8, "three float64 P×N arrays (patterns, squares, messages)")
     rng = np.random.default_rng(seed)
-    x = instance.patterns
     y = instance.labels
-    s = x.astype(np.float64) * y[:, None].astype(np.float64)
+    s = instance.rows(slice(None), dtype=np.float64)
+    s *= y[:, None].astype(np.float64)
     s2 = s * s
-    xb = x.astype(np.float64)
     p, n = s.shape
     u = rng.normal(0.0, init_scale / np.sqrt(n), size=(p, n))
     h_prev = np.zeros(n)
     best_w = pm1_sign(u.sum(axis=0))
-    best_err = training_errors(xb, y, best_w)
+    best_err = instance.errors(best_w)
     hist: dict[str, list] = {"errors": [], "max_delta": [], "mean_abs_m": []}
     epochs = 0
     stopped = False
@@ -237,7 +238,7 @@ def run_bp(
         epochs += 1
         h_prev = u.sum(axis=0) + F
         w = pm1_sign(h_prev)
-        err = training_errors(xb, y, w)
+        err = instance.errors(w)
         if err < best_err:
             best_err, best_w, best_at = err, w, epochs
         hist["errors"].append(err)

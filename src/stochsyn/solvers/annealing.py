@@ -19,7 +19,8 @@ import numpy as np
 
 from ..problems import Instance
 from ._anneal import anneal_sweep
-from ._checks import check_choice, check_float, check_instance, check_int
+from ..packed.layout import block_rows
+from ._checks import check_choice, check_float, check_instance, check_int, require_pattern_memory
 from .base import Callback, Result, register
 
 _KINDS = {"errors": 0, "hinge": 1}
@@ -38,6 +39,21 @@ def beta_schedule(t: int, n_sweeps: int, beta0: float, beta1: float, schedule: s
     if schedule == "linear":
         return beta0 + (beta1 - beta0) * f
     return beta0 * (beta1 / beta0) ** f
+
+
+def _folded_columns(instance: Instance) -> np.ndarray:
+    """(N, P) matrix σ^μ ξ_i^μ, column i contiguous (a flip of w_i reads it): int8 for ±1
+    patterns (dense or packed, built in row blocks), float64 otherwise."""
+    p, n = instance.p, instance.n
+    dt = np.int8 if instance.binary_patterns else np.float64
+    require_pattern_memory(instance, "annealing", np.dtype(dt).itemsize, f"the transposed {np.dtype(dt)} pattern matrix")
+    ct = np.empty((n, p), dtype=dt)
+    step = block_rows(n * 8)
+    for r0 in range(0, p, step):
+        blk = instance.rows(slice(r0, r0 + step), dtype=dt)
+        blk *= instance.labels[r0 : r0 + step, None].astype(dt)
+        ct[:, r0 : r0 + blk.shape[0]] = blk.T
+    return ct
 
 
 @register("annealing", "simulated annealing (Metropolis single flips) on an errors or hinge energy")
@@ -104,7 +120,7 @@ def annealing(
     restarts = check_int("restarts", restarts, minimum=0)
     rng = np.random.default_rng(seed)
     n, p = instance.n, instance.p
-    ct = np.ascontiguousarray((instance.patterns.astype(np.float64) * instance.labels[:, None]).T)
+    ct = _folded_columns(instance)
     c_max = float(np.abs(ct).max()) if ct.size else 0.0
     # a flip moves a stability by at most 2 c_max; the small slack keeps rounding of
     # real-valued patterns from hiding a term that the full sum would have seen

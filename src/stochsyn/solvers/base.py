@@ -19,7 +19,7 @@ from typing import Any, Callable, Protocol
 
 import numpy as np
 
-from ..problems import Instance, count_errors
+from ..problems import Instance
 
 __all__ = [
     "Result",
@@ -146,8 +146,8 @@ def get_solver(method: str) -> Solver:
 def solve(instance: Instance, method: str = "stochastic", seed: int | None = 0, **options: Any) -> Result:
     """Run solver ``method`` on ``instance`` and return a verified :class:`Result`.
 
-    The weights are re-checked with :func:`stochsyn.problems.count_errors`
-    (exact integer arithmetic for ±1 patterns); ``errors`` and ``solved`` in the
+    The weights are re-checked with :meth:`stochsyn.problems.Instance.errors`
+    (exact integer arithmetic for ±1 patterns, dense or packed); ``errors`` and ``solved`` in the
     returned result always come from that check. ``seconds`` is the wall time of
     the whole call.
 
@@ -167,7 +167,7 @@ def solve(instance: Instance, method: str = "stochastic", seed: int | None = 0, 
     if w.shape != (instance.n,) or not np.all((w == 1) | (w == -1)):
         raise RuntimeError(f"solver {method!r} returned weights that are not a ({instance.n},) ±1 vector")
     res.weights = w.astype(np.int8, copy=False)
-    res.errors = count_errors(instance.patterns, instance.labels, res.weights)
+    res.errors = instance.errors(res.weights)
     res.solved = res.errors == 0
     res.seconds = seconds
     res.method = method

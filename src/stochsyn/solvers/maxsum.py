@@ -33,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..problems import Instance
-from ._checks import check_float, check_instance, check_int, pm1_sign, training_errors
+from ._checks import check_float, check_instance, check_int, pm1_sign, require_pattern_memory
 from .base import Callback, Result, register
 
 # Stand-in for an infinite field: finite so that sums and differences stay defined.
@@ -119,17 +119,19 @@ def maxsum(
     noise = check_float("noise", noise, low=0.0, low_open=True)
     patience = check_int("patience", patience, minimum=0)
 
+    # patterns, messages, cavity fields, new messages and the kernel's temporaries
+    require_pattern_memory(instance, "maxsum", 6 * 8, "about six float64 P×N arrays")
     rng = np.random.default_rng(seed)
-    x, y = instance.patterns, instance.labels
-    xb = x.astype(np.float64)
-    s = xb * y[:, None]
+    y = instance.labels
+    s = instance.rows(slice(None), dtype=np.float64)
+    s *= y[:, None].astype(np.float64)
     p, n = s.shape
     tie_break = noise * rng.uniform(-1.0, 1.0, size=n)
     u = np.zeros((p, n))
     reinf = np.zeros(n)
     h = tie_break.copy()
     best_w = pm1_sign(h)
-    best_err = training_errors(xb, y, best_w)
+    best_err = instance.errors(best_w)
     hist: dict[str, list] = {"errors": [], "max_delta": [], "rho": []}
     epochs = 0
     stopped = False
@@ -153,7 +155,7 @@ def maxsum(
             h /= scale
             tie_break = tie_break / scale
         w = pm1_sign(h)
-        err = training_errors(xb, y, w)
+        err = instance.errors(w)
         if err < best_err:
             best_err, best_w, best_at = err, w, epochs
         hist["errors"].append(err)

@@ -10,24 +10,28 @@ central-limit negative log-likelihood E(m) = −Σ_μ log Φ(u^μ) of
 (sign(0) := +1). The run stops at the first epoch where sign(m) classifies every
 pattern, or when the epoch budget ends.
 
-Entropic annealing. Plain descent on E polarizes the synapses quickly and then
-freezes in a configuration with a few errors (at N = 1001, α = 0.7 it solved 0
-of 10 instances in our measurements). We therefore descend on the variational
-free energy of the synapse distribution,
+Entropic annealing, in units that do not depend on N. Plain descent on E
+polarizes the synapses quickly and then freezes with a few errors (at N = 1001,
+α = 0.7 it solved 0 of 10 instances). We descend instead on the variational free
+energy of the synapse distribution, per pattern and per synapse,
 
-    F_T(m) = E(m)/P − T Σ_i s(m_i),   s(m) = −Σ_± (1 ± m)/2 · log((1 ± m)/2),
+    F_τ(m) = E(m)/P − τ s̄(m),   s̄(m) = (1/N) Σ_i s(m_i),   s(m) = −Σ_± (1 ± m)/2 · log((1 ± m)/2),
 
 whose entropy term (∂s/∂m = −atanh m = −h) keeps the synapses from polarizing
-before the loss has found a good direction, and anneal T_t = T₀ (1 − d)^t.
-The defaults (T₀ = 1e-3, d = 1e-3, Adam with lr 0.1, full batch) were chosen by
-measurement; see docs/core.md for the tables.
+before the loss has found a good direction, and anneal τ_t = τ₀ (1 − d)^t.
+Both terms of F_τ are intensive (E/P and s̄ are O(1)), and with τ so defined the
+whole trajectory — overlap q(τ) = mean m², errors(τ), and the collapse onto a
+solution at τ ≈ 0.45–0.5 — is the same at N = 1001 and N = 10001 (docs/core.md).
+The first version of this solver put an absolute temperature T on Σ_i s(m_i),
+i.e. τ = T·N: tuned at N = 1001 (T = 1e-3), it was 10x too hot at N = 10001 and
+spent thousands of epochs cooling down, which is why it failed there.
 
-Cost of a full-batch epoch: the pattern matrix (labels folded in) is read
-twice — once for the means μ^μ together with the stabilities of sign(m), once by
-the transposed product for the gradient. Large ±1 instances keep it as int8 and
-use the fused numba kernels of ``_fused``; otherwise it is cast once to
-``dtype`` for BLAS. For ±1 patterns v^μ = Σ_i (1 − m_i²) is the same for every μ; real
-patterns need one more product with ξ².
+Cost of a full-batch epoch: two passes over the pattern matrix, one for the
+means μ^μ together with the stabilities of sign(m), one transposed for the
+gradient. Large ±1 instances are read as packed bits (:mod:`stochsyn.packed`,
+one bit per entry; a dense int8 instance is packed once); otherwise the matrix
+is cast once to ``dtype`` for BLAS. For ±1 patterns v^μ = Σ_i (1 − m_i²) is the
+same for every μ; real patterns need one more product with ξ².
 """
 
 from __future__ import annotations
@@ -36,12 +40,15 @@ from typing import Any
 
 import numpy as np
 from threadpoolctl import threadpool_limits
+
 from ..clt import DEFAULT_VAR_FLOOR, clt_coefficients, clt_loss_grad_folded
+from ..packed import cols_dot, pack_signs, rows_dot
 from ..problems import Instance
-from ._fused import cols_dot, rows_dot2
+from ..resources import require_memory
+from ._checks import check_choice, check_float, check_instance, check_int
 from .base import Callback, Result, register
 
-__all__ = ["stochastic_gd", "DEFAULTS"]
+__all__ = ["stochastic_gd", "DEFAULTS", "tau_schedule"]
 
 #: Default options of :func:`stochastic_gd` (chosen by measurement; see docs/core.md).
 DEFAULTS: dict[str, Any] = {
@@ -50,6 +57,8 @@ DEFAULTS: dict[str, Any] = {
     "lr": 0.1,
     "momentum": 0.0,
     "batch_size": None,
+    "tau": 0.6,
+    "tau_decay": 1e-3,
     "beta": 1.0,
     "beta_growth": 0.0,
     "margin": 0.0,
@@ -59,54 +68,65 @@ DEFAULTS: dict[str, Any] = {
     "var_floor": DEFAULT_VAR_FLOOR,
     "dtype": "float32",
     "history": True,
-    "temperature": 1e-3,
-    "temperature_decay": 1e-3,
     "blas_threads": "auto",
     "kernel": "auto",
 }
 
-# Below this many matrix entries a BLAS product takes microseconds and extra
-# threads only add synchronization cost (10x slower on a loaded 2-core machine).
+# Below this many matrix entries a BLAS product takes microseconds: the packed
+# kernels' thread start-up would dominate, and extra BLAS threads only add
+# synchronization cost (10x slower on a loaded 2-core machine).
 _SMALL_PRODUCT = 1 << 22
 
-
 _OPTIMIZERS = ("gd", "adam")
+_KERNELS = ("auto", "blas", "packed")
+_RENAMED = {
+    "temperature": "tau",
+    "temperature_decay": "tau_decay",
+}
+
+
+def tau_schedule(epoch: int, tau: float, tau_decay: float) -> float:
+    """Entropic temperature of epoch ``epoch`` (1-based): τ_t = τ₀ (1 − d)^(t−1)."""
+    return tau * (1.0 - tau_decay) ** (epoch - 1)
 
 
 def _validate(opts: dict[str, Any]) -> None:
-    def positive(name: str, allow_zero: bool = False) -> None:
-        v = opts[name]
-        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not np.isfinite(v):
-            raise TypeError(f"{name} must be a finite number, got {v!r}")
-        if v < 0 or (v == 0 and not allow_zero):
-            raise ValueError(f"{name} must be {'>= 0' if allow_zero else '> 0'}, got {name}={v!r}")
-
-    me = opts["max_epochs"]
-    if isinstance(me, bool) or not isinstance(me, (int, np.integer)) or me < 1:
-        raise ValueError(f"max_epochs must be an integer >= 1, got max_epochs={me!r}")
-    if opts["optimizer"] not in _OPTIMIZERS:
-        raise ValueError(f"optimizer must be one of {_OPTIMIZERS}, got optimizer={opts['optimizer']!r}")
+    check_int("max_epochs", opts["max_epochs"], minimum=1)
+    check_choice("optimizer", opts["optimizer"], _OPTIMIZERS)
     for name in ("lr", "beta", "h_max"):
-        positive(name)
-    for name in ("momentum", "beta_growth", "margin_growth", "init_scale", "var_floor", "temperature"):
-        positive(name, allow_zero=True)
-    positive("temperature_decay", allow_zero=True)
-    if opts["temperature_decay"] >= 1:
-        raise ValueError(f"temperature_decay must be < 1, got temperature_decay={opts['temperature_decay']!r}")
-    if opts["momentum"] >= 1:
-        raise ValueError(f"momentum must be < 1, got momentum={opts['momentum']!r}")
-    if not np.isfinite(opts["margin"]):
-        raise ValueError(f"margin must be finite, got margin={opts['margin']!r}")
+        check_float(name, opts[name], low=0.0, low_open=True)
+    for name in ("beta_growth", "margin_growth", "init_scale", "var_floor", "tau"):
+        check_float(name, opts[name], low=0.0)
+    check_float("margin", opts["margin"])
+    check_float("tau_decay", opts["tau_decay"], low=0.0, high=1.0, high_open=True)
+    check_float("momentum", opts["momentum"], low=0.0, high=1.0, high_open=True)
     bt = opts["blas_threads"]
-    if bt != "auto" and (isinstance(bt, bool) or not isinstance(bt, (int, np.integer)) or bt < 1):
-        raise ValueError(f"blas_threads must be 'auto' or an integer >= 1, got blas_threads={bt!r}")
+    if bt != "auto":
+        check_int("blas_threads", bt, minimum=1)
     bs = opts["batch_size"]
-    if bs is not None and (isinstance(bs, bool) or not isinstance(bs, (int, np.integer)) or bs < 1):
-        raise ValueError(f"batch_size must be None (full batch) or an integer >= 1, got batch_size={bs!r}")
-    if opts["kernel"] not in ("auto", "blas", "int8"):
-        raise ValueError(f"kernel must be 'auto', 'blas' or 'int8', got kernel={opts['kernel']!r}")
-    if opts["dtype"] not in ("float32", "float64"):
-        raise ValueError(f"dtype must be 'float32' or 'float64', got dtype={opts['dtype']!r}")
+    if bs is not None:
+        check_int("batch_size", bs, minimum=1)
+    check_choice("kernel", opts["kernel"], _KERNELS)
+    check_choice("dtype", opts["dtype"], ("float32", "float64"))
+    if not isinstance(opts["history"], (bool, np.bool_)):
+        raise TypeError(f"history must be True or False, got history={opts['history']!r}")
+
+
+def _merge_options(options: dict[str, Any]) -> dict[str, Any]:
+    opts = dict(DEFAULTS)
+    unknown = set(options) - set(opts)
+    if unknown:
+        hints = [
+            f"{old!r} is now {new!r}, in per-synapse units (T = tau/N: tau = 1e-3*N gives the old temperature=1e-3)"
+            for old, new in _RENAMED.items() if old in unknown
+        ]
+        raise TypeError(
+            f"unknown option(s) for method 'stochastic': {sorted(unknown)}; expected some of {sorted(opts)}"
+            + (f" ({'; '.join(hints)})" if hints else "")
+        )
+    opts.update(options)
+    _validate(opts)
+    return opts
 
 
 @register("stochastic", "Gradient descent on stochastic binary synapses, CLT loss (Baldassi et al. PRL 2018)")
@@ -119,7 +139,7 @@ def stochastic_gd(
 ) -> Result:
     """Train a binary perceptron through stochastic synapses m = tanh(h).
 
-    Descends on F_T(m) = E(m)/P − T_t Σ_i s(m_i), with E the CLT loss
+    Descends on F_τ(m) = E(m)/P − τ_t (1/N) Σ_i s(m_i), with E the CLT loss
     −Σ_μ log Φ(β_t(σ^μ μ^μ/√v^μ − κ_t)) of :mod:`stochsyn.clt` and s the entropy
     of a ±1 synapse of mean m_i, and returns W = sign(m) at the first epoch
     where it solves the instance. If the budget ends first, the weights of the
@@ -127,14 +147,18 @@ def stochastic_gd(
 
     Keyword Args:
         max_epochs (int, 2000): epoch budget (an epoch is one pass over all patterns).
+            The default holds at every N: the trajectory in epochs does not depend on N.
         optimizer (str, "adam"): "adam" (Kingma & Ba; 0.9, 0.999, 1e-8) or "gd"
             (gradient descent with optional heavy-ball momentum).
         lr (float, 0.1): step size on h.
         momentum (float, 0.0): heavy-ball momentum, "gd" only.
         batch_size (int | None, None): None = full batch; else minibatches of this
             many patterns in a fresh random order each epoch.
-        temperature (float, 1e-3): initial entropic temperature T₀ (0 = plain CLT loss).
-        temperature_decay (float, 1e-3): T_t = T₀ (1 − d)^t.
+        tau (float, 0.6): initial entropic temperature τ₀ per synapse (0 = plain CLT
+            loss). Solutions appear when τ has come down to about 0.45–0.5, at every N
+            and α ≥ 0.5; starting higher only adds epochs, starting at 0.5 or below loses
+            instances at α = 0.7 (docs/core.md).
+        tau_decay (float, 1e-3): d in τ_t = τ₀ (1 − d)^t.
         beta (float, 1.0): initial inverse temperature β inside Φ.
         beta_growth (float, 0.0): β_t = β (1 + beta_growth)^t.
         margin (float, 0.0): initial margin κ on the normalized stability.
@@ -142,23 +166,24 @@ def stochastic_gd(
         init_scale (float, 0.01): h_i drawn from N(0, init_scale²) with the seed.
         h_max (float, 10.0): |h| is clipped here so 1 − m² ≥ ~8e-9 and v stays > 0.
         var_floor (float, 1e-8): variance floor per unit squared pattern norm.
-        dtype (str, "float32"): precision of the pattern-matrix products.
+        dtype (str, "float32"): precision of the BLAS products ("blas" kernel).
         history (bool, True): record the loss E/P and the errors of sign(m) per epoch.
-        kernel (str, "auto"): "blas" keeps X as a float matrix and uses BLAS;
-            "int8" keeps ±1 patterns as int8 and uses fused numba kernels (4x less
-            memory traffic); "auto" picks "int8" for ±1 patterns with P·N ≥ 2²².
+        kernel (str, "auto"): "packed" reads ±1 patterns as bits with the kernels of
+            :mod:`stochsyn.packed` (a dense int8 instance is packed once, P·N/8 bytes;
+            minibatches are unpacked per batch); "blas" casts the matrix once to
+            ``dtype`` (P·N·4 bytes for float32); "auto" picks "packed" for ±1 patterns
+            with P·N ≥ 2²², or stored packed, and "blas" otherwise.
         blas_threads (int | "auto", "auto"): BLAS threads during the run; "auto"
             uses 1 thread when P·N < 2²² (tiny products) and the library default otherwise.
 
-    ``callback(epoch, {"errors", "loss", "temperature"})`` is called after each
+    ``callback(epoch, {"errors", "loss", "tau"})`` is called after each
     epoch and may return True to stop.
+
+    Raises:
+        stochsyn.resources.MemoryBudgetError: the working set would not fit in memory.
     """
-    opts = dict(DEFAULTS)
-    unknown = set(options) - set(opts)
-    if unknown:
-        raise TypeError(f"unknown option(s) for method 'stochastic': {sorted(unknown)}; expected some of {sorted(opts)}")
-    opts.update(options)
-    _validate(opts)
+    check_instance(instance, "stochastic")
+    opts = _merge_options(options)
     threads = opts["blas_threads"]
     if threads == "auto":
         threads = 1 if instance.p * instance.n < _SMALL_PRODUCT else None
@@ -166,81 +191,120 @@ def stochastic_gd(
         return _run(instance, seed, callback, opts)
 
 
-def _run(instance: Instance, seed: int | None, callback: Callback | None, opts: dict[str, Any]) -> Result:
+class _PackedProducts:
+    """The two products of an epoch read from packed bits; labels are folded into the vectors."""
 
+    kind = "packed"
+
+    def __init__(self, instance: Instance) -> None:
+        self.bits = instance.bits
+        self.n = instance.n
+        self.y = instance.labels.astype(np.float64)
+
+    def forward(self, m: np.ndarray) -> tuple[np.ndarray, int]:
+        """Folded means σ^μ Σ_i m_i ξ_i^μ and the errors of sign(m) (exact), in one pass."""
+        mean, fields = rows_dot(self.bits, self.n, m, pack_signs(m))
+        return self.y * mean, int(np.count_nonzero(self.y * fields <= 0))
+
+    def backward(self, a: np.ndarray) -> np.ndarray:
+        """Σ_μ a_μ σ^μ ξ_i^μ."""
+        return cols_dot(self.bits, self.n, self.y * a)
+
+
+class _BlasProducts:
+    """The two products on the folded matrix X_μi = σ^μ ξ_i^μ, cast once to a float type."""
+
+    kind = "blas"
+
+    def __init__(self, instance: Instance, dt: np.dtype) -> None:
+        p, n = instance.p, instance.n
+        copies = 1 if instance.binary_patterns else 2
+        require_memory(copies * p * n * dt.itemsize, f"the {dt} pattern matrix of the 'blas' kernel (P={p}, N={n})")
+        self.dt = dt
+        self.x = instance.rows(slice(None), dtype=dt)
+        self.x *= instance.labels[:, None].astype(dt)
+        self.x2 = None if instance.binary_patterns else np.square(self.x)
+
+    def forward(self, m: np.ndarray) -> tuple[np.ndarray, int]:
+        w = np.where(m >= 0, 1, -1).astype(self.dt)
+        return (self.x @ m.astype(self.dt)).astype(np.float64), int(np.count_nonzero(self.x @ w <= 0))
+
+
+def _run(instance: Instance, seed: int | None, callback: Callback | None, opts: dict[str, Any]) -> Result:
     rng = np.random.default_rng(seed)
     dt = np.dtype(opts["dtype"])
     p, n = instance.p, instance.n
     kernel = opts["kernel"]
     if kernel == "auto":
-        kernel = "int8" if instance.binary_patterns and p * n >= _SMALL_PRODUCT else "blas"
-    if kernel == "int8" and not instance.binary_patterns:
-        raise ValueError("kernel='int8' needs ±1 patterns; this instance has real-valued patterns")
-    if kernel == "int8" and opts["batch_size"] is not None and opts["batch_size"] < p:
-        raise ValueError("kernel='int8' supports full-batch training only (batch_size=None)")
-    # Labels folded into the patterns once: X_μi = σ^μ ξ_i^μ, int8 for the numba
-    # kernels, else cast once to the working float type for BLAS.
-    if kernel == "int8":
-        x = np.ascontiguousarray(instance.patterns * instance.labels[:, None], dtype=np.int8)
+        large = p * n >= _SMALL_PRODUCT or instance.storage == "bits"
+        kernel = "packed" if instance.binary_patterns and large else "blas"
+    if kernel == "packed" and not instance.binary_patterns:
+        raise ValueError("kernel='packed' needs ±1 patterns; this instance has real-valued patterns")
+    bs = opts["batch_size"]
+    full_batch = bs is None or bs >= p
+    if kernel == "packed":
+        prod: _PackedProducts | _BlasProducts = _PackedProducts(instance)
     else:
-        x = np.multiply(instance.patterns, instance.labels[:, None], dtype=dt)
-    x2 = None if instance.binary_patterns else np.square(x)
-    kernel_opts = {"margin": 0.0, "var_floor": float(opts["var_floor"])}
+        prod = _BlasProducts(instance, dt)
+    var_floor_total = float(opts["var_floor"]) * n
+    y = instance.labels.astype(np.float64)
 
     h = opts["init_scale"] * rng.standard_normal(n)
     opt = _Optimizer(opts["optimizer"], float(opts["lr"]), float(opts["momentum"]), n, float(opts["h_max"]))
-    bs = opts["batch_size"]
-    full_batch = bs is None or bs >= p
-    var_floor_total = float(opts["var_floor"]) * n
     hist_loss: list[float] = []
     hist_err: list[int] = []
     best_err, best_w = p + 1, np.ones(n, dtype=np.int8)
     solved = False
     epoch = 0
+    tau = float(opts["tau"])
     for epoch in range(1, opts["max_epochs"] + 1):
         t = epoch - 1
         beta = opts["beta"] * (1.0 + opts["beta_growth"]) ** t
-        kernel_opts["margin"] = opts["margin"] + opts["margin_growth"] * t
-        temp = opts["temperature"] * (1.0 - opts["temperature_decay"]) ** t
+        margin = opts["margin"] + opts["margin_growth"] * t
+        tau = tau_schedule(epoch, opts["tau"], opts["tau_decay"])
+        # the h-gradient of F_τ: (1 − m²) (∂E/∂m / P + (τ/N) h)
+        t_h = tau / n
         m = np.tanh(h)
         w = np.where(m >= 0, 1, -1).astype(np.int8)
-        if kernel == "int8":
-            mean_f, stab = rows_dot2(x, m.astype(dt), w)
-            err = int(np.count_nonzero(stab <= 0))
-        elif full_batch:
-            mean_f, stab = x @ m.astype(dt), x @ w.astype(dt)
-            err = int(np.count_nonzero(stab <= 0))
+        if full_batch:
+            mean_f, err = prod.forward(m)
         else:
-            err = int(np.count_nonzero(x @ w.astype(dt) <= 0))
+            err = instance.errors(w) if kernel == "packed" else prod.forward(m)[1]
         if err < best_err:
             best_err, best_w = err, w
         if err == 0:
             solved = True
             break
-        if kernel == "int8":
+        if full_batch and kernel == "packed":
             var = np.full(p, max(float(np.sum(1.0 - m * m)), 0.0) + var_floor_total)
-            loss, a, b = clt_coefficients(mean_f.astype(np.float64), var, beta=beta, margin=kernel_opts["margin"])
-            gm = -cols_dot(x, a.astype(dt)).astype(np.float64) - m * b.sum()
-            opt.step(h, (1.0 - m * m) * (gm / p + temp * h))
+            loss, a, b = clt_coefficients(mean_f, var, beta=beta, margin=margin)
+            gm = -prod.backward(a) - m * b.sum()
+            opt.step(h, (1.0 - m * m) * (gm / p + t_h * h))
         elif full_batch:
-            loss, gm = clt_loss_grad_folded(x, x2, m, mean_f.astype(np.float64), beta=beta, **kernel_opts)
-            opt.step(h, (1.0 - m * m) * (gm / p + temp * h))
+            loss, gm = clt_loss_grad_folded(prod.x, prod.x2, m, mean_f, beta=beta, margin=margin,
+                                            var_floor=float(opts["var_floor"]))
+            opt.step(h, (1.0 - m * m) * (gm / p + t_h * h))
         else:
             loss = 0.0
             order = rng.permutation(p)
             for start in range(0, p, bs):
                 idx = order[start : start + bs]
-                xb = x[idx]
-                x2b = None if x2 is None else x2[idx]
+                if kernel == "packed":
+                    xb = instance.rows(idx, dtype=dt) * y[idx, None].astype(dt)
+                    x2b = None
+                else:
+                    xb = prod.x[idx]
+                    x2b = None if prod.x2 is None else prod.x2[idx]
                 mb = np.tanh(h)
                 meanb = (xb @ mb.astype(dt)).astype(np.float64)
-                lb, gm = clt_loss_grad_folded(xb, x2b, mb, meanb, beta=beta, **kernel_opts)
+                lb, gm = clt_loss_grad_folded(xb, x2b, mb, meanb, beta=beta, margin=margin,
+                                              var_floor=float(opts["var_floor"]))
                 loss += lb
-                opt.step(h, (1.0 - mb * mb) * (gm / idx.size + temp * h))
+                opt.step(h, (1.0 - mb * mb) * (gm / idx.size + t_h * h))
         if opts["history"]:
             hist_loss.append(loss / p)
             hist_err.append(err)
-        if callback is not None and callback(epoch, {"errors": err, "loss": loss / p, "temperature": temp}):
+        if callback is not None and callback(epoch, {"errors": err, "loss": loss / p, "tau": tau}):
             break
 
     if opts["history"] and solved:
@@ -253,7 +317,8 @@ def _run(instance: Instance, seed: int | None, callback: Callback | None, opts: 
         errors=0 if solved else best_err,
         epochs=epoch,
         history={"loss": hist_loss, "errors": hist_err} if opts["history"] else None,
-        info={"mean_abs_m": float(np.mean(np.abs(m))), "q0": float(np.mean(m * m))},
+        info={"mean_abs_m": float(np.mean(np.abs(m))), "q0": float(np.mean(m * m)), "tau_final": tau,
+              "kernel": prod.kind},
     )
 
 
