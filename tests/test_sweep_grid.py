@@ -335,3 +335,29 @@ def test_store_adds_columns_missing_from_older_databases(tmp_path):
         row["solver_code"] = "abc"
         s.add(row)
         assert s.rows()[0]["solver_code"] == "abc"
+
+
+def test_finite_size_fit_recovers_a_known_law_and_its_interval_covers_it():
+    from stochsyn.experiments.report import finite_size_fit, finite_size_table
+
+    ns = np.array([251, 501, 1001, 2001, 4001, 10001])
+    truth = 0.80 - 0.9 * ns ** (-0.6)
+    rng = np.random.default_rng(4)
+    half = np.full(ns.shape, 0.004)
+    noisy = truth + rng.normal(0, half / 1.96)
+    fit = finite_size_fit(ns, noisy, noisy - half, noisy + half, n_boot=300)
+    assert fit["nu_fitted"] and fit["dof"] == 3 and fit["points"] == 6
+    lo, hi = fit["alpha_inf_ci"]
+    assert lo < 0.80 < hi and hi - lo < 0.05
+    assert abs(fit["nu"] - 0.6) < 0.35
+    exact = finite_size_fit(ns[:3], truth[:3] * 0 + 0.8 - 0.5 * ns[:3] ** -0.5, truth[:3] - 0.01, truth[:3] + 0.01)
+    assert not exact["nu_fitted"] and exact["nu"] == 0.5 and exact["nu_ci"] is None
+    assert exact["alpha_inf"] == pytest.approx(0.8, abs=1e-9) and exact["a"] == pytest.approx(0.5, abs=1e-7)
+    with pytest.raises(ValueError, match="at least 3 distinct sizes"):
+        finite_size_fit([101, 101, 201], [0.7, 0.7, 0.71], [0.6] * 3, [0.8] * 3)
+    # the table uses only interpolated alpha_50 values and groups by solver
+    rows = [{"label": "x", "problem": "random", "n": int(n), "alpha50": float(v), "alpha50_status": "interpolated",
+             "alpha50_ci_low": float(v) - 0.004, "alpha50_ci_high": float(v) + 0.004} for n, v in zip(ns, noisy)]
+    rows.append({**rows[0], "n": 20001, "alpha50_status": "above"})
+    table = finite_size_table(rows, n_boot=50)
+    assert len(table) == 1 and table[0]["sizes"] == ns.tolist()

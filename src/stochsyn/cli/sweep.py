@@ -43,6 +43,7 @@ def _render(
     from ..experiments.report import (
         alpha50_table,
         cell_table,
+        finite_size_table,
         plot_alpha50,
         plot_success,
         plot_time_to_solution,
@@ -58,6 +59,7 @@ def _render(
         raise ValueError(f"result database {db} holds no finished trials yet")
     cells = cell_table(rows, level=level, method=method)
     a50 = alpha50_table(cells, rows)
+    fss = finite_size_table(a50)
     written = []
     if csv is not None:
         written.append(write_csv(cells, csv))
@@ -71,11 +73,12 @@ def _render(
             raise NotADirectoryError(f"--plots {plots} exists and is not a directory")
         written.append(plot_success(cells, plots / "success_vs_alpha.png", level=level))
         written.append(plot_time_to_solution(cells, plots / "time_to_solution.png"))
-        written.append(plot_alpha50(a50, plots / "alpha50.png"))
+        written.append(plot_alpha50(a50, plots / "alpha50.png", fss))
     if json_out:
         import json
 
-        print_json({**json.loads(to_json(cells, a50)), "failures": len(failures), "written": [str(p) for p in written]})
+        print_json({**json.loads(to_json(cells, a50, fss)), "failures": len(failures),
+                    "written": [str(p) for p in written]})
         return
     pct = int(round(level * 100))
     if show_cells:
@@ -101,6 +104,18 @@ def _render(
             _fmt_seconds(r["median_seconds_solved"]),
         )
     console.print(t)
+    if fss:
+        t = Table(title="finite-size scaling: alpha_50(N) = alpha_inf - a N^(-nu), weighted least squares "
+                        "(nu fitted from 4 sizes on, else fixed at 1/2); 95% bootstrap intervals")
+        for col in ("solver", "problem", "sizes", "α_∞", "95% interval", "a", "ν", "ν 95%", "χ²/dof"):
+            t.add_column(col, justify="left" if col in ("solver", "problem") else "right")
+        for f in fss:
+            nu_ci = "fixed" if f["nu_ci"] is None else f"[{f['nu_ci'][0]:.2f}, {f['nu_ci'][1]:.2f}]"
+            chi = f"{f['chi2']:.2f}/{f['dof']}" if f["dof"] > 0 else f"{f['chi2']:.2f}/0"
+            t.add_row(f["label"], f["problem"], ",".join(map(str, f["sizes"])), f"{f['alpha_inf']:.4f}",
+                      f"[{f['alpha_inf_ci'][0]:.4f}, {f['alpha_inf_ci'][1]:.4f}]", f"{f['a']:.3g}",
+                      f"{f['nu']:.2f}", nu_ci, chi)
+        console.print(t)
     codes: dict[str, set[str]] = {}
     for r in rows:
         if r.get("solver_code"):

@@ -21,6 +21,17 @@ the linear interpolation of that curve at 1/2. When every cell is ≥ 1/2 the
 value is censored above the largest α (reported as ``> α_max``), when every
 cell is < 1/2 below the smallest (``< α_min``). Its interval comes from
 Jeffreys posterior draws p_i ~ Beta(k_i + 1/2, n_i − k_i + 1/2), re-fit, repeat.
+
+Finite-size scaling (:func:`finite_size_fit`). Per solver, the interpolated α_50(N)
+are fitted by the law
+
+    α_50(N) = α_∞ − a · N^(−ν),
+
+by weighted least squares (weights 1/σ_N², σ_N = the half-width of the 95% α_50
+interval / 1.96). With four or more sizes ν is fitted too (profile over a grid of ν
+in [0.05, 2]); with three, ν = 1/2 is fixed and said so. The interval on α_∞ (and ν)
+comes from a parametric bootstrap: α_50(N) drawn from N(estimate, σ_N²), re-fit.
+Censored α_50 (beyond the measured α range) are left out of the fit.
 """
 
 from __future__ import annotations
@@ -52,6 +63,8 @@ __all__ = [
     "plot_success",
     "plot_time_to_solution",
     "plot_alpha50",
+    "finite_size_fit",
+    "finite_size_table",
 ]
 
 
@@ -316,6 +329,105 @@ def alpha50_table(
     return out
 
 
+_NU_GRID = np.round(np.arange(0.05, 2.0001, 0.01), 4)
+_NU_FIXED = 0.5
+
+
+def _wls_line(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[float, float, float]:
+    """Weighted least squares y ≈ c0 − c1 x; returns (c0, c1, χ²)."""
+    a = np.column_stack([np.ones_like(x), -x]) * np.sqrt(w)[:, None]
+    coef, *_ = np.linalg.lstsq(a, y * np.sqrt(w), rcond=None)
+    resid = y - (coef[0] - coef[1] * x)
+    return float(coef[0]), float(coef[1]), float(np.sum(w * resid * resid))
+
+
+def _fit_law(ns: np.ndarray, y: np.ndarray, w: np.ndarray, free_nu: bool) -> tuple[float, float, float, float]:
+    """(α_∞, a, ν, χ²) of α_50 = α_∞ − a N^(−ν); ν profiled over the grid when free."""
+    best = None
+    for nu in (_NU_GRID if free_nu else [_NU_FIXED]):
+        c0, c1, chi2 = _wls_line(ns ** (-nu), y, w)
+        if best is None or chi2 < best[3]:
+            best = (c0, c1, float(nu), chi2)
+    assert best is not None
+    return best
+
+
+def finite_size_fit(
+    ns: Sequence[int],
+    alpha50: Sequence[float],
+    ci_low: Sequence[float],
+    ci_high: Sequence[float],
+    *,
+    n_boot: int = 1000,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Fit α_50(N) = α_∞ − a N^(−ν) (see the module docstring) and bootstrap its parameters.
+
+    Args:
+        ns: sizes N (at least 3 distinct).
+        alpha50: α_50 at each N (interpolated values only).
+        ci_low, ci_high: their 95% intervals.
+        n_boot: bootstrap replicates. Default 1000.
+        seed: seed of the bootstrap. Default 0.
+
+    Returns:
+        dict with ``alpha_inf``, ``alpha_inf_ci`` (95%), ``a``, ``nu``, ``nu_ci`` (None when
+        ν is fixed), ``nu_fitted`` (bool), ``chi2``, ``dof``, ``points``, ``law`` (the fitted
+        law as text).
+    """
+    n_arr = np.asarray(ns, dtype=np.float64)
+    y = np.asarray(alpha50, dtype=np.float64)
+    lo = np.asarray(ci_low, dtype=np.float64)
+    hi = np.asarray(ci_high, dtype=np.float64)
+    if not (n_arr.shape == y.shape == lo.shape == hi.shape) or n_arr.ndim != 1:
+        raise ValueError("ns, alpha50, ci_low and ci_high must be 1-D of equal length")
+    if len(set(n_arr.tolist())) < 3:
+        raise ValueError(f"a finite-size fit needs at least 3 distinct sizes, got N={sorted(set(n_arr.tolist()))}")
+    sigma = np.maximum((hi - lo) / (2 * 1.96), 1e-4)
+    w = 1.0 / sigma**2
+    free_nu = len(set(n_arr.tolist())) >= 4
+    a_inf, a, nu, chi2 = _fit_law(n_arr, y, w, free_nu)
+    rng = np.random.default_rng(seed)
+    boots = np.array([_fit_law(n_arr, rng.normal(y, sigma), w, free_nu) for _ in range(n_boot)])
+    ci = np.quantile(boots[:, 0], [0.025, 0.975])
+    nu_ci = np.quantile(boots[:, 2], [0.025, 0.975]) if free_nu else None
+    dof = len(y) - (3 if free_nu else 2)
+    return {
+        "alpha_inf": a_inf,
+        "alpha_inf_ci": (float(ci[0]), float(ci[1])),
+        "a": a,
+        "nu": nu,
+        "nu_ci": None if nu_ci is None else (float(nu_ci[0]), float(nu_ci[1])),
+        "nu_fitted": free_nu,
+        "chi2": chi2,
+        "dof": dof,
+        "points": len(y),
+        "law": f"alpha_50(N) = {a_inf:.4f} - {a:.3g} * N^(-{nu:.2f})" + ("" if free_nu else " (nu fixed)"),
+    }
+
+
+def finite_size_table(a50: Sequence[Mapping[str, Any]], *, n_boot: int = 1000, seed: int = 0) -> list[dict[str, Any]]:
+    """One finite-size fit per (solver variant, problem) with ≥ 3 interpolated α_50 values.
+
+    Args:
+        a50: output of :func:`alpha50_table`.
+    """
+    groups: dict[tuple, list[Mapping[str, Any]]] = defaultdict(list)
+    for r in a50:
+        if r["alpha50_status"] == "interpolated":
+            groups[(r["label"], r["problem"])].append(r)
+    out = []
+    for (label, problem), rs in sorted(groups.items()):
+        rs = sorted(rs, key=lambda r: r["n"])
+        if len({r["n"] for r in rs}) < 3:
+            continue
+        fit = finite_size_fit([r["n"] for r in rs], [r["alpha50"] for r in rs],
+                              [r["alpha50_ci_low"] for r in rs], [r["alpha50_ci_high"] for r in rs],
+                              n_boot=n_boot, seed=seed)
+        out.append({"label": label, "problem": problem, "sizes": [r["n"] for r in rs], **fit})
+    return out
+
+
 def write_csv(records: Sequence[Mapping[str, Any]], path: str | os.PathLike) -> Path:
     """Write ``records`` (dicts with the same keys) as CSV, atomically."""
     if not records:
@@ -387,9 +499,11 @@ def plot_time_to_solution(cells: Sequence[Mapping[str, Any]], path: str | os.Pat
     return save_figure(fig, path)
 
 
-def plot_alpha50(table: Sequence[Mapping[str, Any]], path: str | os.PathLike) -> Path:
+def plot_alpha50(table: Sequence[Mapping[str, Any]], path: str | os.PathLike,
+                 fits: Sequence[Mapping[str, Any]] = ()) -> Path:
     """PNG: α_50 per solver against N with its 95% interval (Jeffreys draws); censored values
-    are drawn as open triangles pointing the way of the bound."""
+    are drawn as open triangles pointing the way of the bound. ``fits`` (from
+    :func:`finite_size_table`) add the fitted law as a dashed curve and α_∞ at the right edge."""
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.0, 4.0))
@@ -407,6 +521,14 @@ def plot_alpha50(table: Sequence[Mapping[str, Any]], path: str | os.PathLike) ->
             if r["alpha50_status"] != "interpolated":
                 ax.plot(x, y, marker="^" if r["alpha50_status"] == "above" else "v", ms=10,
                         mfc="none", color=line[0].get_color())
+        for f in fits:
+            if (f["label"], f["problem"]) == (label, problem):
+                grid = np.geomspace(min(ns), 30 * max(ns), 200)
+                ax.plot(grid, f["alpha_inf"] - f["a"] * grid ** (-f["nu"]), ls="--", lw=1,
+                        color=line[0].get_color())
+                lo_, hi_ = f["alpha_inf_ci"]
+                ax.errorbar([30 * max(ns)], [f["alpha_inf"]], yerr=[[f["alpha_inf"] - lo_], [hi_ - f["alpha_inf"]]],
+                            marker="*", ms=9, capsize=3, color=line[0].get_color())
     ax.set_xscale("log")
     ax.set_xlabel("N")
     ax.set_ylabel("α_50")
@@ -415,6 +537,7 @@ def plot_alpha50(table: Sequence[Mapping[str, Any]], path: str | os.PathLike) ->
     return save_figure(fig, path)
 
 
-def to_json(cells: Sequence[Mapping[str, Any]], a50: Sequence[Mapping[str, Any]]) -> str:
-    """Both tables as one JSON document."""
-    return json.dumps({"cells": list(cells), "alpha50": list(a50)}, indent=1)
+def to_json(cells: Sequence[Mapping[str, Any]], a50: Sequence[Mapping[str, Any]],
+            fss: Sequence[Mapping[str, Any]] = ()) -> str:
+    """The tables (cells, α_50 and the finite-size fits) as one JSON document."""
+    return json.dumps({"cells": list(cells), "alpha50": list(a50), "finite_size": list(fss)}, indent=1)

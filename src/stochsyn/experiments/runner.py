@@ -74,6 +74,10 @@ class SweepSummary:
     seconds: float
 
 
+# Trials with at least this many pattern entries generate their instance packed.
+_PACK_FROM_ENTRIES = 1 << 24
+
+
 def default_workers() -> int:
     """Number of cores this process may use (``os.sched_getaffinity`` where available)."""
     try:
@@ -113,7 +117,8 @@ def run_trial(trial: dict[str, Any], plugins: Sequence[str] = ()) -> dict[str, A
     """Run one trial (worker side) and return its result row as plain data.
 
     The instance is ``random_patterns(N, α, seed)`` (``teacher_student`` for
-    problem ``"teacher"``); the solver is called through
+    problem ``"teacher"``), stored packed from P·N ≥ 2²⁴ entries (the same
+    instance, one bit per entry); the solver is called through
     :func:`stochsyn.solvers.solve` (which re-verifies the weights) with seed
     :func:`~stochsyn.experiments.grid.solver_seed` ``(seed)``. Exceptions of the
     solver propagate.
@@ -123,13 +128,15 @@ def run_trial(trial: dict[str, Any], plugins: Sequence[str] = ()) -> dict[str, A
     import numpy as np
 
     from .. import __version__
-    from ..problems import random_patterns, teacher_student
+    from ..problems import n_patterns, random_patterns, teacher_student
     from ..solvers import get_solver, solve
 
     load_plugins(plugins)
     t = Trial.from_dict(trial)
     generator = {"random": random_patterns, "teacher": teacher_student}[t.problem]
-    instance = generator(t.n, t.alpha, seed=t.seed)
+    # large instances are generated packed: the same patterns at one bit per entry
+    packed = t.n * n_patterns(t.n, t.alpha) >= _PACK_FROM_ENTRIES
+    instance = generator(t.n, t.alpha, seed=t.seed, packed=packed)
     options = json.loads(t.options_json)
     sseed = solver_seed(t.seed)
     res = solve(instance, method=t.solver, seed=sseed, **options)
