@@ -169,7 +169,7 @@ def test_callback_can_stop_the_run():
         ({"batch_size": 0}, ValueError, "batch_size"),
         ({"momentum": 1.0}, ValueError, r"momentum must lie in \[0.0, 1.0\)"),
         ({"tau_decay": 1.5}, ValueError, "tau_decay"),
-        ({"temperature": 1e-3}, TypeError, "is now 'tau', in per-synapse units"),
+        ({"temperature": 1e-3}, TypeError, r"'temperature' is now tau \(per-synapse units"),
         ({"kernel": "int8"}, ValueError, "kernel must be one of"),
         ({"dtype": "float16"}, ValueError, "dtype"),
         ({"lr": "fast"}, TypeError, "lr must be a real number"),

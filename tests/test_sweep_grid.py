@@ -137,8 +137,13 @@ def test_bad_problem_duplicates_and_options():
         build_grid(solvers=[SOLVER], n=31, alpha=0.3, problem="xor")
     with pytest.raises(ValueError, match="duplicate"):
         build_grid(solvers=[SOLVER], n=31, alpha="0.3,0.3")
-    with pytest.raises(ValueError, match="no option 'no_such_option'"):
+    with pytest.raises(ValueError, match=r"unknown option\(s\) for method .*\['no_such_option'\]"):
         Grid((Variant(SOLVER, {"no_such_option": 1}),), (31,), (0.3,), (0,))
+    # the stochastic solver's options are checked too (its signature lists them)
+    with pytest.raises(ValueError, match=r"\['lrr'\]; expected some of .*'lr'"):
+        build_grid(solvers=["stochastic"], n=31, alpha=0.3, options={"stochastic": {"lrr": 0.3}})
+    with pytest.raises(ValueError, match="'seed' of solver 'stochastic' is set by the sweep"):
+        build_grid(solvers=["stochastic"], n=31, alpha=0.3, options={"stochastic": {"seed": 3}})
     with pytest.raises(ValueError, match="not in the grid's solvers"):
         build_grid(solvers=[SOLVER], n=31, alpha=0.3, options={"other": {"a": 1}})
     with pytest.raises(ValueError, match="seeds must be >= 0"):

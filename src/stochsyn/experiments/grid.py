@@ -36,7 +36,6 @@ from __future__ import annotations
 import hashlib
 import importlib
 import importlib.util
-import inspect
 import json
 import math
 import os
@@ -284,26 +283,19 @@ class Grid:
 
 
 def _check_variant(v: Variant) -> None:
-    from ..solvers import get_solver
+    from ..solvers.base import check_options, get_solver
 
     if not isinstance(v.solver, str):
         raise TypeError(f"solver must be a name (str), got {v.solver!r}")
-    fn = get_solver(v.solver)  # ValueError naming the registered solvers
+    get_solver(v.solver)  # ValueError naming the registered solvers
     canonical_options(v.options)
-    params = inspect.signature(fn).parameters
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        return
-    accepted = {k for k, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY}
-    accepted |= {k for k, p in params.items() if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD}
-    accepted -= {"instance", "seed", "callback"}
-    for k in v.options:
-        if k not in accepted:
-            raise ValueError(
-                f"solver {v.solver!r} has no option {k!r}; expected one of {sorted(accepted)}"
-            )
     for k in ("seed", "callback"):
         if k in v.options:
             raise ValueError(f"option {k!r} of solver {v.solver!r} is set by the sweep itself")
+    try:
+        check_options(v.solver, v.options)
+    except TypeError as exc:  # a grid file is a value, not a call: report it as ValueError
+        raise ValueError(str(exc)) from None
 
 
 # -- parsing of axis specifications ------------------------------------------------

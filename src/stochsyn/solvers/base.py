@@ -13,6 +13,7 @@ least ``"errors"``) and may return True to stop early. Progress bars hook here.
 
 from __future__ import annotations
 
+import inspect
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
@@ -30,6 +31,8 @@ __all__ = [
     "get_solver",
     "describe",
     "solve",
+    "solver_options",
+    "check_options",
 ]
 
 Callback = Callable[[int, dict[str, Any]], "bool | None"]
@@ -143,6 +146,37 @@ def get_solver(method: str) -> Solver:
     return _REGISTRY[method].fn
 
 
+def solver_options(method: str) -> dict[str, Any]:
+    """The options of solver ``method`` and their defaults, read off its signature.
+
+    These are its keyword-only parameters other than ``seed`` and ``callback``.
+    """
+    fn = get_solver(method)
+    return {
+        name: p.default
+        for name, p in inspect.signature(fn).parameters.items()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY and name not in ("seed", "callback")
+    }
+
+
+def check_options(method: str, options: dict[str, Any] | Any) -> None:
+    """Raise TypeError naming the options that solver ``method`` does not take.
+
+    The message lists the accepted options; a solver may map renamed options to a hint
+    in a ``renamed_options`` attribute, which is appended for the names it knows.
+    """
+    accepted = solver_options(method)
+    unknown = sorted(set(options) - set(accepted) - {"callback"})
+    if not unknown:
+        return
+    renamed = getattr(get_solver(method), "renamed_options", {})
+    hints = [f"{k!r} is now {renamed[k]}" for k in unknown if k in renamed]
+    raise TypeError(
+        f"unknown option(s) for method {method!r}: {unknown}; expected some of {sorted(accepted)}"
+        + (f" ({'; '.join(hints)})" if hints else "")
+    )
+
+
 def solve(instance: Instance, method: str = "stochastic", seed: int | None = 0, **options: Any) -> Result:
     """Run solver ``method`` on ``instance`` and return a verified :class:`Result`.
 
@@ -160,6 +194,7 @@ def solve(instance: Instance, method: str = "stochastic", seed: int | None = 0, 
     if not isinstance(instance, Instance):
         raise TypeError(f"instance must be a stochsyn.problems.Instance, got {type(instance).__name__}")
     fn = get_solver(method)
+    check_options(method, options)
     t0 = time.perf_counter()
     res = fn(instance, seed=seed, **options)
     seconds = time.perf_counter() - t0

@@ -36,6 +36,7 @@ same for every μ; real patterns need one more product with ξ².
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import numpy as np
@@ -50,28 +51,6 @@ from .base import Callback, Result, register
 
 __all__ = ["stochastic_gd", "DEFAULTS", "tau_schedule"]
 
-#: Default options of :func:`stochastic_gd` (chosen by measurement; see docs/core.md).
-DEFAULTS: dict[str, Any] = {
-    "max_epochs": 2000,
-    "optimizer": "adam",
-    "lr": 0.1,
-    "momentum": 0.0,
-    "batch_size": None,
-    "tau": 0.6,
-    "tau_decay": 1e-3,
-    "beta": 1.0,
-    "beta_growth": 0.0,
-    "margin": 0.0,
-    "margin_growth": 0.0,
-    "init_scale": 0.01,
-    "h_max": 10.0,
-    "var_floor": DEFAULT_VAR_FLOOR,
-    "dtype": "float32",
-    "history": True,
-    "blas_threads": "auto",
-    "kernel": "auto",
-}
-
 # Below this many matrix entries a BLAS product takes microseconds: the packed
 # kernels' thread start-up would dominate, and extra BLAS threads only add
 # synchronization cost (10x slower on a loaded 2-core machine).
@@ -79,10 +58,6 @@ _SMALL_PRODUCT = 1 << 22
 
 _OPTIMIZERS = ("gd", "adam")
 _KERNELS = ("auto", "blas", "packed")
-_RENAMED = {
-    "temperature": "tau",
-    "temperature_decay": "tau_decay",
-}
 
 
 def tau_schedule(epoch: int, tau: float, tau_decay: float) -> float:
@@ -112,30 +87,30 @@ def _validate(opts: dict[str, Any]) -> None:
         raise TypeError(f"history must be True or False, got history={opts['history']!r}")
 
 
-def _merge_options(options: dict[str, Any]) -> dict[str, Any]:
-    opts = dict(DEFAULTS)
-    unknown = set(options) - set(opts)
-    if unknown:
-        hints = [
-            f"{old!r} is now {new!r}, in per-synapse units (T = tau/N: tau = 1e-3*N gives the old temperature=1e-3)"
-            for old, new in _RENAMED.items() if old in unknown
-        ]
-        raise TypeError(
-            f"unknown option(s) for method 'stochastic': {sorted(unknown)}; expected some of {sorted(opts)}"
-            + (f" ({'; '.join(hints)})" if hints else "")
-        )
-    opts.update(options)
-    _validate(opts)
-    return opts
-
-
 @register("stochastic", "Gradient descent on stochastic binary synapses, CLT loss (Baldassi et al. PRL 2018)")
 def stochastic_gd(
     instance: Instance,
     *,
     seed: int | None = 0,
     callback: Callback | None = None,
-    **options: Any,
+    max_epochs: int = 2000,
+    optimizer: str = "adam",
+    lr: float = 0.1,
+    momentum: float = 0.0,
+    batch_size: int | None = None,
+    tau: float = 0.6,
+    tau_decay: float = 1e-3,
+    beta: float = 1.0,
+    beta_growth: float = 0.0,
+    margin: float = 0.0,
+    margin_growth: float = 0.0,
+    init_scale: float = 0.01,
+    h_max: float = 10.0,
+    var_floor: float = DEFAULT_VAR_FLOOR,
+    dtype: str = "float32",
+    history: bool = True,
+    blas_threads: int | str = "auto",
+    kernel: str = "auto",
 ) -> Result:
     """Train a binary perceptron through stochastic synapses m = tanh(h).
 
@@ -183,12 +158,27 @@ def stochastic_gd(
         stochsyn.resources.MemoryBudgetError: the working set would not fit in memory.
     """
     check_instance(instance, "stochastic")
-    opts = _merge_options(options)
+    opts = {name: value for name, value in locals().items() if name in DEFAULTS}
+    _validate(opts)
     threads = opts["blas_threads"]
     if threads == "auto":
         threads = 1 if instance.p * instance.n < _SMALL_PRODUCT else None
     with threadpool_limits(limits=threads, user_api="blas"):
         return _run(instance, seed, callback, opts)
+
+
+#: Default options of :func:`stochastic_gd`, read off its signature (chosen by measurement; docs/core.md).
+DEFAULTS: dict[str, Any] = {
+    name: p.default for name, p in inspect.signature(stochastic_gd).parameters.items()
+    if p.kind is inspect.Parameter.KEYWORD_ONLY and name not in ("seed", "callback")
+}
+
+# The options that replaced the absolute temperature of the first version (solve() adds
+# this hint to its unknown-option error).
+stochastic_gd.renamed_options = {  # type: ignore[attr-defined]
+    "temperature": "tau (per-synapse units: T = tau/N, so tau = 1e-3*N gives the old temperature=1e-3)",
+    "temperature_decay": "tau_decay",
+}
 
 
 class _PackedProducts:
