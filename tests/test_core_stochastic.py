@@ -165,7 +165,7 @@ def test_callback_can_stop_the_run():
     [
         ({"max_epochs": 0}, ValueError, "max_epochs"),
         ({"optimizer": "sgd"}, ValueError, "optimizer"),
-        ({"lr": -1.0}, ValueError, r"lr must lie in \(0.0, inf\]"),
+        ({"lr": -1.0}, ValueError, r"lr must lie in \(0.0, inf\)"),
         ({"batch_size": 0}, ValueError, "batch_size"),
         ({"momentum": 1.0}, ValueError, r"momentum must lie in \[0.0, 1.0\)"),
         ({"tau_decay": 1.5}, ValueError, "tau_decay"),

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import validation as V
 from .atomic import atomic_savez
 from .packed import check_packbits, pack_signs, packed_width, rows_dot, sign_dot, unpack_rows
 from .packed.layout import block_rows, pack_rows
@@ -35,6 +36,7 @@ from .resources import require_memory
 
 __all__ = [
     "Instance",
+    "as_instance",
     "n_patterns",
     "random_patterns",
     "teacher_student",
@@ -60,17 +62,11 @@ def n_patterns(n: int, alpha: float) -> int:
 
 
 def _check_n(n: object) -> None:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
-        raise TypeError(f"n must be an integer, got {n!r} of type {type(n).__name__}")
-    if n < 1:
-        raise ValueError(f"n must be >= 1, got n={n}")
+    V.count("n", n)
 
 
 def _check_alpha(alpha: object) -> None:
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.integer, np.floating)):
-        raise TypeError(f"alpha must be a real number, got {alpha!r}")
-    if not np.isfinite(alpha) or alpha <= 0:
-        raise ValueError(f"alpha must be a finite number > 0, got alpha={alpha!r}")
+    V.real("alpha", alpha, lo=0.0, lo_open=True)
 
 
 def _is_pm1(x: np.ndarray) -> bool:
@@ -98,6 +94,13 @@ def _readonly(a: np.ndarray) -> np.ndarray:
     v = a.view()
     v.setflags(write=False)
     return v
+
+
+def as_instance(value: object, name: str = "instance") -> "Instance":
+    """``value`` if it is an :class:`Instance`, else TypeError naming ``name``."""
+    if not isinstance(value, Instance):
+        raise TypeError(f"{name} must be a stochsyn.problems.Instance, got {type(value).__name__}")
+    return value
 
 
 def count_errors(patterns: np.ndarray, labels: np.ndarray, weights: np.ndarray) -> int:

@@ -50,7 +50,8 @@ from numba import njit
 from scipy.special import log_ndtr
 
 from ..problems import Instance
-from ._validate import check_instance, check_positive_int, check_pm1_vector, check_seed
+from .. import validation as V
+from ..problems import as_instance
 
 __all__ = ["LocalEntropyBP", "local_entropy_bp", "DEFAULT_LAMBDAS", "EXACT_FACTOR_MAX_N"]
 
@@ -303,8 +304,8 @@ def local_entropy_bp(
     Returns:
         :class:`LocalEntropyBP` with φ, q, d, S, and a convergence flag per λ.
     """
-    check_instance(instance)
-    ref = check_pm1_vector(reference, instance.n, "reference").astype(np.float64)
+    as_instance(instance)
+    ref = V.pm1_vector(reference, instance.n, "reference").astype(np.float64)
     if factor not in ("auto", "exact", "gaussian"):
         raise ValueError(f"factor must be 'auto', 'exact' or 'gaussian', got factor={factor!r}")
     if factor == "auto":
@@ -315,14 +316,14 @@ def local_entropy_bp(
         raise ValueError(f"damping must be a number in [0, 1), got damping={damping!r}")
     if not (isinstance(tol, (int, float)) and tol > 0):
         raise ValueError(f"tol must be a number > 0, got tol={tol!r}")
-    max_iter = check_positive_int(max_iter, "max_iter")
+    max_iter = V.count("max_iter", max_iter)
     if branch not in ("local", "dominant"):
         raise ValueError(f"branch must be 'local' or 'dominant', got branch={branch!r}")
     lam = DEFAULT_LAMBDAS if lambdas is None else np.atleast_1d(np.asarray(lambdas, dtype=np.float64))
     if lam.ndim != 1 or lam.size == 0 or not np.all(np.isfinite(lam)):
         raise ValueError(f"lambdas must be a non-empty 1-D sequence of finite numbers, got {lambdas!r}")
     lam = np.sort(lam)[::-1]
-    rng = np.random.default_rng(check_seed(seed))
+    rng = np.random.default_rng(V.seed(seed))
 
     a = instance.labels.astype(np.float64)[:, None] * instance.patterns.astype(np.float64)
     n, p = instance.n, instance.p

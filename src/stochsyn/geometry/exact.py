@@ -27,7 +27,8 @@ import numpy as np
 from numba import njit
 
 from ..problems import Instance
-from ._validate import check_instance, check_pm1_vector
+from .. import validation as V
+from ..problems import as_instance
 
 __all__ = [
     "MAX_EXACT_N",
@@ -175,16 +176,16 @@ def local_entropy_exact(instance: Instance, reference: np.ndarray, *, max_n: int
     Raises:
         ValueError: N > max_n, or ``reference`` not an (N,) ±1 vector.
     """
-    check_instance(instance)
+    as_instance(instance)
     _check_size(instance, max_n)
-    ref = check_pm1_vector(reference, instance.n, "reference")
+    ref = V.pm1_vector(reference, instance.n, "reference")
     low, high_a, n_low = _tables(instance)
     return _count_kernel(low, high_a, n_low, _to_bits(ref), instance.n)
 
 
 def count_solutions(instance: Instance, *, max_n: int = MAX_EXACT_N) -> int:
     """Total number of binary solutions of ``instance`` (exact enumeration, N ≤ ``max_n``, default 25)."""
-    check_instance(instance)
+    as_instance(instance)
     ref = np.ones(instance.n, dtype=np.int8)
     return int(local_entropy_exact(instance, ref, max_n=max_n).sum())
 
@@ -195,7 +196,7 @@ def solutions_from_indices(instance: Instance, ranks: np.ndarray, *, max_n: int 
     Ranks are 0-based indices into the list of all solutions ordered by the integer
     code c = Σ_i [W_i = +1] 2^i. Raises ValueError if a rank is out of range.
     """
-    check_instance(instance)
+    as_instance(instance)
     _check_size(instance, max_n)
     r = np.asarray(ranks, dtype=np.int64).ravel()
     if r.size and r.min() < 0:

@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 
 from ..problems import Instance
-from ._validate import check_instance, check_positive_int, check_pm1_vector, check_seed
+from .. import validation as V
+from ..problems import as_instance
 
 __all__ = ["GeneralizationResult", "generalization_error", "overlap_generalization_error"]
 
@@ -51,14 +52,14 @@ def _teacher_vector(teacher: Instance | np.ndarray) -> np.ndarray:
     arr = np.asarray(teacher)
     if arr.ndim != 1:
         raise ValueError(f"teacher must be a teacher-student Instance or a 1-D ±1 vector, got shape {arr.shape}")
-    return check_pm1_vector(arr, arr.shape[0], "teacher")
+    return V.pm1_vector(arr, arr.shape[0], "teacher")
 
 
 def overlap_generalization_error(teacher: Instance | np.ndarray, weights: np.ndarray) -> float:
     """ε = arccos(R)/π with R = W·T/N: the exact generalization error for Gaussian
     (spherical) inputs and the large-N limit for ±1 inputs."""
     t = _teacher_vector(teacher)
-    w = check_pm1_vector(weights, t.shape[0], "weights")
+    w = V.pm1_vector(weights, t.shape[0], "weights")
     r = float(np.dot(w.astype(np.int64), t.astype(np.int64))) / t.shape[0]
     return float(np.arccos(np.clip(r, -1.0, 1.0)) / np.pi)
 
@@ -86,9 +87,9 @@ def generalization_error(
     """
     t = _teacher_vector(teacher)
     n = t.shape[0]
-    w = check_pm1_vector(weights, n, "weights")
-    n_test = check_positive_int(n_test, "n_test")
-    rng = np.random.default_rng(check_seed(seed))
+    w = V.pm1_vector(weights, n, "weights")
+    n_test = V.count("n_test", n_test)
+    rng = np.random.default_rng(V.seed(seed))
     tt, ww = t.astype(np.float32), w.astype(np.float32)
     chunk = max(1, min(n_test, 4_000_000 // n))
     wrong = 0

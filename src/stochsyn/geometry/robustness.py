@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 
 from ..problems import Instance
-from ._validate import check_instance, check_positive_int, check_pm1_vector, check_seed
+from .. import validation as V
+from ..problems import as_instance
 
 __all__ = ["RobustnessCurve", "flip_robustness", "noise_robustness"]
 
@@ -85,11 +86,11 @@ def flip_robustness(
     Returns:
         :class:`RobustnessCurve` with ``kind="flip"``; ``extra["n_flipped"]`` holds k.
     """
-    check_instance(instance)
-    w = check_pm1_vector(weights, instance.n, "weights").astype(np.float64)
+    as_instance(instance)
+    w = V.pm1_vector(weights, instance.n, "weights").astype(np.float64)
     fr = _check_levels(fractions, "fractions", 1.0)
-    n_draws = check_positive_int(n_draws, "n_draws")
-    rng = np.random.default_rng(check_seed(seed))
+    n_draws = V.count("n_draws", n_draws)
+    rng = np.random.default_rng(V.seed(seed))
     a = instance.labels.astype(np.float64)[:, None] * instance.patterns.astype(np.float64)
     base = a @ w
     n = instance.n
@@ -132,11 +133,11 @@ def noise_robustness(
     Returns:
         :class:`RobustnessCurve` with ``kind="noise"``.
     """
-    check_instance(instance)
-    w = check_pm1_vector(weights, instance.n, "weights").astype(np.float64)
+    as_instance(instance)
+    w = V.pm1_vector(weights, instance.n, "weights").astype(np.float64)
     eta = _check_levels(noise_levels, "noise_levels", None)
-    n_draws = check_positive_int(n_draws, "n_draws")
-    rng = np.random.default_rng(check_seed(seed))
+    n_draws = V.count("n_draws", n_draws)
+    rng = np.random.default_rng(V.seed(seed))
     x = instance.patterns.astype(np.float64)
     y = instance.labels.astype(np.float64)
     means, sems = np.empty(eta.size), np.empty(eta.size)

@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..problems import Instance
-from ._validate import check_instance, check_positive_int, check_seed
+from .. import validation as V
+from ..problems import as_instance
 from .exact import MAX_EXACT_N, count_solutions, solutions_from_indices
 
 __all__ = ["sample_typical_solution", "sample_typical_solutions"]
@@ -43,9 +44,9 @@ def sample_typical_solutions(
     Raises:
         ValueError: the instance has no solution, N too large, or too many distinct samples asked.
     """
-    check_instance(instance)
-    n_samples = check_positive_int(n_samples, "n_samples")
-    seed = check_seed(seed)
+    as_instance(instance)
+    n_samples = V.count("n_samples", n_samples)
+    seed = V.seed(seed)
     total = count_solutions(instance, max_n=max_n)
     if total == 0:
         raise ValueError(f"instance {instance!r} has no binary solution, nothing to sample")

@@ -1,8 +1,4 @@
-"""Option validation shared by the reference solvers.
-
-Each helper raises a ValueError/TypeError that names the option, the value
-received and what was expected, as the project's error convention asks.
-"""
+"""Checks and helpers shared by the solvers (argument primitives live in :mod:`stochsyn.validation`)."""
 
 from __future__ import annotations
 
@@ -10,59 +6,13 @@ from typing import Any
 
 import numpy as np
 
-from ..problems import Instance
+from ..problems import Instance, as_instance
 from ..resources import require_memory
-
-
-def check_int(name: str, value: Any, *, minimum: int | None = None, maximum: int | None = None) -> int:
-    """``value`` as a Python int, rejecting bools, non-integers and values outside [minimum, maximum]."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer, got {value!r} of type {type(value).__name__}")
-    value = int(value)
-    if minimum is not None and value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {name}={value}")
-    if maximum is not None and value > maximum:
-        raise ValueError(f"{name} must be <= {maximum}, got {name}={value}")
-    return value
-
-
-def check_float(
-    name: str,
-    value: Any,
-    *,
-    low: float | None = None,
-    high: float | None = None,
-    low_open: bool = False,
-    high_open: bool = False,
-) -> float:
-    """``value`` as a finite float inside the interval given by low/high (closed unless ``*_open``)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a real number, got {value!r} of type {type(value).__name__}")
-    value = float(value)
-    if not np.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {name}={value!r}")
-    lo_bad = low is not None and (value <= low if low_open else value < low)
-    hi_bad = high is not None and (value >= high if high_open else value > high)
-    if lo_bad or hi_bad:
-        lb = "(" if low_open else "["
-        hb = ")" if high_open else "]"
-        lo = "-inf" if low is None else repr(low)
-        hi = "inf" if high is None else repr(high)
-        raise ValueError(f"{name} must lie in {lb}{lo}, {hi}{hb}, got {name}={value!r}")
-    return value
-
-
-def check_choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
-    """``value`` if it is one of ``choices``; ValueError listing them otherwise."""
-    if not isinstance(value, str) or value not in choices:
-        raise ValueError(f"{name} must be one of {list(choices)}, got {name}={value!r}")
-    return value
 
 
 def check_instance(instance: Any, method: str, *, binary_patterns: bool = False) -> Instance:
     """The instance itself, after checking its type (and ±1 patterns when the rule needs them)."""
-    if not isinstance(instance, Instance):
-        raise TypeError(f"instance must be a stochsyn.problems.Instance, got {type(instance).__name__}")
+    as_instance(instance)
     if binary_patterns and not instance.binary_patterns:
         raise ValueError(
             f"method {method!r} needs ±1 patterns (instance.binary_patterns), got real-valued patterns; "

@@ -20,7 +20,8 @@ import numpy as np
 from ..problems import Instance
 from ._anneal import anneal_sweep
 from ..packed.layout import block_rows
-from ._checks import check_choice, check_float, check_instance, check_int, require_pattern_memory
+from ._checks import check_instance, require_pattern_memory
+from .. import validation as V
 from .base import Callback, Result, register
 
 _KINDS = {"errors": 0, "hinge": 1}
@@ -110,14 +111,14 @@ def annealing(
         "runs" (runs made), "final_beta" and "stopped_by_callback".
     """
     check_instance(instance, "annealing")
-    max_epochs = check_int("max_epochs", max_epochs, minimum=0)
-    kind = _KINDS[check_choice("energy", energy, tuple(_KINDS))]
-    kappa = check_float("kappa", kappa, low=0.0, low_open=True)
-    power = check_float("power", power, low=0.0, low_open=True)
-    beta0 = check_float("beta0", beta0, low=0.0, low_open=True)
-    beta1 = check_float("beta1", beta1, low=beta0)
-    schedule = check_choice("schedule", schedule, _SCHEDULES)
-    restarts = check_int("restarts", restarts, minimum=0)
+    max_epochs = V.integer("max_epochs", max_epochs, lo=0)
+    kind = _KINDS[V.choice("energy", energy, tuple(_KINDS))]
+    kappa = V.real("kappa", kappa, lo=0.0, lo_open=True)
+    power = V.real("power", power, lo=0.0, lo_open=True)
+    beta0 = V.real("beta0", beta0, lo=0.0, lo_open=True)
+    beta1 = V.real("beta1", beta1, lo=beta0)
+    schedule = V.choice("schedule", schedule, _SCHEDULES)
+    restarts = V.integer("restarts", restarts, lo=0)
     rng = np.random.default_rng(seed)
     n, p = instance.n, instance.p
     ct = _folded_columns(instance)

@@ -19,8 +19,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..problems import Instance
-from ._checks import check_choice, check_float, check_instance, check_int
+from ._checks import check_instance
 from ._gaussbp import run_bp
+from .. import validation as V
 from .base import Callback, Result, register
 
 
@@ -64,14 +65,14 @@ def rbp(
         (largest message change), "mean_abs_m" and "rho".
     """
     check_instance(instance, "rbp")
-    max_epochs = check_int("max_epochs", max_epochs, minimum=0)
-    rho0 = check_float("rho0", rho0, low=0.0, high=1.0)
-    rho_step = check_float("rho_step", rho_step, low=0.0)
-    damping = check_float("damping", damping, low=0.0, high=1.0, high_open=True)
-    init_scale = check_float("init_scale", init_scale, low=0.0)
-    update = check_choice("update", update, ("parallel", "sequential"))
-    patience = check_int("patience", patience, minimum=0)
-    min_var = check_float("min_var", min_var, low=0.0, low_open=True)
+    max_epochs = V.integer("max_epochs", max_epochs, lo=0)
+    rho0 = V.real("rho0", rho0, lo=0.0, hi=1.0)
+    rho_step = V.real("rho_step", rho_step, lo=0.0)
+    damping = V.real("damping", damping, lo=0.0, hi=1.0, hi_open=True)
+    init_scale = V.real("init_scale", init_scale, lo=0.0)
+    update = V.choice("update", update, ("parallel", "sequential"))
+    patience = V.integer("patience", patience, lo=0)
+    min_var = V.real("min_var", min_var, lo=0.0, lo_open=True)
 
     def reinforcement(t: int, H: np.ndarray, h_prev: np.ndarray):
         rho = min(1.0, rho0 + t * rho_step)

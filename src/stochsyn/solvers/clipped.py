@@ -11,15 +11,16 @@ must stay below about sqrt(2/(πN)). The kernel is :mod:`stochsyn.solvers._onlin
 from __future__ import annotations
 
 from ..problems import Instance
-from ._checks import check_float, check_instance, check_int
+from ._checks import check_instance
 from ._online import run_online
+from .. import validation as V
 from .base import Callback, Result, register
 
 
 def _check_common(instance: Instance, method: str, max_epochs: int, states: int) -> tuple[int, int]:
     check_instance(instance, method, binary_patterns=True)
-    max_epochs = check_int("max_epochs", max_epochs, minimum=0)
-    states = check_int("states", states, minimum=2)
+    max_epochs = V.integer("max_epochs", max_epochs, lo=0)
+    states = V.integer("states", states, lo=2)
     if states % 2:
         raise ValueError(f"states must be even (odd hidden values -(K-1)..K-1), got states={states}")
     return max_epochs, states
@@ -94,7 +95,7 @@ def cpr(
         import math
 
         p_r = 0.06 * math.sqrt(2.0 / (math.pi * instance.n))
-    p_r = check_float("p_r", p_r, low=0.0, high=1.0)
+    p_r = V.real("p_r", p_r, lo=0.0, hi=1.0)
     w, epochs, history, info = run_online(
         instance, seed=seed, callback=callback, max_epochs=max_epochs,
         states=states, theta_m=0, p_s=0.0, p_r=p_r,

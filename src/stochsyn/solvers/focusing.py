@@ -29,8 +29,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..problems import Instance
-from ._checks import check_choice, check_float, check_instance, check_int
+from ._checks import check_instance
 from ._gaussbp import atanh_tanh_product, run_bp
+from .. import validation as V
 from .base import Callback, Result, register
 
 
@@ -97,20 +98,20 @@ def fbp(
         "max_delta", "mean_abs_m", "gamma" and "y".
     """
     check_instance(instance, "fbp")
-    max_epochs = check_int("max_epochs", max_epochs, minimum=0)
-    protocol = check_choice("protocol", protocol, ("scoping", "pseudo"))
-    y = check_float("y", y, low=1.0, low_open=True)
-    gamma0 = check_float("gamma0", gamma0, low=0.0)
-    gamma_step = check_float("gamma_step", gamma_step, low=0.0)
-    rho0 = check_float("rho0", rho0, low=0.0, high=1.0, high_open=True)
-    rho_step = check_float("rho_step", rho_step, low=0.0)
-    rho_max = check_float("rho_max", rho_max, low=0.0, high=1.0, low_open=True, high_open=True)
-    x = check_float("x", x, low=0.0, high=1.0, low_open=True, high_open=True)
-    damping = check_float("damping", damping, low=0.0, high=1.0, high_open=True)
-    init_scale = check_float("init_scale", init_scale, low=0.0)
-    update = check_choice("update", update, ("parallel", "sequential"))
-    patience = check_int("patience", patience, minimum=0)
-    min_var = check_float("min_var", min_var, low=0.0, low_open=True)
+    max_epochs = V.integer("max_epochs", max_epochs, lo=0)
+    protocol = V.choice("protocol", protocol, ("scoping", "pseudo"))
+    y = V.real("y", y, lo=1.0, lo_open=True)
+    gamma0 = V.real("gamma0", gamma0, lo=0.0)
+    gamma_step = V.real("gamma_step", gamma_step, lo=0.0)
+    rho0 = V.real("rho0", rho0, lo=0.0, hi=1.0, hi_open=True)
+    rho_step = V.real("rho_step", rho_step, lo=0.0)
+    rho_max = V.real("rho_max", rho_max, lo=0.0, hi=1.0, lo_open=True, hi_open=True)
+    x = V.real("x", x, lo=0.0, hi=1.0, lo_open=True, hi_open=True)
+    damping = V.real("damping", damping, lo=0.0, hi=1.0, hi_open=True)
+    init_scale = V.real("init_scale", init_scale, lo=0.0)
+    update = V.choice("update", update, ("parallel", "sequential"))
+    patience = V.integer("patience", patience, lo=0)
+    min_var = V.real("min_var", min_var, lo=0.0, lo_open=True)
 
     def schedule(t: int) -> tuple[float, float]:
         if protocol == "scoping":

@@ -33,7 +33,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..problems import Instance
-from ._checks import check_float, check_instance, check_int, pm1_sign, require_pattern_memory
+from ._checks import check_instance, pm1_sign, require_pattern_memory
+from .. import validation as V
 from .base import Callback, Result, register
 
 # Stand-in for an infinite field: finite so that sums and differences stay defined.
@@ -107,17 +108,17 @@ def maxsum(
         training errors seen; ``history`` of "errors", "max_delta", "rho".
     """
     check_instance(instance, "maxsum", binary_patterns=True)
-    max_epochs = check_int("max_epochs", max_epochs, minimum=0)
+    max_epochs = V.integer("max_epochs", max_epochs, lo=0)
     if kappa is None:
         kappa = max(1, 2 * int(round((0.35 * np.sqrt(instance.n) - 1) / 2)) + 1)
-    kappa = check_int("kappa", kappa, minimum=1)
+    kappa = V.integer("kappa", kappa, lo=1)
     if kappa % 2 == 0:
         raise ValueError(f"kappa must be odd (stabilities of ±1 patterns with odd N are odd), got kappa={kappa}")
-    rho0 = check_float("rho0", rho0, low=0.0, high=1.0)
-    rho_step = check_float("rho_step", rho_step, low=0.0)
-    damping = check_float("damping", damping, low=0.0, high=1.0, high_open=True)
-    noise = check_float("noise", noise, low=0.0, low_open=True)
-    patience = check_int("patience", patience, minimum=0)
+    rho0 = V.real("rho0", rho0, lo=0.0, hi=1.0)
+    rho_step = V.real("rho_step", rho_step, lo=0.0)
+    damping = V.real("damping", damping, lo=0.0, hi=1.0, hi_open=True)
+    noise = V.real("noise", noise, lo=0.0, lo_open=True)
+    patience = V.integer("patience", patience, lo=0)
 
     # patterns, messages, cavity fields, new messages and the kernel's temporaries
     require_pattern_memory(instance, "maxsum", 6 * 8, "about six float64 P×N arrays")

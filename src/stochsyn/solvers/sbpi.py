@@ -9,8 +9,9 @@ The kernel is :mod:`stochsyn.solvers._online`.
 from __future__ import annotations
 
 from ..problems import Instance
-from ._checks import check_float, check_instance, check_int
+from ._checks import check_instance
 from ._online import run_online
+from .. import validation as V
 from .base import Callback, Result, register
 
 
@@ -52,12 +53,12 @@ def sbpi(
         "mistakes": R1 applications during each epoch}``.
     """
     check_instance(instance, "sbpi", binary_patterns=True)
-    max_epochs = check_int("max_epochs", max_epochs, minimum=0)
-    states = check_int("states", states, minimum=2)
+    max_epochs = V.integer("max_epochs", max_epochs, lo=0)
+    states = V.integer("states", states, lo=2)
     if states % 2:
         raise ValueError(f"states must be even (odd hidden values -(K-1)..K-1), got states={states}")
-    theta_m = check_int("theta_m", theta_m, minimum=0)
-    p_s = check_float("p_s", p_s, low=0.0, high=1.0)
+    theta_m = V.integer("theta_m", theta_m, lo=0)
+    p_s = V.real("p_s", p_s, lo=0.0, hi=1.0)
     w, epochs, history, info = run_online(
         instance, seed=seed, callback=callback, max_epochs=max_epochs,
         states=states, theta_m=theta_m, p_s=p_s, p_r=0.0,

@@ -46,7 +46,8 @@ from ..clt import DEFAULT_VAR_FLOOR, clt_coefficients, clt_loss_grad_folded
 from ..packed import cols_dot, pack_signs, rows_dot
 from ..problems import Instance
 from ..resources import require_memory
-from ._checks import check_choice, check_float, check_instance, check_int
+from .. import validation as V
+from ._checks import check_instance
 from .base import Callback, Result, register
 
 __all__ = ["stochastic_gd", "DEFAULTS", "tau_schedule"]
@@ -66,25 +67,24 @@ def tau_schedule(epoch: int, tau: float, tau_decay: float) -> float:
 
 
 def _validate(opts: dict[str, Any]) -> None:
-    check_int("max_epochs", opts["max_epochs"], minimum=1)
-    check_choice("optimizer", opts["optimizer"], _OPTIMIZERS)
+    V.integer("max_epochs", opts["max_epochs"], lo=1)
+    V.choice("optimizer", opts["optimizer"], _OPTIMIZERS)
     for name in ("lr", "beta", "h_max"):
-        check_float(name, opts[name], low=0.0, low_open=True)
+        V.real(name, opts[name], lo=0.0, lo_open=True)
     for name in ("beta_growth", "margin_growth", "init_scale", "var_floor", "tau"):
-        check_float(name, opts[name], low=0.0)
-    check_float("margin", opts["margin"])
-    check_float("tau_decay", opts["tau_decay"], low=0.0, high=1.0, high_open=True)
-    check_float("momentum", opts["momentum"], low=0.0, high=1.0, high_open=True)
+        V.real(name, opts[name], lo=0.0)
+    V.real("margin", opts["margin"])
+    V.real("tau_decay", opts["tau_decay"], lo=0.0, hi=1.0, hi_open=True)
+    V.real("momentum", opts["momentum"], lo=0.0, hi=1.0, hi_open=True)
     bt = opts["blas_threads"]
     if bt != "auto":
-        check_int("blas_threads", bt, minimum=1)
+        V.integer("blas_threads", bt, lo=1)
     bs = opts["batch_size"]
     if bs is not None:
-        check_int("batch_size", bs, minimum=1)
-    check_choice("kernel", opts["kernel"], _KERNELS)
-    check_choice("dtype", opts["dtype"], ("float32", "float64"))
-    if not isinstance(opts["history"], (bool, np.bool_)):
-        raise TypeError(f"history must be True or False, got history={opts['history']!r}")
+        V.integer("batch_size", bs, lo=1)
+    V.choice("kernel", opts["kernel"], _KERNELS)
+    V.choice("dtype", opts["dtype"], ("float32", "float64"))
+    V.flag("history", opts["history"])
 
 
 @register("stochastic", "Gradient descent on stochastic binary synapses, CLT loss (Baldassi et al. PRL 2018)")

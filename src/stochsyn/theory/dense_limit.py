@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import brentq, root
 
-from . import _validate as V
+from .. import validation as V
 from .gaussian import G, GH, dGH, gauss_hermite, gauss_legendre, log_2cosh, log_H
 from .saddle import SaddlePointError, SaddleReport
 

@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import brentq
 
-from . import _validate as V
+from .. import validation as V
 from .gardner import GardnerState, gardner_entropy
 from .gaussian import dgh_from_gh, gauss_hermite, gh_from_log_h, log_2cosh, log_H, truncated_normal_nodes
 from .saddle import SaddlePointError, SaddleReport, fixed_point

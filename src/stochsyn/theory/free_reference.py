@@ -28,7 +28,7 @@ import numpy as np
 from scipy.optimize import brentq, root
 from scipy.special import gammaln, logsumexp
 
-from . import _validate as V
+from .. import validation as V
 from .gaussian import gauss_hermite, log_H
 from .local_entropy import DenseLocalEntropy, _Model
 from .saddle import SaddlePointError, SaddleReport

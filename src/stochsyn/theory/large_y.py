@@ -36,7 +36,7 @@ import numpy as np
 from scipy.optimize import brentq, root
 from scipy.special import logsumexp
 
-from . import _validate as V
+from .. import validation as V
 from .free_reference import FreeReferenceState
 from .gaussian import GH, gauss_hermite, gauss_legendre, log_2cosh, log_H
 from .saddle import SaddlePointError, SaddleReport

@@ -45,7 +45,7 @@ import numpy as np
 from scipy.optimize import brentq
 from scipy.special import gammaln, logsumexp
 
-from . import _validate as V
+from .. import validation as V
 from .gardner import GardnerState, gardner_entropy
 from .gaussian import gauss_hermite, log_2cosh, log_H, truncated_normal_nodes
 from .saddle import SaddlePointError, SaddleReport

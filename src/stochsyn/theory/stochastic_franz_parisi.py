@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import brentq
 
-from . import _validate as V
+from .. import validation as V
 from .franz_parisi import LocalEntropyCurve, continuation_grid
 from .gardner import gardner_entropy
 from .gaussian import dgh_from_gh, gauss_hermite, gauss_legendre, gh_from_log_h, log_2cosh, log_H

@@ -42,7 +42,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import brentq
 
-from . import _validate as V
+from .. import validation as V
 from .gaussian import G, H, dgh_from_gh, gauss_hermite, gh_from_log_h, log_H
 from .saddle import SaddleReport, fixed_point
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import brentq
 
-from . import _validate as V
+from .. import validation as V
 from .gaussian import H, gauss_hermite, log_2cosh, log_H
 from .saddle import SaddleReport, fixed_point
 
