@@ -54,7 +54,7 @@ def test_seed_specs():
     assert parse_seeds("1,5,9") == [1, 5, 9]
     with pytest.raises(ValueError, match="seeds"):
         parse_seeds("5:5")
-    with pytest.raises(ValueError, match="seeds count"):
+    with pytest.raises(ValueError, match="count of seeds must be >= 1"):
         parse_seeds(0)
 
 
@@ -351,13 +351,19 @@ def test_finite_size_fit_recovers_a_known_law_and_its_interval_covers_it():
     half = np.full(ns.shape, 0.004)
     noisy = truth + rng.normal(0, half / 1.96)
     fit = finite_size_fit(ns, noisy, noisy - half, noisy + half, n_boot=300)
-    assert fit["nu_fitted"] and fit["dof"] == 3 and fit["points"] == 6
+    assert fit["model"] == "power law" and fit["nu_fitted"] and fit["dof"] == 3 and fit["points"] == 6
     lo, hi = fit["alpha_inf_ci"]
     assert lo < 0.80 < hi and hi - lo < 0.05
     assert abs(fit["nu"] - 0.6) < 0.35
-    exact = finite_size_fit(ns[:3], truth[:3] * 0 + 0.8 - 0.5 * ns[:3] ** -0.5, truth[:3] - 0.01, truth[:3] + 0.01)
-    assert not exact["nu_fitted"] and exact["nu"] == 0.5 and exact["nu_ci"] is None
+    law3 = 0.8 - 0.5 * ns[:3] ** -0.5
+    exact = finite_size_fit(ns[:3], law3, law3 - 0.001, law3 + 0.001)
+    assert exact["model"] == "power law" and not exact["nu_fitted"] and exact["nu"] == 0.5 and exact["nu_ci"] is None
     assert exact["alpha_inf"] == pytest.approx(0.8, abs=1e-9) and exact["a"] == pytest.approx(0.5, abs=1e-7)
+    # a flat alpha_50(N) is not extrapolated by an arbitrary curve
+    flat = 0.715 + rng.normal(0, 0.004, size=ns.size)
+    const = finite_size_fit(ns, flat, flat - 0.008, flat + 0.008, n_boot=200)
+    assert const["model"] == "constant" and const["nu"] is None and const["a"] == 0.0
+    assert const["alpha_inf_ci"][0] < 0.715 < const["alpha_inf_ci"][1]
     with pytest.raises(ValueError, match="at least 3 distinct sizes"):
         finite_size_fit([101, 101, 201], [0.7, 0.7, 0.71], [0.6] * 3, [0.8] * 3)
     # the table uses only interpolated alpha_50 values and groups by solver

@@ -20,7 +20,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-__all__ = ["real", "integer", "count", "choice", "flag", "seed", "pm1_vector", "real_array"]
+__all__ = ["real", "integer", "count", "choice", "flag", "seed", "pm1_vector", "real_array", "grid", "seed_list",
+           "GRID_DECIMALS"]
 
 
 def _num(v: float | None) -> str:
@@ -118,3 +119,99 @@ def real_array(value: Any, name: str, *, ndim: int | None = None) -> np.ndarray:
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} contains NaN or inf")
     return arr
+
+
+#: Values of a ``start:stop:step`` range are rounded to this many decimals, so that
+#: 0.50:0.75:0.05 gives 0.55 and not 0.5500000000000002.
+GRID_DECIMALS = 10
+
+
+def grid(spec: Any, name: str) -> list[float]:
+    """Numbers from the one range syntax of the package.
+
+    ``spec`` is a number, a list of numbers, or a string: ``"0.1,0.2,0.4"`` (a list) or
+    ``"start:stop:step"`` (start, start+step, …, up to stop included when it lies on the
+    grid). The third field is always a *step*: ``"0.5:0.75:6"`` is refused (a step larger
+    than the whole range is almost always a count typed by mistake), as are a step ≤ 0
+    and stop < start. Values are rounded to :data:`GRID_DECIMALS` decimals.
+    """
+    if isinstance(spec, str):
+        text = spec.replace(" ", "")
+        if ":" in text:
+            parts = text.split(":")
+            if len(parts) != 3:
+                raise ValueError(f"{name}={spec!r}: a range is 'start:stop:step', e.g. 0.50:0.75:0.05")
+            try:
+                start, stop, step = (float(x) for x in parts)
+            except ValueError:
+                raise ValueError(f"{name}={spec!r}: a range is three numbers 'start:stop:step'") from None
+            if not all(math.isfinite(v) for v in (start, stop, step)):
+                raise ValueError(f"{name}={spec!r}: the range must be finite numbers")
+            if step <= 0:
+                raise ValueError(f"{name}={spec!r}: the step must be > 0")
+            if stop < start:
+                raise ValueError(f"{name}={spec!r}: stop must be >= start")
+            if stop > start and step > stop - start + 1e-12:
+                raise ValueError(
+                    f"{name}={spec!r}: the step {parts[2]} is larger than the range {stop - start:g}; "
+                    "ranges are 'start:stop:step' (not a count), e.g. 0.50:0.75:0.05"
+                )
+            k = int(math.floor((stop - start) / step + 1e-9)) + 1
+            if k > 10_000_000:
+                raise ValueError(f"{name}={spec!r}: {k} values; at most 10,000,000")
+            return [round(start + i * step, GRID_DECIMALS) for i in range(k)]
+        items = [x for x in text.split(",") if x]
+        if not items:
+            raise ValueError(f"{name}={spec!r}: expected numbers '0.1,0.2' or a range 'start:stop:step'")
+        try:
+            values = [float(x) for x in items]
+        except ValueError:
+            raise ValueError(f"{name}={spec!r}: expected numbers '0.1,0.2' or a range 'start:stop:step'") from None
+        if not all(math.isfinite(v) for v in values):
+            raise ValueError(f"{name}={spec!r}: the numbers must be finite")
+        return [round(v, GRID_DECIMALS) for v in values]
+    if isinstance(spec, (int, float, np.integer, np.floating)) and not isinstance(spec, bool):
+        return [round(real(name, spec), GRID_DECIMALS)]
+    if isinstance(spec, (list, tuple)):
+        if not spec:
+            raise ValueError(f"{name} must list at least one number")
+        return [round(real(name, x), GRID_DECIMALS) for x in spec]
+    raise TypeError(f"{name} must be a number, a list or a string, got {spec!r}")
+
+
+def seed_list(spec: Any, name: str = "seeds") -> list[int]:
+    """Seeds from a count ``10`` (0…9), a range ``"3:7"`` (3…6, stop excluded), a list
+    ``"1,5,9"`` or a sequence of integers; seeds are ≥ 0 and distinct."""
+    if isinstance(spec, bool):
+        raise TypeError(f"{name} must be a count, 'start:stop' or a list, got {spec!r}")
+    if isinstance(spec, (int, np.integer)):
+        if spec < 1:
+            raise ValueError(f"{name}: a count of seeds must be >= 1, got {name}={int(spec)}")
+        return list(range(int(spec)))
+    if isinstance(spec, str):
+        text = spec.replace(" ", "")
+        try:
+            if ":" in text:
+                start, stop = (int(x) for x in text.split(":"))
+                if start < 0 or stop <= start:
+                    raise ValueError(f"{name}={spec!r}: a seed range 'start:stop' needs 0 <= start < stop")
+                values = list(range(start, stop))
+            elif "," in text:
+                values = [int(x) for x in text.split(",") if x]
+            else:
+                return seed_list(int(text), name)
+        except ValueError as exc:
+            if str(exc).startswith(name):
+                raise
+            raise ValueError(f"{name}={spec!r}: expected a count '10', a range 'start:stop' or a list '1,5,9'") from None
+    elif isinstance(spec, (list, tuple)):
+        values = [integer(name, x) for x in spec]
+    else:
+        raise TypeError(f"{name} must be a count, 'start:stop' or a list, got {spec!r}")
+    if not values:
+        raise ValueError(f"{name}={spec!r}: no seeds")
+    if any(v < 0 for v in values):
+        raise ValueError(f"{name}={spec!r}: seeds must be >= 0")
+    if len(set(values)) != len(values):
+        raise ValueError(f"{name}={spec!r}: a seed is listed twice")
+    return values

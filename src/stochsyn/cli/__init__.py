@@ -33,17 +33,24 @@ def build_app() -> typer.Typer:
         add_completion=False,
         pretty_exceptions_enable=False,
         rich_markup_mode="rich",
+        context_settings={"help_option_names": ["-h", "--help"]},
     )
 
-    @root.callback()
-    def _root(
-        version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True),
-    ) -> None:
-        if version:
+    def _print_version(value: bool) -> None:
+        # a parameter callback runs while the arguments are parsed, so `stochsyn --version`
+        # works without a command
+        if value:
             from .. import __version__
 
             typer.echo(f"stochsyn {__version__}")
             raise typer.Exit(0)
+
+    @root.callback()
+    def _root(
+        version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True,
+                                     callback=_print_version, expose_value=True),
+    ) -> None:
+        return None
 
     for mod in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         if mod.name.startswith("_"):
@@ -69,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
         print("stochsyn: interrupted", file=sys.stderr)
         return 130
     except (typer.TyperException, click.ClickException) as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            return 0  # a bare command or group has printed its help: not an error
         fmt = getattr(exc, "format_message", None)
         msg = fmt() if callable(fmt) else str(exc)
         print(f"stochsyn: error: {' '.join(msg.split())}", file=sys.stderr)
@@ -76,6 +85,12 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, TypeError, FileNotFoundError, NotADirectoryError, PermissionError) as exc:
         msg = " ".join(str(exc).split()) or type(exc).__name__
         print(f"stochsyn: error: {msg}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        # IsADirectoryError, FileExistsError, disk full, ...: the file system said no
+        name = getattr(exc, "filename", None)
+        msg = " ".join(str(exc.strerror or exc).split())
+        print(f"stochsyn: error: {msg}" + (f": {name}" if name and str(name) not in msg else ""), file=sys.stderr)
         return 2
     except MemoryError as exc:
         # MemoryBudgetError: refused before allocating; a plain MemoryError: numpy ran out

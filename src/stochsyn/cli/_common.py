@@ -12,9 +12,12 @@ from rich.console import Console
 from ..atomic import atomic_save_figure as save_figure  # noqa: F401  (re-exported for the CLI modules)
 from ..atomic import atomic_write_text  # noqa: F401
 
-# stdout for results, stderr for progress so that --json output stays clean.
-console = Console()
-err_console = Console(stderr=True)
+# stdout for results, stderr for progress so that --json output stays clean. Rich
+# wraps or cuts tables at 80 columns when the stream is not a terminal; a pipe or a
+# file gets the whole table instead (nothing lost), a terminal its own width.
+_WIDE = 10_000
+console = Console(width=None if sys.stdout.isatty() else _WIDE)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else _WIDE)
 
 
 def print_json(obj: Any) -> None:

@@ -105,16 +105,16 @@ def _render(
         )
     console.print(t)
     if fss:
-        t = Table(title="finite-size scaling: alpha_50(N) = alpha_inf - a N^(-nu), weighted least squares "
-                        "(nu fitted from 4 sizes on, else fixed at 1/2); 95% bootstrap intervals")
-        for col in ("solver", "problem", "sizes", "α_∞", "95% interval", "a", "ν", "ν 95%", "χ²/dof"):
-            t.add_column(col, justify="left" if col in ("solver", "problem") else "right")
+        t = Table(title="finite-size scaling of α_50: a constant, or α_∞ − a N^(−ν) when it fits better "
+                        "(likelihood-ratio test at 95%); 95% bootstrap intervals")
+        for col in ("solver", "problem", "sizes", "law", "α_∞", "95% interval", "a", "ν", "ν 95%", "χ²/dof"):
+            t.add_column(col, justify="left" if col in ("solver", "problem", "law") else "right")
         for f in fss:
-            nu_ci = "fixed" if f["nu_ci"] is None else f"[{f['nu_ci'][0]:.2f}, {f['nu_ci'][1]:.2f}]"
-            chi = f"{f['chi2']:.2f}/{f['dof']}" if f["dof"] > 0 else f"{f['chi2']:.2f}/0"
-            t.add_row(f["label"], f["problem"], ",".join(map(str, f["sizes"])), f"{f['alpha_inf']:.4f}",
+            nu = "—" if f["nu"] is None else f"{f['nu']:.2f}"
+            nu_ci = "—" if f["nu_ci"] is None else f"[{f['nu_ci'][0]:.2f}, {f['nu_ci'][1]:.2f}]"
+            t.add_row(f["label"], f["problem"], ",".join(map(str, f["sizes"])), f["model"], f"{f['alpha_inf']:.4f}",
                       f"[{f['alpha_inf_ci'][0]:.4f}, {f['alpha_inf_ci'][1]:.4f}]", f"{f['a']:.3g}",
-                      f"{f['nu']:.2f}", nu_ci, chi)
+                      nu, nu_ci, f"{f['chi2']:.2f}/{f['dof']}")
         console.print(t)
     codes: dict[str, set[str]] = {}
     for r in rows:

@@ -47,6 +47,8 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from .. import validation as V
+
 __all__ = [
     "PROBLEMS",
     "Variant",
@@ -66,9 +68,8 @@ __all__ = [
 #: Problem generators a trial may name (the ``problem`` field).
 PROBLEMS = ("random", "teacher")
 
-# Alphas computed from "start:stop:step" are rounded to this many decimals so that
-# 0.5 + 2*0.05 is stored as 0.6, not 0.6000000000000001 (keys must be stable).
-_ALPHA_DECIMALS = 10
+# Alphas from "start:stop:step" are rounded (validation.GRID_DECIMALS) so that
+# 0.5 + 2*0.05 is stored as 0.6, not 0.6000000000000001: trial keys must be stable.
 
 
 def canonical_options(options: Mapping[str, Any]) -> str:
@@ -302,70 +303,19 @@ def _check_variant(v: Variant) -> None:
 
 def parse_alphas(spec: str | float | Sequence[float]) -> list[float]:
     """Loads from ``"0.5,0.6"``, ``"0.50:0.75:0.05"`` (stop included when on the grid),
-    a number or a list. Values are rounded to 10 decimals."""
-    if isinstance(spec, str):
-        spec = spec.strip()
-        if ":" in spec:
-            parts = spec.split(":")
-            if len(parts) != 3:
-                raise ValueError(f"alpha range must be 'start:stop:step', got alpha={spec!r}")
-            try:
-                start, stop, step = (float(p) for p in parts)
-            except ValueError:
-                raise ValueError(f"alpha range must hold three numbers 'start:stop:step', got {spec!r}") from None
-            if not (math.isfinite(step) and step > 0):
-                raise ValueError(f"alpha range step must be > 0, got step={step!r} in {spec!r}")
-            if stop < start:
-                raise ValueError(f"alpha range stop must be >= start, got {spec!r}")
-            count = int(math.floor((stop - start) / step + 1e-9)) + 1
-            return [round(start + i * step, _ALPHA_DECIMALS) for i in range(count)]
-        items = [x for x in spec.replace(" ", "").split(",") if x]
-        try:
-            return [round(float(x), _ALPHA_DECIMALS) for x in items]
-        except ValueError:
-            raise ValueError(f"alpha must be numbers separated by commas or 'start:stop:step', got {spec!r}") from None
-    if isinstance(spec, (int, float)) and not isinstance(spec, bool):
-        return [round(float(spec), _ALPHA_DECIMALS)]
-    if isinstance(spec, (list, tuple)):
-        out = []
-        for x in spec:
-            if isinstance(x, bool) or not isinstance(x, (int, float)):
-                raise TypeError(f"alpha must be numbers, got {x!r} in alpha={list(spec)!r}")
-            out.append(round(float(x), _ALPHA_DECIMALS))
-        return out
-    raise TypeError(f"alpha must be a number, a list or a string, got {spec!r}")
+    a number or a list: the package's one range syntax, :func:`stochsyn.validation.grid`.
+    An empty spec gives [] (the grid then reports an empty axis)."""
+    if (isinstance(spec, str) and not spec.strip(" ,")) or (isinstance(spec, (list, tuple)) and not spec):
+        return []
+    return V.grid(spec, "alpha")
 
 
 def parse_seeds(spec: str | int | Sequence[int]) -> list[int]:
-    """Seeds from a count ``10`` (0…9), ``"3:7"`` (3…6), ``"1,5,9"`` or a list."""
-    if isinstance(spec, bool):
-        raise TypeError(f"seeds must be a count, a list or 'start:stop', got {spec!r}")
-    if isinstance(spec, int):
-        if spec < 1:
-            raise ValueError(f"seeds count must be >= 1, got seeds={spec}")
-        return list(range(spec))
-    if isinstance(spec, str):
-        s = spec.strip()
-        if ":" in s:
-            parts = s.split(":")
-            try:
-                start, stop = (int(p) for p in parts)
-            except ValueError:
-                raise ValueError(f"seed range must be 'start:stop' with integers, got seeds={spec!r}") from None
-            if stop <= start:
-                raise ValueError(f"seed range 'start:stop' must have stop > start, got seeds={spec!r}")
-            return list(range(start, stop))
-        if "," not in s:
-            try:
-                return parse_seeds(int(s))
-            except ValueError as exc:
-                if "count" in str(exc):
-                    raise
-                raise ValueError(f"seeds must be a count, 'start:stop' or a comma list, got seeds={spec!r}") from None
-        return parse_ints(s, "seeds")
-    if isinstance(spec, (list, tuple)):
-        return parse_ints(list(spec), "seeds")
-    raise TypeError(f"seeds must be a count, a list or 'start:stop', got {spec!r}")
+    """Seeds from a count ``10`` (0…9), ``"3:7"`` (3…6), ``"1,5,9"`` or a list
+    (:func:`stochsyn.validation.seed_list`). An empty spec gives []."""
+    if (isinstance(spec, str) and not spec.strip(" ,")) or (isinstance(spec, (list, tuple)) and not spec):
+        return []
+    return V.seed_list(spec, "seeds")
 
 
 def parse_ints(spec: str | int | Sequence[int], name: str = "n") -> list[int]:

@@ -23,15 +23,18 @@ cell is < 1/2 below the smallest (``< α_min``). Its interval comes from
 Jeffreys posterior draws p_i ~ Beta(k_i + 1/2, n_i − k_i + 1/2), re-fit, repeat.
 
 Finite-size scaling (:func:`finite_size_fit`). Per solver, the interpolated α_50(N)
-are fitted by the law
+are fitted by weighted least squares (weights 1/σ_N², σ_N = the half-width of the
+95% α_50 interval / 1.96) with two laws:
 
-    α_50(N) = α_∞ − a · N^(−ν),
+    constant:   α_50(N) = α_∞,
+    power law:  α_50(N) = α_∞ − a · N^(−ν)   (ν fitted from four sizes on, profiled
+                over [0.05, 2]; with three sizes ν = 1/2 is fixed and said so).
 
-by weighted least squares (weights 1/σ_N², σ_N = the half-width of the 95% α_50
-interval / 1.96). With four or more sizes ν is fitted too (profile over a grid of ν
-in [0.05, 2]); with three, ν = 1/2 is fixed and said so. The interval on α_∞ (and ν)
-comes from a parametric bootstrap: α_50(N) drawn from N(estimate, σ_N²), re-fit.
-Censored α_50 (beyond the measured α range) are left out of the fit.
+The power law is kept only when it lowers χ² by more than the 95% quantile of
+χ²(extra parameters) — with the σ_N known this is the likelihood-ratio test — so
+that a flat α_50(N) is not extrapolated by an arbitrary curve. The interval on α_∞
+(and ν) comes from a parametric bootstrap of the selected law: α_50(N) drawn from
+N(estimate, σ_N²), re-fit. Censored α_50 (beyond the measured α range) are left out.
 """
 
 from __future__ import annotations
@@ -361,7 +364,7 @@ def finite_size_fit(
     n_boot: int = 1000,
     seed: int = 0,
 ) -> dict[str, Any]:
-    """Fit α_50(N) = α_∞ − a N^(−ν) (see the module docstring) and bootstrap its parameters.
+    """Fit α_50(N) by a constant or by α_∞ − a N^(−ν) (see the module docstring).
 
     Args:
         ns: sizes N (at least 3 distinct).
@@ -371,38 +374,61 @@ def finite_size_fit(
         seed: seed of the bootstrap. Default 0.
 
     Returns:
-        dict with ``alpha_inf``, ``alpha_inf_ci`` (95%), ``a``, ``nu``, ``nu_ci`` (None when
-        ν is fixed), ``nu_fitted`` (bool), ``chi2``, ``dof``, ``points``, ``law`` (the fitted
-        law as text).
+        dict with ``model`` ("constant" or "power law"), ``alpha_inf`` and its 95%
+        ``alpha_inf_ci``, ``a`` and ``nu`` (0 and None for the constant), ``nu_ci``,
+        ``nu_fitted``, ``chi2``/``dof`` of the selected law, ``chi2_constant`` and
+        ``chi2_power`` of both, ``points`` and ``law`` (the selected law as text).
     """
+    from scipy import stats
+
     n_arr = np.asarray(ns, dtype=np.float64)
     y = np.asarray(alpha50, dtype=np.float64)
     lo = np.asarray(ci_low, dtype=np.float64)
     hi = np.asarray(ci_high, dtype=np.float64)
     if not (n_arr.shape == y.shape == lo.shape == hi.shape) or n_arr.ndim != 1:
         raise ValueError("ns, alpha50, ci_low and ci_high must be 1-D of equal length")
-    if len(set(n_arr.tolist())) < 3:
+    k = len(set(n_arr.tolist()))
+    if k < 3:
         raise ValueError(f"a finite-size fit needs at least 3 distinct sizes, got N={sorted(set(n_arr.tolist()))}")
     sigma = np.maximum((hi - lo) / (2 * 1.96), 1e-4)
     w = 1.0 / sigma**2
-    free_nu = len(set(n_arr.tolist())) >= 4
-    a_inf, a, nu, chi2 = _fit_law(n_arr, y, w, free_nu)
+    free_nu = k >= 4
+
+    def constant(yy: np.ndarray) -> tuple[float, float]:
+        c = float(np.sum(w * yy) / np.sum(w))
+        return c, float(np.sum(w * (yy - c) ** 2))
+
+    c0, chi0 = constant(y)
+    a_inf, a, nu, chi1 = _fit_law(n_arr, y, w, free_nu)
+    extra = 2 if free_nu else 1
+    power = chi0 - chi1 > float(stats.chi2.ppf(0.95, extra))
     rng = np.random.default_rng(seed)
-    boots = np.array([_fit_law(n_arr, rng.normal(y, sigma), w, free_nu) for _ in range(n_boot)])
-    ci = np.quantile(boots[:, 0], [0.025, 0.975])
-    nu_ci = np.quantile(boots[:, 2], [0.025, 0.975]) if free_nu else None
-    dof = len(y) - (3 if free_nu else 2)
+    draws = [rng.normal(y, sigma) for _ in range(n_boot)]
+    if power:
+        boots = np.array([_fit_law(n_arr, d, w, free_nu) for d in draws])
+        ci = np.quantile(boots[:, 0], [0.025, 0.975])
+        nu_ci = np.quantile(boots[:, 2], [0.025, 0.975]) if free_nu else None
+        law = f"alpha_50(N) = {a_inf:.4f} - {a:.3g} * N^(-{nu:.2f})" + ("" if free_nu else " (nu fixed)")
+        chi2, dof = chi1, len(y) - (1 + extra)
+    else:
+        ci = np.quantile([constant(d)[0] for d in draws], [0.025, 0.975])
+        a_inf, a, nu, nu_ci = c0, 0.0, None, None
+        law = f"alpha_50(N) = {c0:.4f} (no N-dependence resolved: the power law lowers chi2 by {chi0 - chi1:.2f})"
+        chi2, dof = chi0, len(y) - 1
     return {
-        "alpha_inf": a_inf,
+        "model": "power law" if power else "constant",
+        "alpha_inf": float(a_inf),
         "alpha_inf_ci": (float(ci[0]), float(ci[1])),
-        "a": a,
+        "a": float(a),
         "nu": nu,
         "nu_ci": None if nu_ci is None else (float(nu_ci[0]), float(nu_ci[1])),
-        "nu_fitted": free_nu,
-        "chi2": chi2,
-        "dof": dof,
+        "nu_fitted": bool(power and free_nu),
+        "chi2": float(chi2),
+        "dof": int(dof),
+        "chi2_constant": float(chi0),
+        "chi2_power": float(chi1),
         "points": len(y),
-        "law": f"alpha_50(N) = {a_inf:.4f} - {a:.3g} * N^(-{nu:.2f})" + ("" if free_nu else " (nu fixed)"),
+        "law": law,
     }
 
 
@@ -524,8 +550,8 @@ def plot_alpha50(table: Sequence[Mapping[str, Any]], path: str | os.PathLike,
         for f in fits:
             if (f["label"], f["problem"]) == (label, problem):
                 grid = np.geomspace(min(ns), 30 * max(ns), 200)
-                ax.plot(grid, f["alpha_inf"] - f["a"] * grid ** (-f["nu"]), ls="--", lw=1,
-                        color=line[0].get_color())
+                curve = f["alpha_inf"] - (f["a"] * grid ** (-f["nu"]) if f["nu"] is not None else 0.0 * grid)
+                ax.plot(grid, curve, ls="--", lw=1, color=line[0].get_color())
                 lo_, hi_ = f["alpha_inf_ci"]
                 ax.errorbar([30 * max(ns)], [f["alpha_inf"]], yerr=[[f["alpha_inf"] - lo_], [hi_ - f["alpha_inf"]]],
                             marker="*", ms=9, capsize=3, color=line[0].get_color())
