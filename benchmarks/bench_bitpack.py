@@ -155,7 +155,7 @@ def bench_end_to_end(args: argparse.Namespace) -> None:
                   f"{args.epochs} epoch(s), seed 0, into {run} ...", flush=True)  # fmt: skip
             t0 = time.perf_counter()
             deep.train(run, dataset="fashion-mnist", arch=args.arch, epochs=args.epochs, seed=0,
-                       data=train_data, threads=args.threads, progress=True,
+                       data=train_data, threads=args.threads,
                        calib_samples=min(10000, n_train))  # fmt: skip
             print(f"    trained in {time.perf_counter() - t0:.1f} s")
         model, cfg = deep.load_run(run)

@@ -95,8 +95,15 @@ def test_sign_pack_kernels_match_threshold_rule() -> None:
 
 def test_kernels_validate_arguments() -> None:
     p = pack(np.ones((2, 10), dtype=np.int8))
-    with pytest.raises(ValueError, match="words per row"):
+    with pytest.raises(ValueError, match="packed from 10 entries per row, but n=100"):
         xnor_matmul(p, p, 100)
+    with pytest.raises(ValueError, match="words per row"):  # a plain uint64 array has no n to compare
+        xnor_matmul(np.asarray(p), np.asarray(p), 100)
+    # same number of words, wrong n: -1 entries and padding look alike, so only the recorded n tells
+    q = pack(-np.ones((1, 70), dtype=np.int8))
+    assert xnor_matmul(q, pack(np.ones((1, 70), dtype=np.int8)), 70)[0, 0] == -70
+    with pytest.raises(ValueError, match="packed from 70 entries per row, but n=100"):
+        xnor_matmul(q, q, 100)
     with pytest.raises(TypeError, match="uint64"):
         xnor_matmul(p.astype(np.int64), p, 10)
     with pytest.raises(ValueError, match="backend"):

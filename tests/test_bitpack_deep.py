@@ -22,7 +22,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
     run = tmp_path_factory.mktemp("bitpack_run")
     data = synthetic_dataset(n_train=300, n_test=200, seed=0)
-    deep.train(run, dataset="synthetic", arch="mlp:784-48-40-10", epochs=1, progress=False,
+    deep.train(run, dataset="synthetic", arch="mlp:784-48-40-10", epochs=1,
                calib_samples=300, seed=0, data=data)  # fmt: skip
     out = run / "packed.npz"
     export_run(run, out)

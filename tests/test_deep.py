@@ -160,7 +160,7 @@ def test_gradcheck_custom_pieces():
 def test_resume_reproduces_uninterrupted_run(tmp_path):
     data = synthetic_dataset(n_train=300, n_test=100, seed=0)
     for model, opts in (("stochastic", {"beta_growth": 1.5}), ("binaryconnect", {"stochastic": True})):
-        kw = dict(model=model, arch="mlp:784-32-10", dataset="synthetic", seed=3, progress=False, data=data,
+        kw = dict(model=model, arch="mlp:784-32-10", dataset="synthetic", seed=3, data=data,
                   batch_size=50, calib_samples=200, threads=1, model_options=opts)  # fmt: skip
         full = train(tmp_path / f"{model}_full", epochs=2, **kw)
         train(tmp_path / f"{model}_part", epochs=1, **kw)
@@ -179,7 +179,7 @@ def test_resume_reproduces_uninterrupted_run(tmp_path):
 def test_end_to_end_training_beats_chance(tmp_path):
     data = synthetic_dataset(seed=1)
     m = train(tmp_path / "run", model="stochastic", arch="mlp:784-64-10", dataset="synthetic", epochs=3, seed=0,
-              progress=False, data=data, threads=1)  # fmt: skip
+              data=data, threads=1)  # fmt: skip
     last = m["epochs"][-1]
     assert last["test_accuracy_deployed"] > 0.6  # chance is 0.1
     assert last["test_accuracy"] > 0.6
@@ -217,7 +217,7 @@ def _spec_forward(spec, x01):
 def test_export_spec_matches_deploy_forward(tmp_path, kind):
     data = synthetic_dataset(n_train=300, n_test=100, seed=2)
     train(tmp_path / kind, model=kind, arch="mlp:784-48-24-10", dataset="synthetic", epochs=1, seed=0,
-          progress=False, data=data, threads=1, model_options={"bias": True})  # fmt: skip
+          data=data, threads=1, model_options={"bias": True})  # fmt: skip
     model, _ = load_run(tmp_path / kind)
     spec = model.export_spec()
     assert spec["arch"] == "mlp:784-48-24-10" and len(spec["class_names"]) == 10

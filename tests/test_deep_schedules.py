@@ -44,7 +44,7 @@ def test_synaptic_variance_and_penalty_schedule():
 
 def test_polarization_polarizes_and_leaves_epoch_one_alone(tmp_path):
     data = synthetic_dataset(n_train=300, n_test=100, seed=0)
-    kw = dict(model="stochastic", arch="mlp:784-32-10", dataset="synthetic", epochs=3, seed=1, progress=False,
+    kw = dict(model="stochastic", arch="mlp:784-32-10", dataset="synthetic", epochs=3, seed=1,
               data=data, batch_size=50, calib_samples=200, threads=1)  # fmt: skip
     variances = {}
     runs = {}
@@ -62,7 +62,7 @@ def test_polarization_polarizes_and_leaves_epoch_one_alone(tmp_path):
 
 def test_resume_exact_with_polarization(tmp_path):
     data = synthetic_dataset(n_train=200, n_test=50, seed=0)
-    kw = dict(model="stochastic", arch="mlp:784-24-10", dataset="synthetic", seed=2, progress=False, data=data,
+    kw = dict(model="stochastic", arch="mlp:784-24-10", dataset="synthetic", seed=2, data=data,
               batch_size=50, calib_samples=100, threads=1, model_options={"polarize": 5.0})  # fmt: skip
     full = train(tmp_path / "full", epochs=3, **kw)
     train(tmp_path / "part", epochs=2, **kw)

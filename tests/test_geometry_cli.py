@@ -23,7 +23,7 @@ def test_geometry_exact_json_matches_library(capsys, tmp_path):
     inst = random_patterns(15, 0.5, seed=4)
     path = inst.save(tmp_path / "inst.npz")
     wpath = tmp_path / "w.npz"
-    out = _json(capsys, ["geometry", "exact", "--instance", str(path), "--weights", "typical",
+    out = _json(capsys, ["geometry", "exact", "--instance", str(path), "--solver", "typical",
                          "--save-weights", str(wpath), "--json"])
     w = np.load(wpath)["weights"]
     assert out["counts"] == local_entropy_exact(inst, w).tolist()
@@ -34,7 +34,7 @@ def test_geometry_exact_json_matches_library(capsys, tmp_path):
 
 
 def test_geometry_bp_flip_noise_generalization_json(capsys):
-    common = ["--n", "41", "--alpha", "0.3", "--seed", "2", "--teacher", "--weights", "teacher", "--json"]
+    common = ["--n", "41", "--alpha", "0.3", "--seed", "2", "--problem", "teacher", "--solver", "teacher", "--json"]
     bp = _json(capsys, ["geometry", "bp", *common, "--lambdas", "2,1,0.5", "--distances", "0.05"])
     assert bp["n"] == 41 and len(bp["phi"]) == 3 and bp["factor"] == "exact"
     assert set(bp["entropy_at"]) == {"0.05"}
@@ -42,18 +42,18 @@ def test_geometry_bp_flip_noise_generalization_json(capsys):
     assert flip["error"] == [0.0, 1.0]
     noise = _json(capsys, ["geometry", "noise", *common, "--levels", "0", "--draws", "2"])
     assert noise["error"] == [0.0]
-    gen = _json(capsys, ["geometry", "generalization", "--n", "41", "--alpha", "0.3", "--weights", "teacher",
+    gen = _json(capsys, ["geometry", "generalization", "--n", "41", "--alpha", "0.3", "--solver", "teacher",
                          "--n-test", "500", "--json"])
     assert gen["error"] == 0.0 and gen["overlap"] == 1.0
 
 
 def test_geometry_errors_are_one_line(capsys):
-    assert main(["geometry", "exact", "--n", "31", "--alpha", "0.5", "--weights", "typical"]) == 2
+    assert main(["geometry", "exact", "--n", "31", "--alpha", "0.5", "--solver", "typical"]) == 2
     err = capsys.readouterr().err
     assert "max_n" in err and "Traceback" not in err
-    assert main(["geometry", "flip", "--n", "21", "--alpha", "0.5", "--weights", "nosuchsolver"]) == 2
+    assert main(["geometry", "flip", "--n", "21", "--alpha", "0.5", "--solver", "nosuchsolver"]) == 2
     assert "nosuchsolver" in capsys.readouterr().err
-    assert main(["geometry", "flip", "--n", "21", "--alpha", "0.5", "--weights", "typical",
+    assert main(["geometry", "flip", "--n", "21", "--alpha", "0.5", "--solver", "typical",
                  "--fractions", "a,b"]) == 2
     assert "--fractions" in capsys.readouterr().err
 
@@ -69,7 +69,7 @@ def test_geometry_sample_writes_solutions(capsys, tmp_path):
 
 @pytest.mark.parametrize("kind", ["local-entropy", "robustness", "generalization"])
 def test_figures_write_png_and_csv(tmp_path, kind):
-    args = ["figure", kind, "--n", "15", "--solvers", "typical", "--instances", "2", "--out", str(tmp_path),
+    args = ["figure", kind, "--n", "15", "--solver", "typical", "--seeds", "2", "--out", str(tmp_path),
             "--name", "fig"]
     if kind == "local-entropy":
         args += ["--alpha", "0.5", "--lambdas", "2,1,0", "--no-theory"]  # replica curves cost ~1 min
@@ -85,7 +85,7 @@ def test_figures_write_png_and_csv(tmp_path, kind):
 
 
 def test_local_entropy_records_are_exact_counts():
-    recs = collect_local_entropy(13, 0.5, ["typical"], n_instances=1, seed=3, bp=False, n_typical=2)
+    recs = collect_local_entropy(13, 0.5, ["typical"], seeds=[3], bp=False, n_typical=2)
     from stochsyn.geometry import sample_typical_solutions
 
     inst = random_patterns(13, 0.5, seed=3)

@@ -24,13 +24,16 @@ def test_cli_retrieval_and_sequences(tmp_path):
 
 
 def test_cli_bad_input_exits_2(capsys):
-    assert main(["memory", "retrieval", "--a", "0.9", "--seeds", "0"]) == 2
+    assert main(["memory", "retrieval", "--a", "0.9", "--theory-only"]) == 2
     assert "activity a" in capsys.readouterr().err
     assert main(["memory", "sequences", "--counts", "x"]) == 2
+    assert main(["memory", "retrieval", "--m0", "2", "--theory-only"]) == 2
+    assert "--m0 must lie in [0.0, 1.0], got --m0=2.0" in capsys.readouterr().err
+    assert main(["memory", "retrieval", "--seeds", "0"]) == 2  # a count of realisations must be >= 1
 
 
 def test_cli_sc_variance_option(capsys):
-    args = ["memory", "retrieval", "--seeds", "0", "--steps", "2", "--json"]
+    args = ["memory", "retrieval", "--theory-only", "--steps", "2", "--json"]
     assert main(args + ["--sc-variance", "alpha-q"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert all(r["sc_variance"] == "alpha-q" for r in rows)

@@ -210,7 +210,7 @@ def test_signal_to_cli_keeps_finished_trials_and_resumes(plugin, tmp_path, sig):
     db = tmp_path / "r.db"
     exe = str(Path(sys.executable).with_name("stochsyn"))
     cmd = [exe, "sweep", str(db), "-s", "sweeptest_walk", "--plugin", plugin, "--n", "31", "--alpha", "0.2,0.3",
-           "--seeds", "6", "-O", "sweeptest_walk.delay=0.3", "-j", "2"]
+           "--seeds", "6", "-o", "sweeptest_walk.delay=0.3", "-j", "2"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline and proc.poll() is None:

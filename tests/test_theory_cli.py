@@ -23,7 +23,7 @@ def test_capacity_json_and_plot(capsys, tmp_path):
 
 
 def test_teacher_student_json(capsys):
-    out = _json(capsys, ["theory", "teacher-student", "--alpha", "0.5:1.0:2", "--json"])
+    out = _json(capsys, ["theory", "teacher-student", "--alpha", "0.5:1.0:0.5", "--json"])
     assert out["perfect_generalization_alpha"] == pytest.approx(1.245, abs=3e-3)
     assert out["states"][0]["gen_error"] > out["states"][1]["gen_error"]
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .packing import WORD_BITS, n_words
+from .packing import WORD_BITS, n_words, packed_n
 
 __all__ = [
     "BACKENDS",
@@ -57,6 +57,9 @@ def _check_backend(backend: str) -> str:
 
 
 def _check_packed(name: str, arr: np.ndarray, n: int) -> np.ndarray:
+    packed_with = packed_n(arr)
+    if packed_with is not None and packed_with != n:
+        raise ValueError(f"{name} was packed from {packed_with} entries per row, but n={n} was given")
     arr = np.asarray(arr)
     if arr.dtype != np.uint64:
         raise TypeError(f"{name}: expected dtype uint64 (from bitpack.pack), got {arr.dtype}")

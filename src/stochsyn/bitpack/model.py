@@ -158,18 +158,29 @@ class PackedNetwork:
     def prepare_input(self, x: np.ndarray) -> np.ndarray:
         """Deployed input (float32, (M, input_dim)): (x − mean)/std after flattening.
 
-        ``x`` (M, …) is float in [0, 1], or uint8 in [0, 255] (divided by 255 in
-        float32 first, like torchvision's ToTensor).
+        ``x`` (M, …) is pixels: any integer dtype with values in [0, 255] (divided by
+        255 in float32 first, like torchvision's ToTensor), or floats in [0, 1].
+        Integers outside [0, 255], floats outside [0, 1] (e.g. 0–255 pixels cast to float)
+        and NaN/inf raise ValueError instead of giving wrong classes.
         """
         x = np.asarray(x)
         if x.ndim < 1:
             raise ValueError("x: expected an array of shape (M, ...)")
-        if x.dtype == np.uint8:
+        if np.issubdtype(x.dtype, np.integer) and not np.issubdtype(x.dtype, np.bool_):
+            if x.size and (int(x.min()) < 0 or int(x.max()) > 255):
+                raise ValueError(f"x: integer pixels must lie in [0, 255], got values in [{x.min()}, {x.max()}]")
             x = x.astype(np.float32) / np.float32(255.0)
-        elif np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer):
+        elif np.issubdtype(x.dtype, np.floating):
+            if not np.all(np.isfinite(x)):
+                raise ValueError("x contains NaN or inf")
+            if x.size and (float(x.min()) < 0.0 or float(x.max()) > 1.0):
+                raise ValueError(
+                    f"x: float pixels must lie in [0, 1], got values in [{float(x.min()):g}, {float(x.max()):g}]; "
+                    "pass 0-255 pixels as an integer array, or divide them by 255"
+                )
             x = x.astype(np.float32)
         else:
-            raise TypeError(f"x: expected a float or uint8 array, got dtype {x.dtype}")
+            raise TypeError(f"x: expected an integer (0-255) or float ([0, 1]) pixel array, got dtype {x.dtype}")
         x = x.reshape(x.shape[0], -1)
         if x.shape[1] != self.input_dim:
             raise ValueError(f"x: {x.shape[1]} inputs per example, expected {self.input_dim}")

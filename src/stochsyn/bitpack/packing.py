@@ -18,9 +18,33 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["WORD_BITS", "n_words", "pack", "unpack", "padding_is_clear"]
+__all__ = ["WORD_BITS", "n_words", "pack", "unpack", "padding_is_clear", "PackedArray"]
 
 WORD_BITS = 64
+
+
+class PackedArray(np.ndarray):
+    """uint64 words from :func:`pack` that remember ``n``, the number of ±1 entries per row.
+
+    A packed row cannot tell an entry −1 from padding, so the kernels check a
+    ``PackedArray``'s ``n`` against the ``n`` they are given (``xnor_matmul(a, b, n=100)``
+    on data packed from 70 columns is an error, not −40 instead of −70). Arithmetic and
+    slicing give plain arrays back.
+    """
+
+    n: int
+
+    def __array_finalize__(self, obj: object) -> None:
+        self.n = getattr(obj, "n", -1)
+
+    def __array_wrap__(self, out_arr, context=None, return_scalar=False):  # noqa: D105
+        return np.asarray(out_arr)
+
+
+def packed_n(arr: object) -> int | None:
+    """The ``n`` a :class:`PackedArray` was packed with, else None."""
+    n = getattr(arr, "n", None)
+    return n if isinstance(n, int) and n >= 0 else None
 
 
 def n_words(n: int) -> int:
@@ -63,8 +87,9 @@ def pack(x: np.ndarray) -> np.ndarray:
         bits = np.concatenate([bits, np.zeros(x.shape[:-1] + (pad,), dtype=bool)], axis=-1)
     packed8 = np.packbits(bits, axis=-1, bitorder="little")
     packed8 = np.ascontiguousarray(packed8)
-    out = packed8.view("<u8")
-    return np.ascontiguousarray(out, dtype=np.uint64)
+    out = np.ascontiguousarray(packed8.view("<u8"), dtype=np.uint64).view(PackedArray)
+    out.n = int(n)
+    return out
 
 
 def unpack(packed: np.ndarray, n: int) -> np.ndarray:

@@ -15,6 +15,7 @@ becomes one line on stderr and exit code 2 — never a traceback.
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 import sys
 
@@ -97,6 +98,13 @@ def main(argv: list[str] | None = None) -> int:
         msg = " ".join(str(exc).split()) or "an allocation failed"
         print(f"stochsyn: error: not enough memory: {msg}", file=sys.stderr)
         return 2
+    except Exception as exc:  # a bug: still one line, with a way to get the traceback
+        if os.environ.get("STOCHSYN_DEBUG"):
+            raise
+        msg = " ".join(str(exc).split())
+        print(f"stochsyn: internal error: {type(exc).__name__}: {msg} "
+              "(a bug; please report it; STOCHSYN_DEBUG=1 shows the traceback)", file=sys.stderr)
+        return 1
     return int(rv) if isinstance(rv, int) else 0
 
 

@@ -41,14 +41,16 @@ def load_instance(path: Path | None, n: int | None, alpha: float | None, seed: i
     return teacher_student(n, alpha, seed) if teacher else random_patterns(n, alpha, seed)
 
 
-def load_weights(spec: str, instance: Any, seed: int) -> tuple[np.ndarray, dict[str, Any]]:
+def load_weights(spec: str, instance: Any, seed: int, solver_options: dict[str, Any] | None = None
+                 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Weights from SPEC: a ``.npz``/``.npy`` file (array ``weights``), ``teacher``,
-    ``typical`` (uniform solution, N ≤ 25), or a solver name (solved with ``seed``)."""
+    ``typical`` (uniform solution, N ≤ 25), or a solver name (solved with ``seed`` and
+    ``solver_options``)."""
     from ..geometry.figures import TYPICAL, solution_for
 
     if spec.endswith((".npz", ".npy")):
         p = Path(spec)
-        if not p.exists():
+        if not p.is_file():
             raise FileNotFoundError(f"no weights file at {p}")
         if spec.endswith(".npy"):
             w = np.load(p, allow_pickle=False)
@@ -60,7 +62,7 @@ def load_weights(spec: str, instance: Any, seed: int) -> tuple[np.ndarray, dict[
         return np.asarray(w), {"source": str(p)}
     if spec == "teacher":
         if instance.teacher is None:
-            raise ValueError("--weights teacher needs a teacher-student instance (--teacher or a saved one)")
+            raise ValueError("--solver teacher needs a teacher-student instance (--problem teacher, or a saved one)")
         return instance.teacher, {"source": "teacher"}
-    w, solved, info = solution_for(instance, spec, seed)
+    w, solved, info = solution_for(instance, spec, seed, solver_options)
     return w, {"source": spec if spec != TYPICAL else "typical (uniform)", "solved": solved, **info}

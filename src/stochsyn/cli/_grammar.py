@@ -53,8 +53,11 @@ def seeds_option(default: str, what: str = "runs") -> Any:
 
 
 def solver_option(default: str | None, *, several: bool = False, extra: str = "") -> Any:
-    what = "Solver name(s), comma-separated or repeated" if several else "Solver name"
-    return typer.Option(default, "--solver", "-s", help=f"{what} (see `stochsyn solvers`){extra}.")
+    """``--solver/-s``: one name, or (``several``) names comma-separated or the option repeated."""
+    if several:
+        return typer.Option([default] if default else [], "--solver", "-s",
+                            help=f"Solver names, comma-separated or repeated (see `stochsyn solvers`){extra}.")
+    return typer.Option(default, "--solver", "-s", help=f"Solver name (see `stochsyn solvers`){extra}.")
 
 
 def option_option() -> Any:

@@ -9,23 +9,21 @@ from typing import Any, Optional
 import typer
 
 from ._common import console, err_console, print_json, save_figure, use_agg
+from ._grammar import (
+    check_output_dir,
+    check_output_file,
+    json_option,
+    option_option,
+    parse_grid,
+    parse_problem,
+    parse_seeds,
+    parse_solver_options,
+    problem_option,
+    seeds_option,
+    solver_option,
+)
 
 DEMO_ALPHAS = (0.55, 0.6, 0.65, 0.7)
-
-
-def parse_options(pairs: list[str] | None) -> dict[str, Any]:
-    """Turn ``["lr=0.05", "optimizer=gd"]`` into a dict; values are parsed as JSON when possible."""
-    out: dict[str, Any] = {}
-    for item in pairs or []:
-        key, sep, raw = item.partition("=")
-        key = key.strip().replace("-", "_")
-        if not sep or not key:
-            raise ValueError(f"--option expects KEY=VALUE, got {item!r}")
-        try:
-            out[key] = json.loads(raw)
-        except json.JSONDecodeError:
-            out[key] = raw
-    return out
 
 
 # Generated instances of at least this many entries are kept packed (one bit per
@@ -47,41 +45,46 @@ def _progress_callback(progress, task):
     return cb
 
 
+def _make_instance(n: int, alpha: float, seed: int, problem: str, instance: Optional[Path]):
+    from ..problems import Instance, random_patterns, teacher_student
+
+    if instance is not None:
+        return Instance.load(instance)
+    gen = {"random": random_patterns, "teacher": teacher_student}[parse_problem(problem)]
+    return gen(n, alpha, seed=seed, packed=_pack_generated(n, alpha))
+
+
 def solve_cmd(
     n: int = typer.Option(1001, "--n", help="Number of synapses N (odd avoids ties)."),
     alpha: float = typer.Option(0.6, "--alpha", help="Load alpha = P/N."),
     seed: int = typer.Option(0, "--seed", help="Seed of the instance and of the solver."),
-    method: str = typer.Option("stochastic", "--method", help="Solver name (see `stochsyn solvers`)."),
-    problem: str = typer.Option("random", "--problem", help="random | teacher-student."),
-    instance: Optional[Path] = typer.Option(None, "--instance", help="Load the instance from an .npz instead."),
+    solver: str = solver_option("stochastic"),
+    problem: str = problem_option(),
+    instance: Optional[Path] = typer.Option(
+        None, "--instance", help="Load the instance from an .npz (written by `stochsyn instance`) instead."),
     max_epochs: Optional[int] = typer.Option(None, "--max-epochs", help="Epoch budget (solver default if unset)."),
-    option: Optional[list[str]] = typer.Option(None, "--option", "-o", help="Solver option KEY=VALUE (repeatable)."),
-    save: Optional[Path] = typer.Option(None, "--save", help="Write the weights (and the run summary) to this .npz."),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON record instead of the summary line."),
+    option: Optional[list[str]] = option_option(),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write the weights (and the run summary) to this .npz."),
+    as_json: bool = json_option(),
     progress: bool = typer.Option(False, "--progress", help="Show a progress bar (stderr)."),
 ) -> None:
     """Solve one perceptron instance and print a one-line summary."""
     import numpy as np
 
-    from ..problems import Instance, atomic_savez, random_patterns, teacher_student
-    from ..solvers import solve
+    from ..atomic import atomic_savez
+    from ..solvers import get_solver, solve
 
-    if instance is not None:
-        inst = Instance.load(instance)
-    elif problem == "random":
-        inst = random_patterns(n, alpha, seed=seed, packed=_pack_generated(n, alpha))
-    elif problem in ("teacher-student", "teacher_student"):
-        inst = teacher_student(n, alpha, seed=seed, packed=_pack_generated(n, alpha))
-    else:
-        raise ValueError(f"--problem must be 'random' or 'teacher-student', got {problem!r}")
-    opts = parse_options(option)
+    check_output_file(out, "--out")
+    get_solver(solver)  # an unknown name fails before the instance is made
+    opts = parse_solver_options(option, [solver])[solver]
     if max_epochs is not None:
         opts["max_epochs"] = max_epochs
+    inst = _make_instance(n, alpha, seed, problem, instance)
     if progress:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
         with Progress(
-            TextColumn(f"{method} N={inst.n} α={inst.alpha:.3f}"),
+            TextColumn(f"{solver} N={inst.n} α={inst.alpha:.3f}"),
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("{task.description}"),
@@ -90,25 +93,49 @@ def solve_cmd(
             transient=True,
         ) as prog:
             task = prog.add_task("", total=opts.get("max_epochs"))
-            res = solve(inst, method=method, seed=seed, callback=_progress_callback(prog, task), **opts)
+            res = solve(inst, method=solver, seed=seed, callback=_progress_callback(prog, task), **opts)
     else:
-        res = solve(inst, method=method, seed=seed, **opts)
+        res = solve(inst, method=solver, seed=seed, **opts)
     record = {"n": inst.n, "p": inst.p, "alpha": inst.alpha, **res.summary()}
-    if save is not None:
-        atomic_savez(save, weights=res.weights, summary=np.array(json.dumps(record)))
-        record["saved"] = str(save)
+    if out is not None:
+        atomic_savez(out, weights=res.weights, summary=np.array(json.dumps(record)))
+        record["saved"] = str(out)
     if as_json:
         print_json(record)
     else:
         console.print(
             f"solved={res.solved} errors={res.errors} epochs={res.epochs} seconds={res.seconds:.3f} "
-            f"({method}, N={inst.n}, P={inst.p}, alpha={inst.alpha:.4g}, seed={seed})",
+            f"({solver}, N={inst.n}, P={inst.p}, alpha={inst.alpha:.4g}, seed={seed})",
             highlight=False,
             soft_wrap=True,
         )
 
 
-def solvers_cmd(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+def instance_cmd(
+    out: Path = typer.Option(..., "--out", help="The .npz file to write (`stochsyn solve --instance` reads it)."),
+    n: int = typer.Option(1001, "--n", help="Number of synapses N (odd avoids ties)."),
+    alpha: float = typer.Option(0.6, "--alpha", help="Load alpha = P/N."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the instance."),
+    problem: str = problem_option(),
+    packed: bool = typer.Option(False, "--packed/--dense", help="Store the ±1 patterns as bits (1/8 of int8)."),
+    as_json: bool = json_option(),
+) -> None:
+    """Generate an instance and write it to an .npz (for `solve --instance`, `geometry --instance`)."""
+    from ..problems import random_patterns, teacher_student
+
+    check_output_file(out, "--out")
+    gen = {"random": random_patterns, "teacher": teacher_student}[parse_problem(problem)]
+    inst = gen(n, alpha, seed=seed, packed=packed)
+    inst.save(out)
+    record = {"out": str(out), "n": inst.n, "p": inst.p, "alpha": inst.alpha, "seed": seed,
+              "problem": parse_problem(problem), "storage": inst.storage, "bytes": inst.nbytes}
+    if as_json:
+        print_json(record)
+    else:
+        console.print(f"wrote {out}: {inst!r}", highlight=False, soft_wrap=True)
+
+
+def solvers_cmd(as_json: bool = json_option()) -> None:
     """List the registered solvers."""
     from rich.table import Table
 
@@ -128,9 +155,10 @@ def solvers_cmd(as_json: bool = typer.Option(False, "--json", help="Print JSON."
 
 def demo_cmd(
     n: int = typer.Option(1001, "--n", help="Number of synapses N."),
-    alphas: str = typer.Option(",".join(map(str, DEMO_ALPHAS)), "--alphas", help="Comma-separated loads."),
-    seeds: int = typer.Option(4, "--seeds", help="Instances per load."),
+    alpha: str = typer.Option(",".join(map(str, DEMO_ALPHAS)), "--alpha", help="Loads: '0.55,0.6' or 'start:stop:step'."),
+    seeds: str = seeds_option("4", "instances per load (instance seed 10000 + s, solver seed s)"),
     out: Path = typer.Option(Path("demo-out"), "--out", help="Folder for the PNG and the JSON results."),
+    as_json: bool = json_option(),
 ) -> None:
     """The main job on a built-in default: stochastic-synapse GD on random instances at several loads.
 
@@ -145,17 +173,17 @@ def demo_cmd(
     from ..solvers import solve
     from ._common import atomic_write_text
 
-    try:
-        alpha_list = [float(a) for a in alphas.split(",") if a.strip()]
-    except ValueError as exc:
-        raise ValueError(f"--alphas must be comma-separated numbers, got {alphas!r}") from exc
-    if not alpha_list:
-        raise ValueError("--alphas is empty")
-    if seeds < 1:
-        raise ValueError(f"--seeds must be >= 1, got {seeds}")
+    check_output_dir(out, "--out")
+    alpha_list = parse_grid(alpha, "--alpha")
+    seed_list = parse_seeds(seeds)
+    from ..problems import n_patterns
+
+    for a in alpha_list:
+        n_patterns(n, a)  # a bad N or load fails before any work
     console.print(
         f"[bold]stochsyn demo[/]: binary perceptron, N={n}, random ±1 patterns, "
-        f"{seeds} instances per load, method 'stochastic' with default options"
+        f"{len(seed_list)} instances per load, solver 'stochastic' with default options",
+        highlight=False,
     )
     runs: list[dict[str, Any]] = []
     curves: dict[float, list[int]] = {}
@@ -167,42 +195,43 @@ def demo_cmd(
         console=err_console,
         transient=True,
     ) as prog:
-        task = prog.add_task("solving", total=len(alpha_list) * seeds)
-        for alpha in alpha_list:
-            for s in range(seeds):
-                prog.update(task, description=f"α={alpha:.2f} seed={s}")
-                inst = random_patterns(n, alpha, seed=10_000 + s)
+        task = prog.add_task("solving", total=len(alpha_list) * len(seed_list))
+        for a in alpha_list:
+            for s in seed_list:
+                prog.update(task, description=f"α={a:.2f} seed={s}")
+                inst = random_patterns(n, a, seed=10_000 + s)
                 res = solve(inst, method="stochastic", seed=s)
-                runs.append({"alpha": alpha, "instance_seed": 10_000 + s, "n": n, **res.summary()})
-                if s == 0:
-                    curves[alpha] = res.history["errors"]
+                runs.append({"alpha": a, "instance_seed": 10_000 + s, "n": n, **res.summary()})
+                if a not in curves:
+                    curves[a] = res.history["errors"]
                 prog.advance(task)
 
     table = Table(title=f"stochastic-synapse GD, N={n}")
     for col in ("alpha", "solved", "success", "median epochs", "median seconds"):
         table.add_column(col, justify="right")
     summary = []
-    for alpha in alpha_list:
-        rs = [r for r in runs if r["alpha"] == alpha]
+    for a in alpha_list:
+        rs = [r for r in runs if r["alpha"] == a]
         ok = [r for r in rs if r["solved"]]
         med_ep = float(np.median([r["epochs"] for r in ok])) if ok else None
         med_s = float(np.median([r["seconds"] for r in ok])) if ok else None
-        summary.append({"alpha": alpha, "solved": len(ok), "runs": len(rs), "median_epochs": med_ep, "median_seconds": med_s})
+        summary.append({"alpha": a, "solved": len(ok), "runs": len(rs), "median_epochs": med_ep, "median_seconds": med_s})
         table.add_row(
-            f"{alpha:.2f}",
+            f"{a:.2f}",
             f"{len(ok)}/{len(rs)}",
             f"{len(ok) / len(rs):.0%}",
             "-" if med_ep is None else f"{med_ep:.0f}",
             "-" if med_s is None else f"{med_s:.2f}",
         )
-    console.print(table)
+    if not as_json:
+        console.print(table)
 
     use_agg()
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    for alpha, errs in curves.items():
-        ax.plot(np.arange(1, len(errs) + 1), np.maximum(errs, 0.8), label=f"α={alpha:.2f}")
+    for a, errs in curves.items():
+        ax.plot(np.arange(1, len(errs) + 1), np.maximum(errs, 0.8), label=f"α={a:.2f}")
     ax.set_yscale("log")
     ax.set_xlabel("epoch")
     ax.set_ylabel("training errors of sign(m)  (0 drawn at 0.8)")
@@ -210,11 +239,15 @@ def demo_cmd(
     ax.legend()
     png = save_figure(fig, out / "training_errors.png")
     atomic_write_text(out / "demo.json", json.dumps({"summary": summary, "runs": runs}, indent=1))
-    console.print(f"wrote {png} and {out / 'demo.json'}")
+    if as_json:
+        print_json({"summary": summary, "runs": runs, "written": [str(png), str(out / "demo.json")]})
+    else:
+        console.print(f"wrote {png} and {out / 'demo.json'}")
 
 
 def register(app: typer.Typer) -> None:
     """Add the core commands to the root app."""
     app.command("solve")(solve_cmd)
+    app.command("instance")(instance_cmd)
     app.command("solvers")(solvers_cmd)
     app.command("demo")(demo_cmd)

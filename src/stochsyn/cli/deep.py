@@ -8,7 +8,8 @@ from typing import Optional
 
 import typer
 
-from ._common import console, print_json
+from ._common import console, err_console, print_json
+from ._grammar import check_output_dir, check_output_file, json_option
 
 deep_app = typer.Typer(
     help="Deep networks with stochastic binary synapses vs BinaryConnect, BNN and float baselines.",
@@ -17,16 +18,41 @@ deep_app = typer.Typer(
 
 
 def _parse_options(pairs: list[str]) -> dict:
-    opts = {}
-    for item in pairs:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ValueError(f"--option {item!r}: expected KEY=VALUE (VALUE parsed as JSON when possible)")
-        try:
-            opts[key] = json.loads(value)
-        except json.JSONDecodeError:
-            opts[key] = value
-    return opts
+    """Model options ``KEY=VALUE`` (VALUE read as JSON when it parses)."""
+    from ._grammar import parse_solver_options
+
+    return parse_solver_options(pairs, ["model"])["model"]
+
+
+class _TrainBar:
+    """The rich progress bar of `deep train`, driven by the trainer's progress events."""
+
+    def __init__(self, model: str) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.model = model
+        self.bar = Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+            TextColumn("{task.fields[info]}"), console=err_console, transient=False,
+        )  # fmt: skip
+        self.task = None
+
+    def __call__(self, event: str, info: dict) -> None:
+        if event == "epoch":
+            self.task = self.bar.add_task(f"{self.model} epoch {info['epoch']}/{info['epochs']}",
+                                          total=info["batches"], info="")
+        elif event == "batch" and self.task is not None:
+            self.bar.update(self.task, completed=info["batch"], info=f"loss {info['loss']:.4f}")
+        elif event == "record" and self.task is not None:
+            self.bar.update(self.task, info=f"loss {info['train_loss']:.4f}  test {info['test_accuracy']:.4f}  "
+                                            f"deployed {info['test_accuracy_deployed']:.4f}")
+
+    def __enter__(self) -> "_TrainBar":
+        self.bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.stop()
 
 
 @deep_app.command("train")
@@ -44,26 +70,23 @@ def train_cmd(
     lr_decay: Optional[float] = typer.Option(None, help="Learning-rate factor per epoch (default 0.85)."),
     threads: int = typer.Option(1, help="torch CPU threads (1 is fastest on a shared machine)."),
     option: list[str] = typer.Option([], "--option", "-o", help="Model option KEY=VALUE, repeatable (e.g. -o h_init=1.5)."),
+    as_json: bool = json_option(),
 ) -> None:
     """Train a model, checkpointing every epoch into --out; prints the last epoch's accuracies."""
     from ..deep.train import train
 
-    metrics = train(
-        out,
-        resume=resume,
-        model=model,
-        arch=arch,
-        dataset=dataset,
-        epochs=epochs,
-        seed=seed,
-        batch_size=batch_size,
-        lr=lr,
-        lr_decay=lr_decay,
-        data_dir=None if data_dir is None else str(data_dir),
-        threads=threads,
-        model_options=_parse_options(option),
-    )
+    check_output_dir(out, "--out")
+    options = _parse_options(option)
+    with _TrainBar(model) as bar:
+        metrics = train(
+            out, progress=bar, resume=resume, model=model, arch=arch, dataset=dataset, epochs=epochs,
+            seed=seed, batch_size=batch_size, lr=lr, lr_decay=lr_decay,
+            data_dir=None if data_dir is None else str(data_dir), threads=threads, model_options=options,
+        )
     last = metrics["epochs"][-1]
+    if as_json:
+        print_json({"run": str(out), **metrics})
+        return
     console.print(
         f"[bold]{model}[/] {arch} on {dataset}: epoch {last['epoch']}  loss {last['train_loss']:.4f}  "
         f"test {last['test_accuracy']:.4f}  deployed {last['test_accuracy_deployed']:.4f}  -> {out}",
@@ -79,7 +102,7 @@ def eval_cmd(
     data_dir: Optional[Path] = typer.Option(None, help="Data directory override."),
     train_samples: int = typer.Option(0, help="Also report accuracies on the first N training images (0: skip), "
                                       "to separate overfitting from the mean-field/deployed gap."),
-    json_out: bool = typer.Option(False, "--json", help="Print JSON only."),
+    json_out: bool = json_option(),
 ) -> None:
     """Test accuracy of the deployed binary network (and of the sampled ensemble for stochastic models)."""
     import torch
@@ -123,14 +146,20 @@ def eval_cmd(
 def export_cmd(
     run_dir: Path = typer.Argument(..., help="A `stochsyn deep train` directory."),
     out: Path = typer.Argument(..., help="Output .npz for the bit-packed inference engine."),
+    as_json: bool = json_option(),
 ) -> None:
     """Export the deployed binary network for `stochsyn.bitpack` (uses stochsyn.bitpack.export_run)."""
     try:
         from ..bitpack import export_run
     except ImportError as exc:
         raise ValueError(f"stochsyn.bitpack.export_run is not available ({exc})") from None
+    check_output_file(out, "OUT")
     path = export_run(run_dir, out)
-    console.print(f"exported {run_dir} -> {path if path is not None else out}", highlight=False)
+    written = path if path is not None else out
+    if as_json:
+        print_json({"run": str(run_dir), "out": str(written)})
+        return
+    console.print(f"exported {run_dir} -> {written}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

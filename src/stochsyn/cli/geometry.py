@@ -7,8 +7,18 @@ from typing import Any, Optional
 
 import typer
 
+from .. import validation as V
 from ._common import console, err_console, print_json
 from ._geometry_io import load_instance, load_weights, parse_floats
+from ._grammar import (
+    check_output_file,
+    json_option,
+    option_option,
+    parse_problem,
+    parse_solver_options,
+    problem_option,
+    solver_option,
+)
 
 geometry_app = typer.Typer(
     help="Measure the geometry around a solution: exact/BP local entropy, robustness, generalization.",
@@ -19,24 +29,27 @@ _INSTANCE = typer.Option(None, "--instance", help="Instance .npz (from Instance.
 _N = typer.Option(None, "--n", help="Number of weights N of a generated instance.")
 _ALPHA = typer.Option(None, "--alpha", help="Load α = P/N of a generated instance.")
 _SEED = typer.Option(0, "--seed", help="Seed of the generated instance, the solver and the measurement.")
-_TEACHER = typer.Option(False, "--teacher", help="Generate a teacher-student instance instead of random labels.")
-_WEIGHTS = typer.Option(
-    "stochastic",
-    "--weights",
-    help="Weights to measure: a .npz (array 'weights') or .npy file, 'teacher', 'typical' (uniform solution, N<=25) "
-    "or a solver name.",
-)
-_JSON = typer.Option(False, "--json", help="Print one JSON document on stdout.")
+_PROBLEM = problem_option()
+_SOLVER = solver_option("stochastic", extra="; also 'teacher' (the instance's teacher) or 'typical' "
+                        "(a uniform solution, N <= 25). Ignored with --weights")
+_WEIGHTS = typer.Option(None, "--weights", help="Measure these weights instead: a .npz (array 'weights') or .npy file.")
+_OPTION = option_option()
+_JSON = json_option()
 _SAVE = typer.Option(None, "--save-weights", help="Also write the measured weights to this .npz.")
 
 
-def _setup(instance, n, alpha, seed, teacher, weights, save_weights):
+def _setup(instance, n, alpha, seed, problem, solver, weights, option, save_weights):
     import numpy as np
 
-    from ..problems import atomic_savez
+    from ..atomic import atomic_savez
 
-    inst = load_instance(instance, n, alpha, seed, teacher)
-    w, info = load_weights(weights, inst, seed)
+    check_output_file(save_weights, "--save-weights")
+    pseudo = solver in ("teacher", "typical")
+    opts = parse_solver_options(option, [solver])[solver] if not pseudo else {}
+    if pseudo and option:
+        raise ValueError(f"--option does not apply to --solver {solver}")
+    inst = load_instance(instance, n, alpha, seed, parse_problem(problem) == "teacher")
+    w, info = load_weights(str(weights) if weights is not None else solver, inst, seed, opts)
     if save_weights is not None:
         atomic_savez(save_weights, weights=np.asarray(w, dtype=np.int8))
     info = {"instance": repr(inst), "n": inst.n, "p": inst.p, "alpha": inst.alpha,
@@ -47,8 +60,8 @@ def _setup(instance, n, alpha, seed, teacher, weights, save_weights):
 @geometry_app.command("exact")
 def exact_cmd(
     instance: Optional[Path] = _INSTANCE, n: Optional[int] = _N, alpha: Optional[float] = _ALPHA,
-    seed: int = _SEED, teacher: bool = _TEACHER, weights: str = _WEIGHTS, json: bool = _JSON,
-    save_weights: Optional[Path] = _SAVE,
+    seed: int = _SEED, problem: str = _PROBLEM, solver: str = _SOLVER, weights: Optional[Path] = _WEIGHTS,
+    option: Optional[list[str]] = _OPTION, json: bool = _JSON, save_weights: Optional[Path] = _SAVE,
     max_n: int = typer.Option(25, "--max-n", help="Refuse N above this (enumeration costs 2^N)."),
 ) -> None:
     """Exact number of solutions at each Hamming distance from the weights (N <= 25)."""
@@ -56,7 +69,7 @@ def exact_cmd(
 
     from ..geometry import local_entropy_exact
 
-    inst, w, info = _setup(instance, n, alpha, seed, teacher, weights, save_weights)
+    inst, w, info = _setup(instance, n, alpha, seed, problem, solver, weights, option, save_weights)
     counts = local_entropy_exact(inst, w, max_n=max_n)
     ent = [math.log(c) / inst.n if c > 0 else None for c in counts]
     out = {**info, "counts": counts.tolist(), "total_solutions": int(counts.sum()), "entropy": ent}
@@ -73,8 +86,8 @@ def exact_cmd(
 @geometry_app.command("bp")
 def bp_cmd(
     instance: Optional[Path] = _INSTANCE, n: Optional[int] = _N, alpha: Optional[float] = _ALPHA,
-    seed: int = _SEED, teacher: bool = _TEACHER, weights: str = _WEIGHTS, json: bool = _JSON,
-    save_weights: Optional[Path] = _SAVE,
+    seed: int = _SEED, problem: str = _PROBLEM, solver: str = _SOLVER, weights: Optional[Path] = _WEIGHTS,
+    option: Optional[list[str]] = _OPTION, json: bool = _JSON, save_weights: Optional[Path] = _SAVE,
     lambdas: Optional[str] = typer.Option(None, "--lambdas", help="Comma-separated couplings λ (default 4 → 0)."),
     distances: str = typer.Option("0.005,0.01,0.02", "--distances", help="Report S at these d (interpolated)."),
     factor: str = typer.Option("auto", "--factor", help="auto | exact | gaussian factor messages."),
@@ -87,7 +100,7 @@ def bp_cmd(
 
     from ..geometry import local_entropy_bp
 
-    inst, w, info = _setup(instance, n, alpha, seed, teacher, weights, save_weights)
+    inst, w, info = _setup(instance, n, alpha, seed, problem, solver, weights, option, save_weights)
     lam = parse_floats(lambdas, "--lambdas")
     ds = parse_floats(distances, "--distances")
     from ..geometry.bp_local_entropy import DEFAULT_LAMBDAS
@@ -104,7 +117,8 @@ def bp_cmd(
     if json:
         print_json(out)
         return
-    console.print(f"{info['instance']}  weights: {info['source']}  errors: {info['errors']}  factor: {curve.factor}")
+    console.print(f"{info['instance']}  weights: {info['source']}  errors: {info['errors']}  factor: {curve.factor}",
+                  highlight=False)
     for j in range(curve.lambdas.size):
         flag = "" if curve.valid[j] else ("  NOT CONVERGED" if not curve.converged[j] else "  CONTRADICTION")
         console.print(
@@ -118,15 +132,15 @@ def bp_cmd(
 @geometry_app.command("flip")
 def flip_cmd(
     instance: Optional[Path] = _INSTANCE, n: Optional[int] = _N, alpha: Optional[float] = _ALPHA,
-    seed: int = _SEED, teacher: bool = _TEACHER, weights: str = _WEIGHTS, json: bool = _JSON,
-    save_weights: Optional[Path] = _SAVE,
+    seed: int = _SEED, problem: str = _PROBLEM, solver: str = _SOLVER, weights: Optional[Path] = _WEIGHTS,
+    option: Optional[list[str]] = _OPTION, json: bool = _JSON, save_weights: Optional[Path] = _SAVE,
     fractions: str = typer.Option("0,0.005,0.01,0.02,0.05,0.1", "--fractions", help="Flip fractions."),
     draws: int = typer.Option(100, "--draws", help="Random draws per fraction."),
 ) -> None:
     """Training error after flipping a random fraction of the weights."""
     from ..geometry import flip_robustness
 
-    inst, w, info = _setup(instance, n, alpha, seed, teacher, weights, save_weights)
+    inst, w, info = _setup(instance, n, alpha, seed, problem, solver, weights, option, save_weights)
     curve = flip_robustness(inst, w, parse_floats(fractions, "--fractions"), seed=seed, n_draws=draws)
     _print_curve(info, curve.to_dict(), json, "flip fraction")
 
@@ -134,15 +148,15 @@ def flip_cmd(
 @geometry_app.command("noise")
 def noise_cmd(
     instance: Optional[Path] = _INSTANCE, n: Optional[int] = _N, alpha: Optional[float] = _ALPHA,
-    seed: int = _SEED, teacher: bool = _TEACHER, weights: str = _WEIGHTS, json: bool = _JSON,
-    save_weights: Optional[Path] = _SAVE,
+    seed: int = _SEED, problem: str = _PROBLEM, solver: str = _SOLVER, weights: Optional[Path] = _WEIGHTS,
+    option: Optional[list[str]] = _OPTION, json: bool = _JSON, save_weights: Optional[Path] = _SAVE,
     levels: str = typer.Option("0,0.25,0.5,1,1.5,2", "--levels", help="Noise amplitudes η: ξ → ξ(1 + η z)."),
     draws: int = typer.Option(20, "--draws", help="Noise draws per level."),
 ) -> None:
     """Training error under multiplicative Gaussian input noise."""
     from ..geometry import noise_robustness
 
-    inst, w, info = _setup(instance, n, alpha, seed, teacher, weights, save_weights)
+    inst, w, info = _setup(instance, n, alpha, seed, problem, solver, weights, option, save_weights)
     curve = noise_robustness(inst, w, parse_floats(levels, "--levels"), seed=seed, n_draws=draws)
     _print_curve(info, curve.to_dict(), json, "noise η")
 
@@ -160,13 +174,14 @@ def _print_curve(info: dict[str, Any], d: dict[str, Any], json: bool, label: str
 @geometry_app.command("generalization")
 def generalization_cmd(
     instance: Optional[Path] = _INSTANCE, n: Optional[int] = _N, alpha: Optional[float] = _ALPHA,
-    seed: int = _SEED, weights: str = _WEIGHTS, json: bool = _JSON, save_weights: Optional[Path] = _SAVE,
+    seed: int = _SEED, solver: str = _SOLVER, weights: Optional[Path] = _WEIGHTS,
+    option: Optional[list[str]] = _OPTION, json: bool = _JSON, save_weights: Optional[Path] = _SAVE,
     n_test: int = typer.Option(100_000, "--n-test", help="Fresh test patterns."),
 ) -> None:
     """Teacher-student test error of the weights (always a teacher-student instance)."""
     from ..geometry import generalization_error
 
-    inst, w, info = _setup(instance, n, alpha, seed, True, weights, save_weights)
+    inst, w, info = _setup(instance, n, alpha, seed, "teacher", solver, weights, option, save_weights)
     g = generalization_error(inst, w, n_test=n_test, seed=seed)
     out = {**info, **g.to_dict()}
     if json:
@@ -180,14 +195,16 @@ def generalization_cmd(
 def sample_cmd(
     out: Path = typer.Option(..., "--out", help="Output .npz with array 'weights' (count, N)."),
     instance: Optional[Path] = _INSTANCE, n: Optional[int] = _N, alpha: Optional[float] = _ALPHA,
-    seed: int = _SEED, teacher: bool = _TEACHER, count: int = typer.Option(1, "--count", help="How many solutions."),
+    seed: int = _SEED, problem: str = _PROBLEM, count: int = typer.Option(1, "--count", help="How many solutions."),
     json: bool = _JSON,
 ) -> None:
     """Draw solutions uniformly at random (exact enumeration, N <= 25)."""
+    from ..atomic import atomic_savez
     from ..geometry import count_solutions, sample_typical_solutions
-    from ..problems import atomic_savez
 
-    inst = load_instance(instance, n, alpha, seed, teacher)
+    check_output_file(out, "--out")
+    V.count("--count", count)
+    inst = load_instance(instance, n, alpha, seed, parse_problem(problem) == "teacher")
     ws = sample_typical_solutions(inst, count, seed)
     atomic_savez(out, weights=ws if count > 1 else ws[0])
     res = {"instance": repr(inst), "total_solutions": count_solutions(inst), "count": count, "out": str(out)}

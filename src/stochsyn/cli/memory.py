@@ -9,7 +9,9 @@ from typing import Any, Optional
 
 import typer
 
+from .. import validation as V
 from ._common import atomic_write_text, console, err_console, print_json, save_figure, use_agg
+from ._grammar import check_output_dir, json_option, parse_seeds, seeds_option
 
 memory_app = typer.Typer(
     help="Related models: sparse associative memory with synaptic noise and self-control threshold "
@@ -63,7 +65,7 @@ def _progress():
 _MODEL = typer.Option("layered", help="layered (exact N→∞ recursion) or fully-connected (approximate dynamics).")
 _SC_VARIANCE = typer.Option("field", help="Noise the self-control threshold c(a)√V_t follows: field (cross-talk + synaptic), "
                            "cross-talk, alpha-q (α q_t, the diluted network's cross-talk) or alpha-q+synaptic.")
-_JSON = typer.Option(False, "--json", help="Print JSON instead of a table.")
+_JSON = json_option()
 
 
 @memory_app.command("retrieval")
@@ -78,8 +80,8 @@ def retrieval(
     sc_variance: str = _SC_VARIANCE,
     steps: int = typer.Option(20, help="Number of time steps / layers."),
     n: int = typer.Option(5000, help="Neurons per layer in the finite-N simulation."),
-    seeds: int = typer.Option(5, help="Number of simulated realisations (0 = theory only)."),
-    seed: int = typer.Option(0, help="Base seed (realisation k uses seed*1000 + k)."),
+    seeds: str = seeds_option("5", "simulated realisations (one seed each)"),
+    simulate: bool = typer.Option(True, "--simulate/--theory-only", help="Run the finite-N simulation next to the theory."),
     out: Optional[Path] = typer.Option(None, help="Folder for retrieval.csv and retrieval.png."),
     json_out: bool = _JSON,
 ) -> None:
@@ -91,23 +93,26 @@ def retrieval(
     from ..memory.layered import layered_recursion, simulate_layered, simulate_seeds
     from ..memory.sparse_hopfield import SynapticNoise, check_threshold
 
-    if model not in ("layered", "fully-connected"):
-        raise ValueError(f"--model must be 'layered' or 'fully-connected', got {model!r}")
-    if seeds < 0:
-        raise ValueError(f"--seeds must be >= 0, got {seeds}")
+    check_output_dir(out, "--out")
+    V.choice("--model", model, ("layered", "fully-connected"))
+    V.real("--m0", m0, lo=0.0, hi=1.0)
+    V.count("--steps", steps)
+    seed_list = parse_seeds(seeds) if simulate else []
+    if simulate:
+        V.integer("--n", n, lo=2)
     syn = SynapticNoise.parse(noise, delta)
     theory_fn = layered_recursion if model == "layered" else approximate_dynamics
     sim_fn = simulate_layered if model == "layered" else simulate_fully_connected
     rows: list[dict[str, Any]] = []
     curves = []
     with _progress() as prog:
-        task = prog.add_task("simulating", total=len(threshold) * seeds)
+        task = prog.add_task("simulating", total=len(threshold) * len(seed_list))
         for th_text in threshold:
             th = check_threshold(th_text)
             theo = theory_fn(alpha, a, m0, steps=steps, threshold=th, noise=syn, sc_variance=sc_variance)
             sm = sq = None
-            if seeds > 0:
-                sim = simulate_seeds(sim_fn, n, alpha, a, m0, seeds=seeds, seed=seed, steps=steps, threshold=th, noise=syn,
+            if seed_list:
+                sim = simulate_seeds(sim_fn, n, alpha, a, m0, seeds=seed_list, steps=steps, threshold=th, noise=syn,
                                      sc_variance=sc_variance, progress=lambda _k: prog.advance(task))
                 sm, sq = sim.m, sim.q
             for t in range(steps + 1):
@@ -116,8 +121,9 @@ def retrieval(
                            m_theory=float(theo.m[t]), q_theory=float(theo.q[t]),
                            i_theory=float(information_per_synapse(alpha, theo.m[t], theo.q[t], a)))
                 if sm is not None:
-                    se_m = float(sm[:, t].std(ddof=1) / np.sqrt(seeds)) if seeds > 1 else float("nan")
-                    row.update(n=n, seeds=seeds, m_sim=float(sm[:, t].mean()), m_sim_se=se_m, q_sim=float(sq[:, t].mean()))
+                    k = len(seed_list)
+                    se_m = float(sm[:, t].std(ddof=1) / np.sqrt(k)) if k > 1 else float("nan")
+                    row.update(n=n, seeds=k, m_sim=float(sm[:, t].mean()), m_sim_se=se_m, q_sim=float(sq[:, t].mean()))
                 rows.append(row)
             curves.append((str(th), theo, sm))
             if out is not None:
@@ -131,8 +137,9 @@ def retrieval(
         for label, theo, sm in curves:
             line, = ax.plot(tt, theo.m, label=f"θ={label} (theory)")
             if sm is not None:
-                err = sm.std(axis=0, ddof=1) / np.sqrt(seeds) if seeds > 1 else None
-                ax.errorbar(tt, sm.mean(axis=0), yerr=err, fmt="o", ms=3, color=line.get_color(), label=f"θ={label} (N={n}, {seeds} runs)")
+                k = len(seed_list)
+                err = sm.std(axis=0, ddof=1) / np.sqrt(k) if k > 1 else None
+                ax.errorbar(tt, sm.mean(axis=0), yerr=err, fmt="o", ms=3, color=line.get_color(), label=f"θ={label} (N={n}, {k} runs)")
         ax.set_xlabel("t (layer)" if model == "layered" else "t")
         ax.set_ylabel("overlap m_t")
         ax.set_title(f"{model}, a={a}, α={alpha}, noise={syn.kind} Δ={syn.delta}")
@@ -144,7 +151,7 @@ def retrieval(
     from rich.table import Table
 
     table = Table(title=f"{model} retrieval, a={a}, α={alpha}, m0={m0}, noise={syn.kind} Δ={syn.delta}")
-    cols = ["threshold", "t", "m_theory", "q_theory", "i_theory"] + (["m_sim", "m_sim_se", "q_sim"] if seeds else [])
+    cols = ["threshold", "t", "m_theory", "q_theory", "i_theory"] + (["m_sim", "m_sim_se", "q_sim"] if seed_list else [])
     for c in cols:
         table.add_column(c, justify="right", no_wrap=True, min_width=6)
     for r in rows:
@@ -175,6 +182,7 @@ def capacity(
     from ..memory.capacity import compare_thresholds, default_theta_grid
     from ..memory.sparse_hopfield import SynapticNoise
 
+    check_output_dir(out, "--out")
     if noise not in ("additive", "multiplicative"):
         raise ValueError(f"--noise must be 'additive' or 'multiplicative', got {noise!r}")
     acts = _floats(a, "a")
@@ -236,8 +244,7 @@ def sequences(
     n: int = typer.Option(500, help="Number of binary units."),
     length: int = typer.Option(20, help="Frames per sequence."),
     counts: str = typer.Option("5,10,20,30,40", help="Comma-separated numbers of stored sequences."),
-    seeds: int = typer.Option(1, help="Data sets per count."),
-    seed: int = typer.Option(0, help="Base seed (data set r uses seed*1000 + r)."),
+    seeds: str = seeds_option("1", "data sets per count (one seed each)"),
     cue_noise: float = typer.Option(0.0, help="Fraction of cue bits flipped."),
     epochs: int = typer.Option(300, help="Maximum training iterations (L-BFGS) of the MPN."),
     l2: float = typer.Option(1e-6, help="Weight decay of the MPN likelihood."),
@@ -247,10 +254,12 @@ def sequences(
     """MPN sequence memory against the asymmetric-Hebb rule: recall accuracy against load."""
     from ..memory.sequences import capacity_curve
 
+    check_output_dir(out, "--out")
     ks = _ints(counts, "counts")
+    seed_list = parse_seeds(seeds)
     rows: list[dict[str, Any]] = []
     with _progress() as prog:
-        task = prog.add_task("sequences", total=2 * len(ks) * seeds)
+        task = prog.add_task("sequences", total=2 * len(ks) * len(seed_list))
 
         def on_row(row: dict[str, Any]) -> None:
             rows.append(row)
@@ -258,7 +267,7 @@ def sequences(
             if out is not None:
                 _write_csv(out / "sequences.csv", rows)
 
-        capacity_curve(n, length, ks, seeds=seeds, seed=seed, cue_noise=cue_noise,
+        capacity_curve(n, length, ks, seeds=seed_list, cue_noise=cue_noise,
                        train_kwargs=dict(epochs=epochs, l2=l2), progress=on_row)
     if out is not None:
         use_agg()

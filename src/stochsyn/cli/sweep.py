@@ -9,6 +9,7 @@ from typing import Any, Optional
 import typer
 
 from ._common import console, err_console, print_json
+from ._grammar import option_option, parse_problem, parse_solver_options
 
 __all__ = ["register"]
 
@@ -19,6 +20,15 @@ def _fmt(x: Any, digits: int = 3) -> str:
     if isinstance(x, float):
         return f"{x:.{digits}f}"
     return str(x)
+
+
+def _compact(value: Any, keep: int = 6) -> str:
+    """A long list as its first and last values and its length (a dry run of 100,000 seeds)."""
+    if isinstance(value, list) and len(value) > 2 * keep:
+        head = ", ".join(map(str, value[:keep]))
+        tail = ", ".join(map(str, value[-keep:]))
+        return f"[{head}, …, {tail}] ({len(value)} values)"
+    return str(value)
 
 
 def _fmt_seconds(x: float | None) -> str:
@@ -149,9 +159,7 @@ def register(app: typer.Typer) -> None:
             None, "--seeds", help="Seeds: a count ('10' = 0..9), 'start:stop' or '1,5,9'. Default 10."
         ),
         problem: Optional[str] = typer.Option(None, "--problem", help="'random' (default) or 'teacher'."),
-        option: list[str] = typer.Option(
-            [], "--option", "-O", help="Solver option SOLVER.KEY=VALUE (VALUE read as JSON if it parses); repeat."
-        ),
+        option: Optional[list[str]] = option_option(),
         plugin: list[str] = typer.Option(
             [], "--plugin", help="Module or .py file that registers extra solvers (imported in every worker)."
         ),
@@ -172,19 +180,23 @@ def register(app: typer.Typer) -> None:
         (N, α, seed); the driver commits every result as it arrives, so an interrupted
         sweep keeps its finished trials and the same command resumes it.
         """
-        from ..experiments.grid import build_grid, grid_from_toml, parse_option
+        from ..experiments.grid import build_grid, grid_from_toml, load_plugins
         from ..experiments.runner import parse_scheduler, run_sweep
         from ..experiments.store import ResultStore
+        from ..solvers import available
 
         parse_scheduler(scheduler)
         base = grid_from_toml(config) if config is not None else None
         names: list[str] = [x for s in solver for x in s.replace(" ", "").split(",") if x]
-        opts: dict[str, dict[str, Any]] = {}
-        for text in option:
-            s, k, v = parse_option(text)
-            opts.setdefault(s, {})[k] = v
+        load_plugins(list(plugin) + (list(base.plugins) if base is not None else []))
+        if names:
+            targets = available() if "all" in names else names
+        else:
+            targets = sorted({v.solver for v in base.variants}) if base is not None else []
+        opts = {k: v for k, v in parse_solver_options(option, targets).items() if v}
         grid = build_grid(
-            solvers=names or None, n=n, alpha=alpha, seeds=seeds, problem=problem,
+            solvers=names or None, n=n, alpha=alpha, seeds=seeds,
+            problem=parse_problem(problem) if problem is not None else None,
             options=opts, plugins=plugin, base=base,
         )
         if dry_run:
@@ -198,7 +210,7 @@ def register(app: typer.Typer) -> None:
                 print_json(desc)
             else:
                 for k, v in desc.items():
-                    console.print(f"{k}: {v}")
+                    console.print(f"{k}: {_compact(v)}", highlight=False, markup=False, soft_wrap=True)
             return
 
         from rich.progress import (

@@ -7,6 +7,8 @@ from typing import Any, Optional
 
 import typer
 
+from ._grammar import check_output_file
+
 from ._common import console, err_console, print_json, save_figure, use_agg
 
 theory_app = typer.Typer(
@@ -14,33 +16,18 @@ theory_app = typer.Typer(
     no_args_is_help=True,
 )
 
-_GRID_HELP = "comma list '0.1,0.2' or range 'start:stop:num' (inclusive)"
+_GRID_HELP = "list '0.1,0.2' or range 'start:stop:step' (stop included)"
 
 
 def parse_grid(text: str, name: str) -> list[float]:
-    """Parse ``'a,b,c'`` or ``'start:stop:num'`` into a list of floats (ValueError naming ``name``)."""
-    import numpy as np
-
+    """``'a,b,c'`` or ``'start:stop:step'`` (the package's one range syntax)."""
     from ..resources import require_memory
+    from ._grammar import parse_grid as grid
 
-    t = text.replace(" ", "")
-    try:
-        if ":" in t:
-            parts = t.split(":")
-            if len(parts) != 3:
-                raise ValueError
-            a, b, n = float(parts[0]), float(parts[1]), int(parts[2])
-            if n < 1:
-                raise ValueError
-            # a Python list of floats costs ~32 bytes per point, plus the linspace
-            require_memory(40 * n, f"{name}={text!r}, a grid of {n} points,")
-            return [float(v) for v in np.linspace(a, b, n)]
-        vals = [float(v) for v in t.split(",") if v]
-    except ValueError:
-        raise ValueError(f"{name}={text!r}: expected a {_GRID_HELP}") from None
-    if not vals:
-        raise ValueError(f"{name}={text!r}: expected at least one number ({_GRID_HELP})")
-    return vals
+    values = grid(text, name)
+    # every point is a saddle-point solve: refuse a grid whose list alone would not fit
+    require_memory(40 * len(values), f"{name}={text!r}, a grid of {len(values)} points,")
+    return values
 
 
 def _table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
@@ -88,6 +75,7 @@ def capacity_cmd(
     plot: Optional[Path] = typer.Option(None, "--plot", help="write α_c(κ) to this PNG"),
 ) -> None:
     """Krauth–Mézard capacity α_c(κ) of the binary perceptron (RS entropy = 0)."""
+    check_output_file(plot, "--plot")
     from ..theory.gardner import capacity, gardner_entropy
 
     kappas = parse_grid(kappa, "--kappa")
@@ -110,12 +98,13 @@ def capacity_cmd(
 
 @theory_app.command("entropy")
 def entropy_cmd(
-    alpha: str = typer.Option("0.1:0.8:8", "--alpha", help=f"load(s): {_GRID_HELP}"),
+    alpha: str = typer.Option("0.1:0.8:0.1", "--alpha", help=f"load(s): {_GRID_HELP}"),
     kappa: float = typer.Option(0.0, "--kappa", help="margin κ"),
     as_json: bool = typer.Option(False, "--json", help="print JSON instead of a table"),
     plot: Optional[Path] = typer.Option(None, "--plot", help="write φ(α) to this PNG"),
 ) -> None:
     """Gardner RS entropy φ(α) of the solutions, with q, q̂ and the typical distance."""
+    check_output_file(plot, "--plot")
     from ..theory.gardner import gardner_entropy
 
     states = [gardner_entropy(a, kappa) for a in parse_grid(alpha, "--alpha")]
@@ -132,11 +121,12 @@ def entropy_cmd(
 
 @theory_app.command("teacher-student")
 def teacher_student_cmd(
-    alpha: str = typer.Option("0.1:1.4:14", "--alpha", help=f"load(s): {_GRID_HELP}"),
+    alpha: str = typer.Option("0.1:1.4:0.1", "--alpha", help=f"load(s): {_GRID_HELP}"),
     as_json: bool = typer.Option(False, "--json", help="print JSON instead of a table"),
     plot: Optional[Path] = typer.Option(None, "--plot", help="write ε(α) and s(α) to this PNG"),
 ) -> None:
     """Gibbs learning, binary teacher/student: overlap R, error ε = arccos(R)/π, entropy."""
+    check_output_file(plot, "--plot")
     from ..theory.teacher_student import perfect_generalization_threshold, teacher_student_gibbs
 
     states = [teacher_student_gibbs(a) for a in parse_grid(alpha, "--alpha")]
@@ -166,6 +156,7 @@ def franz_parisi_cmd(
     plot: Optional[Path] = typer.Option(None, "--plot", help="write V(d) to this PNG"),
 ) -> None:
     """Franz–Parisi local entropy V(d) around typical (equilibrium) solutions."""
+    check_output_file(plot, "--plot")
     import numpy as np
 
     from ..theory.franz_parisi import franz_parisi
@@ -199,7 +190,7 @@ def _emit_curves(curves, as_json: bool, plot: Optional[Path], title: str) -> Non
 @theory_app.command("stochastic")
 def stochastic_cmd(
     alpha: float = typer.Option(0.5, "--alpha", help="load P/N"),
-    q0: str = typer.Option("0.1:0.9:9", "--q0", help=f"polarization(s) q0 = Σm²/N: {_GRID_HELP}"),
+    q0: str = typer.Option("0.1:0.9:0.1", "--q0", help=f"polarization(s) q0 = Σm²/N: {_GRID_HELP}"),
     d: Optional[str] = typer.Option(None, "--d", help="also compute the local entropy of binary solutions at "
                                     f"these distances from sign(m*): {_GRID_HELP}"),
     typical: bool = typer.Option(False, "--typical", help="with --d: add the Franz–Parisi curve around typical solutions"),
@@ -208,6 +199,7 @@ def stochastic_cmd(
 ) -> None:
     """Minimizers m* of the stochastic-synapse (CLT) loss at fixed polarization q0 (RS, β → ∞),
     the training error of sign(m*), and (with --d) the local entropy around sign(m*)."""
+    check_output_file(plot, "--plot")
     import numpy as np
 
     from ..theory.stochastic_measure import stochastic_ground_state
@@ -295,7 +287,7 @@ def _apply_plateau(rows: list, alpha: float, kappa: float) -> None:
 @theory_app.command("local-entropy")
 def local_entropy_cmd(
     alpha: str = typer.Option("0.5", "--alpha", help=f"load(s): {_GRID_HELP}"),
-    d: str = typer.Option("0.005:0.1:20", "--d", help=f"distances: {_GRID_HELP}"),
+    d: str = typer.Option("0.005:0.1:0.005", "--d", help=f"distances: {_GRID_HELP}"),
     y: str = typer.Option("inf", "--y", help="replicas per reference: 'inf' (the densest regions, "
                           "default) or an integer >= 2 (finite-y solver, slow)"),
     kappa: float = typer.Option(0.0, "--kappa", help="margin κ"),
@@ -311,6 +303,7 @@ def local_entropy_cmd(
     (Baldassi et al. 2015), RS; y = inf (default) gives the maximal local entropy of dense
     regions (beyond the break-up, points on the plateau of the X = 0 cluster state are marked
     'plateau'); other non-converged points are listed with NaN."""
+    check_output_file(plot, "--plot")
     import math
 
     from ..theory.dense_limit import binary_entropy

@@ -53,6 +53,7 @@ __all__ = [
     "BinaryConnectMLP",
     "BNNMLP",
     "FloatMLP",
+    "check_arch_fits",
 ]
 
 MODEL_KINDS = ("stochastic", "binaryconnect", "bnn", "float")
@@ -79,6 +80,18 @@ def parse_arch(arch: str) -> tuple[str, list[int]]:
     else:
         raise ValueError(f"arch={arch!r}: unknown family {family!r}; expected 'mlp' or 'cnn'")
     return family, sizes
+
+
+def check_arch_fits(arch: str, n_features: int, n_classes: int) -> None:
+    """ValueError when ``arch`` does not fit data with ``n_features`` inputs and ``n_classes``
+    classes (checked before a model is built, so a mismatch is not a shape error mid-run)."""
+    family, sizes = parse_arch(arch)
+    if family == "mlp" and sizes[0] != n_features:
+        raise ValueError(f"arch={arch!r} takes {sizes[0]} inputs but the data has {n_features} "
+                         f"features per example; start the MLP with {n_features}")
+    if sizes[-1] != n_classes:
+        raise ValueError(f"arch={arch!r} has {sizes[-1]} outputs but the data has {n_classes} classes; "
+                         f"end the architecture with {n_classes}")
 
 
 class DeepModel(nn.Module):

@@ -38,7 +38,7 @@ import torch.nn.functional as F
 
 from ..atomic import atomic_path, atomic_write_text
 from .data import DATASETS, Dataset, load_dataset
-from .models import MODEL_KINDS, DeepModel, build_model
+from .models import MODEL_KINDS, DeepModel, build_model, check_arch_fits
 
 __all__ = ["DEFAULTS", "train", "evaluate", "evaluate_ensemble", "load_run", "make_config", "to_float"]
 
@@ -200,13 +200,15 @@ def _calibration_images(cfg: dict[str, Any], data: Dataset) -> torch.Tensor:
 
 
 def _plot_curve(out: Path, records: list[dict[str, Any]], title: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
+    # A Figure with its own Agg canvas: no pyplot state and no global backend switch.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     ep = [r["epoch"] for r in records]
-    fig, ax = plt.subplots(1, 2, figsize=(9, 3.4))
+    fig = Figure(figsize=(9, 3.4))
+    FigureCanvasAgg(fig)
+    ax = fig.subplots(1, 2)
     ax[0].plot(ep, [r["train_loss"] for r in records], "o-")
     ax[0].set_xlabel("epoch")
     ax[0].set_ylabel("training loss")
@@ -215,28 +217,29 @@ def _plot_curve(out: Path, records: list[dict[str, Any]], title: str) -> None:
     ax[1].set_xlabel("epoch")
     ax[1].set_ylabel("test accuracy")
     ax[1].legend()
-    from matplotlib.ticker import MaxNLocator
-
     for a in ax:
         a.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.suptitle(title)
     fig.tight_layout()
-    try:
-        with atomic_path(out / CURVE, suffix=".png") as tmp:
-            fig.savefig(tmp, dpi=100)
-    finally:
-        plt.close(fig)
+    with atomic_path(out / CURVE, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=100)
 
 
 def _comparable(cfg: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in cfg.items() if k not in ("epochs", "data_dir", "threads")}
 
 
+#: ``progress(event, info)`` receives ``("epoch", {"epoch", "epochs", "batches"})`` when an
+#: epoch starts, ``("batch", {"epoch", "batch", "batches", "loss"})`` every 20 batches and at
+#: the last one, and ``("record", record)`` when an epoch is evaluated.
+Progress = Callable[[str, dict[str, Any]], None]
+
+
 def train(
     out_dir: str | os.PathLike,
     *,
     resume: bool = False,
-    progress: bool = True,
+    progress: Progress | None = None,
     callback: Callable[[int, dict[str, Any]], bool | None] | None = None,
     data: Dataset | None = None,
     **config: Any,
@@ -248,113 +251,122 @@ def train(
         resume: continue from ``out_dir/checkpoint.pt`` (default False); the stored
             config must match apart from ``epochs``, ``data_dir`` and ``threads``.
             Without ``resume`` an existing checkpoint is an error (no silent overwrite).
-        progress: rich progress bar on stderr (default True).
+        progress: optional :data:`Progress` callable (the CLI draws its bar from it).
         callback: ``callback(epoch, record)`` after each epoch; True stops early.
         data: an already loaded :class:`Dataset` (default None: load ``dataset``).
         **config: settings of :func:`make_config`.
+
+    Torch's thread count is set to ``threads`` for the run and restored afterwards.
 
     Returns:
         the metrics dict written to ``metrics.json``.
     """
     cfg = make_config(**config)
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    ckpt_path = out / CHECKPOINT
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"run directory {str(out)!r} exists and is not a directory")
+    threads_before = torch.get_num_threads()
     torch.set_num_threads(cfg["threads"])
-    if data is None:
-        data = load_dataset(cfg["dataset"], cfg["data_dir"], seed=cfg["seed"])
-    torch.manual_seed(cfg["seed"])
-    model = _model_for(cfg, data)
-    if model.preprocess(to_float(data.x_train[:1])).shape[1] != data.n_features:
-        raise ValueError(f"arch={cfg['arch']!r} does not fit {data.n_features}-pixel inputs of {data.name}")
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg["lr"], weight_decay=cfg["weight_decay"])
-    records: list[dict[str, Any]] = []
-    start = 1
-    if ckpt_path.exists():
-        if not resume:
-            raise ValueError(f"{str(out)!r} already holds a checkpoint; pass --resume to continue or choose another --out")
-        stored = json.loads((out / CONFIG).read_text())
-        if _comparable(stored) != _comparable(cfg):
-            diff = sorted(k for k in _comparable(cfg) if stored.get(k) != cfg.get(k))
-            raise ValueError(f"--resume: settings {diff} differ from the run stored in {str(out)!r}")
-        state = torch.load(ckpt_path, weights_only=True)
-        model.load_state_dict(state["model"])
-        model.set_epoch(int(state["epoch"]))
-        optimizer.load_state_dict(state["optimizer"])
-        start = int(state["epoch"]) + 1
-        records = json.loads((out / METRICS).read_text())["epochs"][: start - 1]
-    elif resume:
-        raise FileNotFoundError(f"--resume: no {CHECKPOINT} in {str(out)!r}")
-    _atomic_json(cfg, out / CONFIG)
-    calib = _calibration_images(cfg, data) if cfg["model"] == "stochastic" else None
-    x_train, y_train = data.x_train, torch.as_tensor(data.y_train)
-    n, bs = len(x_train), cfg["batch_size"]
-    n_batches = math.ceil(n / bs)
-
-    bar = None
-    if progress:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-        from ..cli._common import err_console
-
-        bar = Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-            TextColumn("{task.fields[info]}"), console=err_console, transient=False,
-        )  # fmt: skip
-        bar.start()
     try:
+        if data is None:
+            data = load_dataset(cfg["dataset"], cfg["data_dir"], seed=cfg["seed"])
+        check_arch_fits(cfg["arch"], data.n_features, data.n_classes)
+        torch.manual_seed(cfg["seed"])
+        model = _model_for(cfg, data)
+        optimizer = torch.optim.Adam(model.parameters(), lr=cfg["lr"], weight_decay=cfg["weight_decay"])
+        start, records = _restore(out, cfg, model, optimizer, resume)
+        out.mkdir(parents=True, exist_ok=True)
+        _atomic_json(cfg, out / CONFIG)
+        calib = _calibration_images(cfg, data) if cfg["model"] == "stochastic" else None
         for epoch in range(start, cfg["epochs"] + 1):
             t0 = time.perf_counter()
-            es = _epoch_seed(cfg["seed"], epoch)
-            torch.manual_seed(es)
-            perm = torch.randperm(n, generator=torch.Generator().manual_seed(es)).numpy()
-            for group in optimizer.param_groups:
-                group["lr"] = cfg["lr"] * cfg["lr_decay"] ** (epoch - 1)
-            model.train()
-            model.set_mode("mean-field")
-            model.set_epoch(epoch)
-            task = bar.add_task(f"{cfg['model']} epoch {epoch}/{cfg['epochs']}", total=n_batches, info="") if bar else None
-            loss_sum = 0.0
-            for b in range(n_batches):
-                idx = perm[b * bs : (b + 1) * bs]
-                xb, yb = to_float(x_train[idx]), y_train[idx]
-                loss = F.cross_entropy(model(xb), yb)
-                extra = model.penalty()
-                optimizer.zero_grad(set_to_none=True)
-                (loss if extra is None else loss + extra).backward()
-                optimizer.step()
-                model.after_step()
-                loss_sum += loss.item() * len(idx)
-                if bar is not None and (b % 20 == 0 or b == n_batches - 1):
-                    bar.update(task, completed=b + 1, info=f"loss {loss_sum / min(n, (b + 1) * bs):.4f}")
+            loss = _train_epoch(model, optimizer, cfg, data, epoch, progress)
             model.eval()
             if calib is not None:
                 model.calibrate_deploy(calib)
-            seconds = time.perf_counter() - t0
             record = {
                 "epoch": epoch,
-                "train_loss": loss_sum / n,
+                "train_loss": loss,
                 "test_accuracy": evaluate(model, data.x_test, data.y_test, "mean-field"),
                 "test_accuracy_deployed": evaluate(model, data.x_test, data.y_test, "deploy"),
-                "seconds": seconds,
+                "seconds": time.perf_counter() - t0,
             }
             records.append(record)
-            if bar is not None:
-                bar.update(task, info=f"loss {record['train_loss']:.4f}  test {record['test_accuracy']:.4f}  "
-                                      f"deployed {record['test_accuracy_deployed']:.4f}")  # fmt: skip
-            _atomic_torch_save({"epoch": epoch, "model": model.state_dict(), "optimizer": optimizer.state_dict()},
-                               ckpt_path)  # fmt: skip
-            metrics = {"epochs": records, "config": cfg}
-            _atomic_json(metrics, out / METRICS)
-            _plot_curve(out, records, f"{cfg['model']} {cfg['arch']} on {cfg['dataset']}")
+            if progress is not None:
+                progress("record", record)
+            _save_epoch(out, cfg, model, optimizer, records)
             if callback is not None and callback(epoch, record):
                 break
     finally:
-        if bar is not None:
-            bar.stop()
+        torch.set_num_threads(threads_before)
     if not records:
         raise ValueError(f"epochs={cfg['epochs']}: nothing to do, the run in {str(out)!r} already has {start - 1} epochs")
     return {"epochs": records, "config": cfg}
+
+
+def _restore(out: Path, cfg: dict[str, Any], model: DeepModel, optimizer: torch.optim.Optimizer,
+             resume: bool) -> tuple[int, list[dict[str, Any]]]:
+    """(first epoch to run, records so far): from the checkpoint when resuming."""
+    ckpt_path = out / CHECKPOINT
+    if not ckpt_path.exists():
+        if resume:
+            raise FileNotFoundError(f"--resume: no {CHECKPOINT} in {str(out)!r}")
+        return 1, []
+    if not resume:
+        raise ValueError(f"{str(out)!r} already holds a checkpoint; pass --resume to continue or choose another --out")
+    stored = json.loads((out / CONFIG).read_text())
+    if _comparable(stored) != _comparable(cfg):
+        diff = sorted(k for k in _comparable(cfg) if stored.get(k) != cfg.get(k))
+        raise ValueError(f"--resume: settings {diff} differ from the run stored in {str(out)!r}")
+    state = torch.load(ckpt_path, weights_only=True)
+    model.load_state_dict(state["model"])
+    model.set_epoch(int(state["epoch"]))
+    optimizer.load_state_dict(state["optimizer"])
+    start = int(state["epoch"]) + 1
+    return start, json.loads((out / METRICS).read_text())["epochs"][: start - 1]
+
+
+def _train_epoch(model: DeepModel, optimizer: torch.optim.Optimizer, cfg: dict[str, Any], data: Dataset,
+                 epoch: int, progress: Progress | None) -> float:
+    """One pass over the shuffled training set; returns the mean training loss."""
+    x_train, y_train = data.x_train, torch.as_tensor(data.y_train)
+    n, bs = len(x_train), cfg["batch_size"]
+    n_batches = math.ceil(n / bs)
+    es = _epoch_seed(cfg["seed"], epoch)
+    torch.manual_seed(es)
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(es)).numpy()
+    for group in optimizer.param_groups:
+        group["lr"] = cfg["lr"] * cfg["lr_decay"] ** (epoch - 1)
+    model.train()
+    model.set_mode("mean-field")
+    model.set_epoch(epoch)
+    if progress is not None:
+        progress("epoch", {"epoch": epoch, "epochs": cfg["epochs"], "batches": n_batches})
+    loss_sum = 0.0
+    for b in range(n_batches):
+        idx = perm[b * bs : (b + 1) * bs]
+        xb, yb = to_float(x_train[idx]), y_train[idx]
+        loss = F.cross_entropy(model(xb), yb)
+        extra = model.penalty()
+        optimizer.zero_grad(set_to_none=True)
+        (loss if extra is None else loss + extra).backward()
+        optimizer.step()
+        model.after_step()
+        loss_sum += loss.item() * len(idx)
+        if progress is not None and (b % 20 == 0 or b == n_batches - 1):
+            progress("batch", {"epoch": epoch, "batch": b + 1, "batches": n_batches,
+                               "loss": loss_sum / min(n, (b + 1) * bs)})
+    return loss_sum / n
+
+
+def _save_epoch(out: Path, cfg: dict[str, Any], model: DeepModel, optimizer: torch.optim.Optimizer,
+                records: list[dict[str, Any]]) -> None:
+    """Checkpoint, metrics and learning curve after an epoch (each write atomic)."""
+    epoch = records[-1]["epoch"]
+    _atomic_torch_save({"epoch": epoch, "model": model.state_dict(), "optimizer": optimizer.state_dict()},
+                       out / CHECKPOINT)
+    _atomic_json({"epochs": records, "config": cfg}, out / METRICS)
+    _plot_curve(out, records, f"{cfg['model']} {cfg['arch']} on {cfg['dataset']}")
 
 
 def load_run(run_dir: str | os.PathLike) -> tuple[DeepModel, dict[str, Any]]:

@@ -237,11 +237,10 @@ class Grid:
         object.__setattr__(self, "alphas", tuple(float(a) for a in self.alphas))
         object.__setattr__(self, "seeds", tuple(int(s) for s in self.seeds))
         for name, axis in (("n", self.ns), ("alpha", self.alphas), ("seeds", self.seeds)):
-            dup = sorted({v for v in axis if axis.count(v) > 1})
+            dup = _duplicates(axis)
             if dup:
                 raise ValueError(f"{name} lists duplicate values {dup}; expected each value once")
-        labels = [v.label for v in self.variants]
-        dup = sorted({x for x in labels if labels.count(x) > 1})
+        dup = _duplicates([v.label for v in self.variants])
         if dup:
             raise ValueError(f"solvers list the same solver/options twice: {dup}")
         for n in self.ns:
@@ -281,6 +280,13 @@ class Grid:
             "plugins": list(self.plugins),
             "trials": self.size,
         }
+
+
+def _duplicates(values: Sequence[Any]) -> list[Any]:
+    """Values that occur more than once, sorted (linear time: a sweep may have 10^5 seeds)."""
+    from collections import Counter
+
+    return sorted(v for v, k in Counter(values).items() if k > 1)
 
 
 def _check_variant(v: Variant) -> None:

@@ -133,6 +133,16 @@ class ResultStore:
         # isolation_level=None: we issue BEGIN/COMMIT ourselves, one transaction per trial.
         self._con = sqlite3.connect(str(self.path), isolation_level=None, timeout=30.0)
         try:
+            # another program's database is left exactly as it was (no WAL switch, no tables)
+            tables = {r[0] for r in self._con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            ours = "meta" in tables and self._con.execute(
+                "SELECT 1 FROM meta WHERE name = 'schema_version'").fetchone() is not None
+            if tables and not ours:
+                self._con.close()
+                raise ValueError(
+                    f"{self.path} is an SQLite database of another program (tables {sorted(tables)[:5]}); "
+                    "a sweep needs its own file"
+                )
             self._con.execute("PRAGMA journal_mode=WAL")
             self._con.execute("PRAGMA synchronous=FULL")
             if create:

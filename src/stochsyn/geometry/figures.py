@@ -20,6 +20,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from .. import validation as V
 from ..problems import Instance, random_patterns, teacher_student
 from .bp_local_entropy import local_entropy_bp
 from .exact import MAX_EXACT_N, local_entropy_exact
@@ -84,8 +85,7 @@ def collect_local_entropy(
     alpha: float,
     sources: Sequence[str],
     *,
-    n_instances: int = 1,
-    seed: int = 0,
+    seeds: Sequence[int] = (0,),
     lambdas: Sequence[float] | None = None,
     n_typical: int = 1,
     bp: bool = True,
@@ -96,8 +96,8 @@ def collect_local_entropy(
 ) -> list[dict[str, Any]]:
     """Local-entropy records for solutions of each source on random-pattern instances.
 
-    Instance i uses ``random_patterns(n, alpha, seed + i)``; the solver seed is
-    ``seed + i`` too. For each solved reference: the BP curve (``kind="bp"``, one
+    Instance s of ``seeds`` is ``random_patterns(n, alpha, s)``; the solver seed is
+    ``s`` too. For each solved reference: the BP curve (``kind="bp"``, one
     record per λ) when ``bp``; and, when n ≤ 25, the exact counts (``kind="exact"``,
     one record per distance k with ``count`` and S = ln(count)/N). ``"typical"``
     draws ``n_typical`` uniform solutions per instance (default 1). Unsolved runs
@@ -105,20 +105,21 @@ def collect_local_entropy(
     far after each reference (to write results as they come).
     """
     sources = _check_sources(sources, n)
+    seeds = V.seed_list(list(seeds), "seeds")
     records: list[dict[str, Any]] = []
-    for i in range(n_instances):
-        inst = random_patterns(n, alpha, seed + i)
+    for i, seed_i in enumerate(seeds):
+        inst = random_patterns(n, alpha, seed_i)
         for src in sources:
             refs: list[tuple[np.ndarray, bool, int]] = []
             if src == TYPICAL:
-                for t, w in enumerate(sample_typical_solutions(inst, n_typical, seed + i)):
+                for t, w in enumerate(sample_typical_solutions(inst, n_typical, seed_i)):
                     refs.append((w, True, t))
             else:
                 progress(f"instance {i}: solving with {src}")
-                w, solved, _ = solution_for(inst, src, seed + i, (solver_options or {}).get(src))
+                w, solved, _ = solution_for(inst, src, seed_i, (solver_options or {}).get(src))
                 refs.append((w, solved, 0))
             for w, solved, t in refs:
-                base = {"source": src, "instance": seed + i, "draw": t, "n": n, "alpha": inst.alpha, "solved": solved}
+                base = {"source": src, "instance": seed_i, "draw": t, "n": n, "alpha": inst.alpha, "solved": solved}
                 if not solved:
                     records.append({**base, "kind": "unsolved"})
                     continue
@@ -129,7 +130,7 @@ def collect_local_entropy(
                         records.append({**base, "kind": "exact", "k": k, "d": k / n, "count": int(c), "S": s})
                 if bp:
                     progress(f"instance {i}: BP around {src} solution")
-                    curve = local_entropy_bp(inst, w, lambdas, factor=bp_factor, seed=seed + i)
+                    curve = local_entropy_bp(inst, w, lambdas, factor=bp_factor, seed=seed_i)
                     for j in range(curve.lambdas.size):
                         records.append(
                             {
@@ -153,8 +154,7 @@ def collect_robustness(
     alpha: float,
     sources: Sequence[str],
     *,
-    n_instances: int = 1,
-    seed: int = 0,
+    seeds: Sequence[int] = (0,),
     fractions: Sequence[float] = (0.0, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1),
     n_draws: int = 100,
     n_typical: int = 1,
@@ -165,22 +165,23 @@ def collect_robustness(
     """Flip-robustness records (one per source, instance, draw and flip fraction);
     instances and seeds as in :func:`collect_local_entropy`."""
     sources = _check_sources(sources, n)
+    seeds = V.seed_list(list(seeds), "seeds")
     records: list[dict[str, Any]] = []
-    for i in range(n_instances):
-        inst = random_patterns(n, alpha, seed + i)
+    for i, seed_i in enumerate(seeds):
+        inst = random_patterns(n, alpha, seed_i)
         for src in sources:
             if src == TYPICAL:
-                refs = [(w, True) for w in sample_typical_solutions(inst, n_typical, seed + i)]
+                refs = [(w, True) for w in sample_typical_solutions(inst, n_typical, seed_i)]
             else:
                 progress(f"instance {i}: solving with {src}")
-                w, solved, _ = solution_for(inst, src, seed + i, (solver_options or {}).get(src))
+                w, solved, _ = solution_for(inst, src, seed_i, (solver_options or {}).get(src))
                 refs = [(w, solved)]
             for t, (w, solved) in enumerate(refs):
-                curve = flip_robustness(inst, w, fractions, seed=seed + i, n_draws=n_draws)
+                curve = flip_robustness(inst, w, fractions, seed=seed_i, n_draws=n_draws)
                 for f, k, e, s in zip(curve.levels, curve.extra["n_flipped"], curve.error, curve.sem):
                     records.append(
                         {
-                            "source": src, "instance": seed + i, "draw": t, "n": n, "alpha": inst.alpha,
+                            "source": src, "instance": seed_i, "draw": t, "n": n, "alpha": inst.alpha,
                             "solved": solved, "fraction": float(f), "n_flipped": int(k),
                             "error": float(e), "sem": float(s), "n_draws": n_draws,
                         }
@@ -195,29 +196,29 @@ def collect_generalization(
     alphas: Sequence[float],
     sources: Sequence[str],
     *,
-    n_instances: int = 1,
-    seed: int = 0,
+    seeds: Sequence[int] = (0,),
     n_test: int = 20_000,
     solver_options: dict[str, dict[str, Any]] | None = None,
     progress: Progress = _noop,
     on_records: Callable[[list[dict[str, Any]]], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Teacher–student generalization records: instance i at load α is
-    ``teacher_student(n, α, seed + i)``; each source's student is measured on
+    ``teacher_student(n, α, s)`` for s in ``seeds``; each source's student is measured on
     ``n_test`` fresh patterns and by arccos(R)/π. ``"typical"`` is a uniform draw
     from the version space, i.e. exact Gibbs learning (n ≤ 25)."""
     sources = _check_sources(sources, n)
     records: list[dict[str, Any]] = []
+    seeds = V.seed_list(list(seeds), "seeds")
     for alpha in alphas:
-        for i in range(n_instances):
-            inst = teacher_student(n, float(alpha), seed + i)
+        for i, seed_i in enumerate(seeds):
+            inst = teacher_student(n, float(alpha), seed_i)
             for src in sources:
                 progress(f"alpha={alpha} instance {i}: {src}")
-                w, solved, _ = solution_for(inst, src, seed + i, (solver_options or {}).get(src))
-                g = generalization_error(inst, w, n_test=n_test, seed=seed + i)
+                w, solved, _ = solution_for(inst, src, seed_i, (solver_options or {}).get(src))
+                g = generalization_error(inst, w, n_test=n_test, seed=seed_i)
                 records.append(
                     {
-                        "source": src, "instance": seed + i, "n": n, "alpha": float(alpha),
+                        "source": src, "instance": seed_i, "n": n, "alpha": float(alpha),
                         "solved": solved, "error": g.error, "sem": g.sem, "overlap": g.overlap,
                         "error_overlap": g.error_overlap, "n_test": n_test,
                     }

@@ -26,11 +26,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 from scipy.special import ndtr
 
+from .. import validation as V
 from ..resources import require_memory
 from .information import mutual_information
 from .sparse_hopfield import (
@@ -252,30 +253,41 @@ def simulate_layered(
     )
 
 
-def simulate_seeds(simulate: Callable[..., Trajectory], n: int, alpha: float, a: float, m0: float = 1.0, *,
-                   seeds: int = 5, seed: int = 0, progress: Callable[[int], Any] | None = None, **kwargs: Any) -> Trajectory:
-    """Run a one-realisation simulation ``simulate(n, alpha, a, m0, seed=…, **kwargs)`` ``seeds`` times.
+def realisation_seeds(seeds: int | Sequence[int], seed: int = 0) -> list[int]:
+    """The seeds of the realisations: ``seeds`` itself when it is a sequence of seeds, else
+    ``seed * 1000 + k`` for k < ``seeds`` (a count; so any single run can be reproduced)."""
+    if isinstance(seeds, (list, tuple, np.ndarray)):
+        return V.seed_list(list(seeds), "seeds")
+    k = V.count("seeds", seeds)
+    base = V.integer("seed", seed, lo=0)
+    return [base * 1000 + i for i in range(k)]
 
-    Realisation k uses seed ``seed * 1000 + k`` (documented so that any single run can
-    be reproduced). Arrays of the result have shape (seeds, T+1). ``progress`` is an
-    optional callable(k) invoked after each realisation.
+
+def simulate_seeds(simulate: Callable[..., Trajectory], n: int, alpha: float, a: float, m0: float = 1.0, *,
+                   seeds: int | Sequence[int] = 5, seed: int = 0, progress: Callable[[int], Any] | None = None,
+                   **kwargs: Any) -> Trajectory:
+    """Run a one-realisation simulation ``simulate(n, alpha, a, m0, seed=…, **kwargs)`` once per seed.
+
+    ``seeds`` is a list of realisation seeds, or a count (realisation k then uses seed
+    ``seed * 1000 + k``; :func:`realisation_seeds`). Arrays of the result have shape
+    (realisations, T+1). ``progress`` is an optional callable(k) invoked after each realisation.
     """
-    if isinstance(seeds, bool) or not isinstance(seeds, (int, np.integer)) or seeds < 1:
-        raise ValueError(f"seeds must be an integer >= 1, got {seeds!r}")
+    seed_values = realisation_seeds(seeds, seed)
     runs = []
-    for k in range(seeds):
-        runs.append(simulate(n, alpha, a, m0, seed=seed * 1000 + k, **kwargs))
+    for k, s in enumerate(seed_values):
+        runs.append(simulate(n, alpha, a, m0, seed=s, **kwargs))
         if progress is not None:
             progress(k)
     params = dict(runs[0].params)
-    params.update(seeds=seeds, seed=seed)
+    params.update(seeds=seed_values)
     return Trajectory(
         m=np.stack([r.m for r in runs]), q=np.stack([r.q for r in runs]), variance=np.stack([r.variance for r in runs]),
         theta=np.stack([r.theta for r in runs]), info=np.stack([r.info for r in runs]), params=params,
     )
 
 
-def simulate_layered_seeds(n: int, alpha: float, a: float, m0: float = 1.0, *, seeds: int = 5, seed: int = 0,
+def simulate_layered_seeds(n: int, alpha: float, a: float, m0: float = 1.0, *, seeds: int | Sequence[int] = 5,
+                           seed: int = 0,
                            progress: Callable[[int], Any] | None = None, **kwargs: Any) -> Trajectory:
     """:func:`simulate_layered` for ``seeds`` realisations (realisation k: seed ``seed*1000 + k``); see :func:`simulate_seeds`."""
     return simulate_seeds(simulate_layered, n, alpha, a, m0, seeds=seeds, seed=seed, progress=progress, **kwargs)

@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -370,22 +370,26 @@ def recall_accuracy(net: MPN | AsymmetricHebb, sequences: np.ndarray, *, cue_noi
     }
 
 
-def capacity_curve(n: int, length: int, counts: list[int], *, seeds: int = 1, seed: int = 0, cue_noise: float = 0.0,
+def capacity_curve(n: int, length: int, counts: list[int], *, seeds: int | Sequence[int] = 1, seed: int = 0,
+                   cue_noise: float = 0.0,
                    train_kwargs: dict[str, Any] | None = None,
                    progress: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
     """Recall accuracy of MPN and asymmetric Hebb against the number of stored sequences.
 
-    For each K in ``counts`` and each of ``seeds`` data sets (data seed ``seed*1000 + r``)
+    For each K in ``counts`` and each data set — one per seed of ``seeds``, or, when
+    ``seeds`` is a count, data seeds ``seed*1000 + r`` (:func:`~stochsyn.memory.layered.realisation_seeds`) —
     it stores K random sequences of ``length`` frames in N = ``n`` units and measures
     deterministic recall from the clean (or ``cue_noise``-corrupted) first frame.
     Load = K(L−1)/N transitions per unit. One row per (K, seed, rule); ``progress(row)``
     is called after each MPN/Hebb pair.
     """
+    from .layered import realisation_seeds
+
     rows: list[dict[str, Any]] = []
     kw = dict(train_kwargs or {})
+    data_seeds = realisation_seeds(seeds, seed)
     for k in counts:
-        for r in range(seeds):
-            data_seed = seed * 1000 + r
+        for data_seed in data_seeds:
             seqs = random_sequences(int(k), length, n, seed=data_seed)
             mpn = train_mpn(seqs, **kw)
             hebb = train_asymmetric_hebb(seqs)

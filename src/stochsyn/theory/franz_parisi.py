@@ -257,6 +257,14 @@ def franz_parisi(
     if dd.ndim != 1 or dd.size == 0 or not np.all((dd > 0) & (dd < 0.5)):
         raise ValueError(f"d={d!r}: expected a distance or 1-D array of distances in (0, 0.5)")
     ref = gardner_entropy(alpha, kappa)
+    if ref.entropy < 0:
+        # the reference is a typical solution, and above α_c there are none (RS entropy < 0)
+        from .gardner import capacity
+
+        raise ValueError(
+            f"alpha={alpha!r} is above the capacity alpha_c(kappa={kappa:g}) = {capacity(kappa):.4f}: "
+            f"the Gardner entropy is {ref.entropy:.4f} < 0, so there are no typical solutions to expand around"
+        )
     model = _FPModel(ref, n_quad, n_panel)
     d0 = ref.typical_distance
     fine = None
