@@ -103,9 +103,15 @@ def test_breakup_bracket():
     assert ok and 0.05 < mx < 0.2 and 0.01 < dstar < 0.04
     ok, mx, _ = slope_minimum(0.77, n_grid=12)
     assert not ok and np.isnan(mx)
-    a, b = local_entropy_max_curve(0.78, [0.01, 0.04])
+    a, b = local_entropy_max_curve(0.78, [0.01, 0.04], plateau=False)
     assert a.local_entropy > b.local_entropy
-    assert cluster_state(0.78).entropy > a.local_entropy > b.local_entropy
+    plateau = cluster_state(0.78)
+    assert plateau.entropy > a.local_entropy > b.local_entropy
+    # by default the curve takes the plateau where it dominates (d >= d0), in the library,
+    # so library callers and the CLI get the same S(d)
+    pa, pb = local_entropy_max_curve(0.78, [0.005, 0.04])
+    assert not pa.plateau and pb.plateau and pb.local_entropy == plateau.entropy
+    assert pb.branch_local_entropy == pytest.approx(b.local_entropy, abs=1e-9) and pb.converged
     with pytest.raises(SaddlePointError):
         local_entropy_max(0.78, 0.02)
 

@@ -256,34 +256,6 @@ def stochastic_cmd(
                   "q0", "", f"stochastic synapses, α={alpha:g}", None)
 
 
-def _apply_plateau(rows: list, alpha: float, kappa: float) -> None:
-    """Beyond α_U, S_∞(d) = max(X > 0 branch, plateau φ0 for d ≥ d0) (docs/theory.md §7, cluster_state).
-
-    Rows of ``alpha`` with d ≥ d0 that did not converge, or whose X > 0 branch lies below φ0,
-    get the plateau value; ``saddle["plateau"]`` marks them and keeps the branch value.
-    """
-    import math
-
-    from ..theory.dense_limit import cluster_state
-    from ..theory.saddle import SaddlePointError
-
-    try:
-        state = cluster_state(alpha, kappa)
-    except SaddlePointError:
-        return  # below α_U: no plateau
-    for r in rows:
-        if r["alpha"] != alpha or r["d"] < state.d0:
-            continue
-        val = r["local_entropy"]
-        if r["saddle"].get("converged") and not (isinstance(val, float) and math.isnan(val)) and val >= state.entropy:
-            continue
-        r["saddle"] = {"converged": True, "plateau": True, "branch_local_entropy": val,
-                       "branch_error": r["saddle"].get("error")}
-        r["local_entropy"] = state.entropy
-        r["y"] = "inf"
-        r["order"] = dict(state.order, d0=state.d0)
-
-
 @theory_app.command("local-entropy")
 def local_entropy_cmd(
     alpha: str = typer.Option("0.5", "--alpha", help=f"load(s): {_GRID_HELP}"),
@@ -306,7 +278,7 @@ def local_entropy_cmd(
     check_output_file(plot, "--plot")
     import math
 
-    from ..theory.dense_limit import binary_entropy
+    from ..theory.dense_limit import binary_entropy, local_entropy_max_curve
     from ..theory.local_entropy import local_entropy_dense
     from ..theory.saddle import SaddlePointError
 
@@ -323,29 +295,30 @@ def local_entropy_cmd(
     alphas = parse_grid(alpha, "--alpha")
     rows: list[dict[str, Any]] = []
     breakup_result = None
+    def failed(a: float, dv: float, error: str) -> dict[str, Any]:
+        return {"alpha": a, "kappa": kappa, "y": y, "d": dv, "local_entropy": float("nan"),
+                "free_entropy": float("nan"), "external_entropy": float("nan"),
+                "order": {}, "saddle": {"converged": False, "error": error}}
+
     with _progress() as prog:
         task = prog.add_task("local-entropy", total=len(alphas) * len(ds))
         for a in alphas:
+            if not finite:
+                # the library continues the curve and applies the cluster plateau beyond α_U
+                curve = local_entropy_max_curve(a, ds, kappa, progress=lambda _d: prog.advance(task))
+                rows.extend(r.as_dict() if r is not None else failed(a, dv, "no convergence")
+                            for r, dv in zip(curve, ds))
+                continue
             start = None
             for dv in ds:
                 try:
-                    if finite:
-                        r = local_entropy_dense(a, dv, kappa, y=yv, n_outer=n_outer, n_inner=n_inner,
-                                               n_panel=n_panel, start=start)
-                    else:
-                        try:
-                            r = local_entropy_dense(a, dv, kappa, start=start)
-                        except SaddlePointError:
-                            r = local_entropy_dense(a, dv, kappa)
+                    r = local_entropy_dense(a, dv, kappa, y=yv, n_outer=n_outer, n_inner=n_inner,
+                                           n_panel=n_panel, start=start)
                     start = r.order
                     rows.append(r.as_dict())
                 except SaddlePointError as exc:
-                    rows.append({"alpha": a, "kappa": kappa, "y": y, "d": dv, "local_entropy": float("nan"),
-                                 "free_entropy": float("nan"), "external_entropy": float("nan"),
-                                 "order": {}, "saddle": {"converged": False, "error": str(exc)}})
+                    rows.append(failed(a, dv, str(exc)))
                 prog.advance(task)
-            if not finite:
-                _apply_plateau(rows, a, kappa)
         if breakup and not finite:
             from ..theory.dense_limit import local_entropy_breakup_alpha
 

@@ -39,6 +39,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from typing import Any, Callable
+
 import numpy as np
 from scipy.optimize import brentq, root
 
@@ -353,13 +355,23 @@ def local_entropy_max(
     return DenseLocalEntropy(alpha, kappa, math.inf, d, model.value(rep.x), math.nan, math.nan, od, rep)
 
 
-def local_entropy_max_curve(alpha: float, d, kappa: float = 0.0, **options) -> list:
+def local_entropy_max_curve(alpha: float, d, kappa: float = 0.0, *, plateau: bool = True,
+                            progress: Callable[[float], Any] | None = None, **options: Any) -> list:
     """S_∞ at each distance of ``d`` (continued from one point to the next, largest d first).
 
     Returns one entry per distance, in the order given: a ``DenseLocalEntropy``
     or ``None`` where the saddle point does not converge (e.g. in the gap
     beyond the break-up). ``options`` are passed to :func:`local_entropy_max`.
+
+    With ``plateau`` (default), beyond the break-up α_U the maximal local entropy is
+    max(X > 0 branch, φ0) for d ≥ d0, where φ0 is the X = 0 cluster state of
+    :func:`cluster_state` at its distance d0 (docs/theory.md §7): entries with d ≥ d0
+    whose branch did not converge or lies below φ0 take the plateau value
+    (``plateau=True``, the branch value kept in ``branch_local_entropy``). Below α_U
+    nothing changes. ``progress(d)`` is called after each distance.
     """
+    from .local_entropy import DenseLocalEntropy
+
     ds = np.atleast_1d(np.asarray(d, dtype=float))
     order = np.argsort(-ds)
     out: list = [None] * ds.size
@@ -371,9 +383,28 @@ def local_entropy_max_curve(alpha: float, d, kappa: float = 0.0, **options) -> l
             try:  # a generic start sometimes succeeds where the continuation overshoots
                 r = local_entropy_max(alpha, float(ds[i]), kappa, **options)
             except SaddlePointError:
-                continue
+                r = None
+        if progress is not None:
+            progress(float(ds[i]))
+        if r is None:
+            continue
         out[i] = r
         start = r.order
+    if not plateau:
+        return out
+    try:
+        state = cluster_state(alpha, kappa)
+    except SaddlePointError:
+        return out  # below α_U: the X > 0 branch is the whole curve
+    for i, dv in enumerate(ds):
+        r = out[i]
+        if dv < state.d0 or (r is not None and r.converged and r.local_entropy >= state.entropy):
+            continue
+        out[i] = DenseLocalEntropy(
+            float(alpha), float(kappa), math.inf, float(dv), state.entropy, math.nan, math.nan,
+            dict(state.order, d0=state.d0), None, plateau=True,
+            branch_local_entropy=math.nan if r is None else r.local_entropy,
+        )
     return out
 
 
@@ -419,7 +450,7 @@ def slope_minimum(alpha: float, kappa: float = 0.0, *, d_range: tuple[float, flo
     from scipy.optimize import minimize_scalar
 
     ds = np.linspace(d_range[0], d_range[1], int(n_grid))
-    curve = local_entropy_max_curve(alpha, ds, kappa, **options)
+    curve = local_entropy_max_curve(alpha, ds, kappa, plateau=False, **options)
     if any(r is None for r in curve):
         return False, math.nan, math.nan
     xs = np.array([r.order["X"] for r in curve])

@@ -225,6 +225,11 @@ class DenseLocalEntropy:
     external_entropy: float
     order: dict
     report: SaddleReport | None = field(repr=False, default=None)
+    #: y = ∞ beyond the break-up α_U: the value is the plateau of the X = 0 cluster state
+    #: (:func:`stochsyn.theory.dense_limit.cluster_state`), and ``branch_local_entropy`` keeps
+    #: the X > 0 branch's value (NaN where that branch has no solution).
+    plateau: bool = False
+    branch_local_entropy: float = math.nan
 
     @property
     def entropy(self) -> float:
@@ -233,16 +238,20 @@ class DenseLocalEntropy:
 
     @property
     def converged(self) -> bool:
-        """Whether the fixed-point iteration met its tolerance inside the domain."""
-        return self.report is not None and self.report.converged
+        """Whether the fixed-point iteration met its tolerance inside the domain (a plateau
+        value comes from the converged cluster state)."""
+        return self.plateau or (self.report is not None and self.report.converged)
 
     def as_dict(self) -> dict:
         """JSON-friendly summary."""
+        saddle = None if self.report is None else self.report.as_dict()
+        if self.plateau:
+            saddle = {"converged": True, "plateau": True, "branch_local_entropy": self.branch_local_entropy}
         return {"alpha": self.alpha, "kappa": self.kappa,
                 "y": self.y if math.isfinite(self.y) else "inf", "d": self.d,
                 "local_entropy": self.local_entropy, "free_entropy": self.free_entropy,
                 "external_entropy": self.external_entropy, "order": dict(self.order),
-                "saddle": None if self.report is None else self.report.as_dict()}
+                "saddle": saddle}
 
 
 def _initial_guess(ref: GardnerState, S: float) -> np.ndarray:
