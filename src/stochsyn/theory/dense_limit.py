@@ -42,11 +42,11 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
-from scipy.optimize import brentq, root
+from scipy.optimize import brentq
 
 from .. import validation as V
 from .gaussian import G, GH, dGH, gauss_hermite, gauss_legendre, log_2cosh, log_H
-from .saddle import SaddlePointError, SaddleReport
+from .saddle import SaddlePointError, SaddleReport, fixed_point
 
 __all__ = ["LIMIT_ORDER", "BreakupResult", "ClusterState", "DenseLimitModel", "binary_entropy", "cluster_onset_alpha", "cluster_state",
            "local_entropy_breakup_alpha", "local_entropy_max", "local_entropy_max_curve", "slope_minimum"]
@@ -245,13 +245,14 @@ def _fixed_point(model: DenseLimitModel, p0, damping: float, tol: float, max_ite
     state = {"X": float(p0[4]) if len(p0) > 4 and np.isfinite(p0[4]) else 1.0}
     residuals: list[float] = []
 
-    def F(v):
+    def update(v):
+        # (q1, ln δq) → its image under the map; NaN where the map is undefined
         q1, ldq = float(v[0]), float(v[1])
         out = _map(model, q1, math.exp(min(ldq, 200.0)), state["X"])
         if out is None:
-            return np.array([1.0, 1.0]) * 1e3
+            return np.full(2, np.nan)
         state["X"] = out[4] if out[4] > 0 else state["X"]
-        return np.array([out[0] - q1, math.log(out[1]) - ldq])
+        return np.array([out[0], math.log(out[1])])
 
     def finish(v, ok_hint: bool):
         out = _map(model, float(v[0]), math.exp(float(v[1])), state["X"])
@@ -263,28 +264,18 @@ def _fixed_point(model: DenseLimitModel, p0, damping: float, tol: float, max_ite
         return SaddleReport(x, bool(res < tol), len(residuals), float(res), float(damping), float(tol),
                             tuple(residuals))
 
-    v = np.array([float(p0[0]), math.log(float(p0[1]))])
-    # a few damped steps first: hybr needs a start inside the map's domain of attraction
-    for _ in range(min(20, int(max_iter))):
-        r = F(v)
-        residuals.append(float(np.max(np.abs(r))))
-        if residuals[-1] >= 1e3 or not np.all(np.isfinite(r)):
-            break
-        v = v + (1 - damping) * r
-    sol = root(F, v, method="hybr", options={"xtol": 1e-13, "maxfev": 400})
-    rep = finish(sol.x, sol.success)
+    v0 = np.array([float(p0[0]), math.log(float(p0[1]))])
+    # Powell's hybrid method after 20 damped steps (hybr needs a start inside the map's basin)
+    hyb = fixed_point(update, v0, method="hybrid", damping=damping, tol=tol, max_iter=400, warmup=20,
+                      raise_on_failure=False)
+    residuals.extend(hyb.residuals)
+    rep = finish(hyb.x, hyb.converged)
     if rep.converged:
         return rep
-    v = np.array([float(p0[0]), math.log(float(p0[1]))])
-    for _ in range(int(max_iter)):
-        r = F(v)
-        residuals.append(float(np.max(np.abs(r))))
-        if not np.all(np.isfinite(r)) or residuals[-1] >= 1e3:
-            break
-        if residuals[-1] < tol:
-            break
-        v = v + (1 - damping) * r
-    return finish(v, False)
+    damped = fixed_point(update, v0, method="damped", damping=damping, tol=tol, max_iter=int(max_iter),
+                         raise_on_failure=False)
+    residuals.extend(damped.residuals)
+    return finish(damped.x, False)
 
 
 def _generic_start(S: float) -> np.ndarray:
@@ -592,23 +583,25 @@ def cluster_state(alpha: float, kappa: float = 0.0, *, start: dict | None = None
     model = DenseLimitModel(alpha, kappa, 0.0, n_half=n_half, n_gh=n_gh)
     q1s, dqs = (0.94, 1.3) if start is None else (float(start["q1"]), float(start["dq"]))
 
-    def F(v):
+    def update(v):
+        # the X = 0 map on (q1, ln δq); a unit step away where it is undefined (as hybr expects)
         q1, ldq = float(v[0]), float(v[1])
         if not (0 < q1 < 1) or ldq > 50:
-            return np.array([1.0, 1.0])
+            return v + 1.0
         qh0, de = model.conjugates(q1, math.exp(ldq))
         if not (qh0 > 0 and np.isfinite(de)):
-            return np.array([1.0, 1.0])
+            return v + 1.0
         q1n, dqn = model.orders(qh0, max(de, 0.0), 0.0)
         if not (0 < q1n < 1 and dqn > 0):
-            return np.array([1.0, 1.0])
-        return np.array([q1n - q1, math.log(dqn) - ldq])
+            return v + 1.0
+        return np.array([q1n, math.log(dqn)])
 
-    sol = root(F, np.array([q1s, math.log(dqs)]), method="hybr", options={"xtol": 1e-13})
-    res = float(np.max(np.abs(F(sol.x))))
-    q1, dq = float(sol.x[0]), math.exp(float(sol.x[1]))
+    hyb = fixed_point(update, np.array([q1s, math.log(dqs)]), method="hybrid", warmup=0, tol=tol,
+                      max_iter=2000, raise_on_failure=False)
+    res = hyb.residual
+    q1, dq = float(hyb.x[0]), math.exp(float(hyb.x[1]))
     ok = res < tol and dq > 1e-6
-    rep = SaddleReport(np.array([q1, dq]), bool(ok), int(sol.nfev), res, 0.0, float(tol))
+    rep = SaddleReport(np.array([q1, dq]), bool(ok), hyb.iterations, res, 0.0, float(tol))
     if not ok:
         raise SaddlePointError(f"cluster_state(alpha={alpha}): no non-trivial X = 0 saddle point found "
                                f"(residual {res:.3g}, dq {dq:.3g})", rep)

@@ -25,13 +25,13 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import brentq, root
+from scipy.optimize import brentq
 from scipy.special import gammaln, logsumexp
 
 from .. import validation as V
 from .gaussian import gauss_hermite, log_H
 from .local_entropy import DenseLocalEntropy, _Model
-from .saddle import SaddlePointError, SaddleReport
+from .saddle import SaddlePointError, SaddleReport, fixed_point
 
 __all__ = ["FreeReferenceState", "local_entropy_free_reference"]
 
@@ -127,27 +127,26 @@ def local_entropy_free_reference(alpha: float, d: float, kappa: float = 0.0, *, 
             hi += 1.0
         return float(brentq(f, lo, hi, xtol=1e-13))
 
-    def F(v):
+    def update(v):
+        # the entropic map on (q1, q0); a unit step away where it is undefined (as hybr expects)
         q1, q0 = float(v[0]), float(v[1])
         if not (0 < q0 < q1 < 1):
-            return np.array([1.0, 1.0])
+            return v + 1.0
         qh1, qh0 = conj(q1, q0)
         if not (qh0 > 0 and qh1 >= qh0):
-            return np.array([1.0, 1.0])
+            return v + 1.0
         st["Sh"] = sh = solve_sh(qh1, qh0)
         g = _fd(lambda c: mdl.G_S(sh, c[0], c[1]), np.array([qh1, qh0]))
-        q1n = (2 * g[0] - y) / (y * (y - 1))
-        q0n = -2 * g[1] / y**2
-        return np.array([q1n - q1, q0n - q0])
+        return np.array([(2 * g[0] - y) / (y * (y - 1)), -2 * g[1] / y**2])
 
     x0 = np.array([start["q1"], start["q0"]]) if start else np.array([0.5 * (1 + S * S), 0.5 * S * S])
-    sol = root(F, x0, method="hybr", options={"xtol": 1e-12})
-    res = float(np.max(np.abs(F(sol.x))))
-    rep = SaddleReport(sol.x, bool(res < tol), int(sol.nfev), res, 0.0, float(tol))
+    rep = fixed_point(update, x0, method="hybrid", warmup=0, tol=tol, xtol=1e-12, max_iter=2000,
+                      raise_on_failure=False)
+    sol_x = rep.x
     if not rep.converged:
         raise SaddlePointError(f"local_entropy_free_reference(alpha={alpha}, d={d}, y={y}): "
-                               f"no convergence (residual {res:.3g})", rep)
-    q1, q0 = (float(v) for v in sol.x)
+                               f"no convergence (residual {rep.residual:.3g})", rep)
+    q1, q0 = (float(v) for v in sol_x)
     qh1, qh0 = conj(q1, q0)
     o = {"q1": q1, "q0": q0, "qhat1": qh1, "qhat0": qh0, "Shat": solve_sh(qh1, qh0)}
     phi = mdl.phi(o, S)

@@ -33,13 +33,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.optimize import brentq, root
+from scipy.optimize import brentq
 from scipy.special import logsumexp
 
 from .. import validation as V
 from .free_reference import FreeReferenceState
 from .gaussian import GH, gauss_hermite, gauss_legendre, log_2cosh, log_H
-from .saddle import SaddlePointError, SaddleReport
+from .saddle import SaddlePointError, SaddleReport, fixed_point
 
 __all__ = ["LargeYModel", "local_entropy_free_reference_y"]
 
@@ -196,36 +196,37 @@ def local_entropy_free_reference_y(alpha: float, d: float, y: float, kappa: floa
     else:
         q1s, dqs, st = 0.5 * (1 + S * S), 0.5 * (1 - S * S) * y, {"Sh": math.atanh(min(S, 0.999))}
 
+    undefined = np.array([1.0, 1.0])
+
     def F(v):
         q1, ldq = float(v[0]), float(v[1])
         q0 = q1 - math.exp(min(ldq, 50.0)) / y
         if not (0 < q0 < q1 < 1):
-            return np.array([1.0, 1.0])
+            return undefined
         _, qh1, qh0 = mdl.energetic(q1, q0, averages=True)
         try:
             st["Sh"] = sh = mdl.solve_Shat(qh1, qh0, st["Sh"])
         except ValueError:
-            return np.array([1.0, 1.0])
+            return undefined
         _, _, q1n, q0n = mdl.entropic(sh, qh1, qh0, averages=True)
         if not q1n > q0n:
-            return np.array([1.0, 1.0])
+            return undefined
         return np.array([q1n - q1, math.log(y * (q1n - q0n)) - ldq])
 
     v = np.array([q1s, math.log(dqs)])
-    for _ in range(15):
+    for _ in range(15):  # half steps toward the basin, stopping where the map is undefined
         r = F(v)
-        if np.all(np.abs(r) == 1.0):
+        if r is undefined:
             break
         v = v + 0.5 * r
-    sol = root(F, v, method="hybr", options={"xtol": 1e-12})
-    r = F(sol.x)
-    res = float(np.max(np.abs(r)))
-    rep = SaddleReport(sol.x, bool(res < tol), int(sol.nfev), res, 0.5, float(tol))
+    rep = fixed_point(lambda w: w + F(w), v, method="hybrid", warmup=0, damping=0.5, tol=tol, xtol=1e-12,
+                      max_iter=2000, raise_on_failure=False)
+    sol_x = rep.x
     if not rep.converged:
         raise SaddlePointError(f"local_entropy_free_reference_y(alpha={alpha}, d={d}, y={y}): "
-                               f"no convergence (residual {res:.3g})", rep)
-    q1 = float(sol.x[0])
-    q0 = q1 - math.exp(float(sol.x[1])) / y
+                               f"no convergence (residual {rep.residual:.3g})", rep)
+    q1 = float(sol_x[0])
+    q0 = q1 - math.exp(float(sol_x[1])) / y
     _, qh1, qh0 = mdl.energetic(q1, q0, averages=True)
     o = {"q1": q1, "q0": q0, "qhat1": qh1, "qhat0": qh0, "Shat": mdl.solve_Shat(qh1, qh0, st["Sh"])}
     phi = mdl.phi(o)

@@ -48,7 +48,7 @@ from scipy.special import gammaln, logsumexp
 from .. import validation as V
 from .gardner import GardnerState, gardner_entropy
 from .gaussian import gauss_hermite, log_2cosh, log_H, truncated_normal_nodes
-from .saddle import SaddlePointError, SaddleReport
+from .saddle import fixed_point, SaddlePointError, SaddleReport
 
 __all__ = ["DenseLocalEntropy", "local_entropy_dense", "local_entropy_from_saddle"]
 
@@ -363,8 +363,10 @@ def local_entropy_dense(
         state["c"] = c
         return _order_from_conj(model, c, sh)
 
-    rep = _damped_in_domain(update, x0, S, damping=damping, tol=tol, max_iter=max_iter,
-                            name=f"local_entropy_dense(alpha={alpha}, d={d}, y={y})")
+    # As y grows the saddle point approaches the boundary σ_w² = 0 (the W's common part
+    # locks onto their reference), where plain damping overshoots: steps stay in the domain.
+    rep = fixed_point(update, x0, damping=damping, tol=tol, max_iter=max_iter, domain=lambda x: _in_domain(x, S),
+                      name=f"local_entropy_dense(alpha={alpha}, d={d}, y={y})")
     o = rep.x
     c, clipped = _clip_conj(_conj_from_order(model, o, S))
     if clipped:
@@ -376,45 +378,6 @@ def local_entropy_dense(
     phi = _phi(model, od, S, Sh)
     s_i = local_entropy_from_saddle(model, od, S)
     return DenseLocalEntropy(alpha, kappa, y, d, s_i, phi, phi - y * s_i, od, rep)
-
-
-def _damped_in_domain(update, x0, S: float, *, damping: float, tol: float, max_iter: int,
-                      name: str) -> SaddleReport:
-    """Damped iteration x ← x + (1−damping)λ(F(x) − x) that never leaves the domain.
-
-    λ = 1 unless the full step would leave the domain of :func:`_in_domain`
-    (or F is undefined there), in which case λ is halved (up to 30 times).
-    As y grows the saddle point approaches the boundary σ_w² = 0 (the W's
-    common part locks onto their reference), where plain damping overshoots.
-    """
-    x = np.array(x0, dtype=float)
-    residuals: list[float] = []
-    res, ok, it = np.inf, False, 0
-    fx = np.asarray(update(x), dtype=float)
-    for it in range(1, int(max_iter) + 1):
-        if not np.all(np.isfinite(fx)):
-            break
-        res = float(np.max(np.abs(fx - x)))
-        residuals.append(res)
-        if res < tol:
-            ok = True
-            break
-        step = (1.0 - damping) * (fx - x)
-        for _ in range(30):
-            xn = x + step
-            if _in_domain(xn, S):
-                fn = np.asarray(update(xn), dtype=float)
-                if np.all(np.isfinite(fn)):
-                    break
-            step = 0.5 * step
-        else:
-            break
-        x, fx = xn, fn
-    rep = SaddleReport(x, ok, it, res, float(damping), float(tol), tuple(residuals))
-    if not ok:
-        raise SaddlePointError(f"{name}: no convergence after {it} iterations (residual {res:.3g}, "
-                               f"tol {tol:.3g}, damping {damping})", rep)
-    return rep
 
 
 def local_entropy_from_saddle(model: _Model, od: dict, S: float, h: float = 1e-5) -> float:
