@@ -28,19 +28,13 @@ from typing import Any, Callable
 import numpy as np
 
 from ..resources import require_memory
-from .layered import Trajectory, simulate_seeds, transfer_step
+from .layered import Trajectory, _check_loads, simulate_seeds, simulation_setup, transfer_step
 from .sparse_hopfield import (
     SynapticNoise,
     Threshold,
-    check_activity,
-    check_alpha,
-    check_threshold,
-    cue_state,
-    check_sc_variance,
+    check_dynamics,
     extra_field_variance,
-    self_control_c,
     self_control_variance,
-    sparse_patterns,
 )
 
 __all__ = ["approximate_dynamics", "simulate_fully_connected", "simulate_fully_connected_seeds"]
@@ -64,17 +58,10 @@ def approximate_dynamics(
     :func:`~stochsyn.memory.layered.layered_recursion`; see the module docstring for
     the equations. Approximate, not exact.
     """
-    a = check_activity(a)
-    sc_variance = check_sc_variance(sc_variance)
-    if isinstance(threshold, str):
-        threshold = check_threshold(threshold)
-    self_control = isinstance(threshold, str)
-    cc = self_control_c(a) if c is None else float(c)
-    if not isinstance(steps, (int, np.integer)) or steps < 1:
-        raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
-    al0 = np.asarray(alpha, dtype=np.float64)
-    if np.any(al0 <= 0) or not np.all(np.isfinite(al0)):
-        raise ValueError(f"load alpha must be finite and > 0, got {alpha!r}")
+    args = check_dynamics(a, steps, threshold, sc_variance, c, m0)
+    a, steps, threshold, sc_variance = args.a, args.steps, args.threshold, args.sc_variance
+    self_control, cc = args.self_control, args.c
+    al0 = _check_loads(alpha)
     th = 0.0 if self_control else np.asarray(threshold, dtype=np.float64)
     m = np.asarray(m0, dtype=np.float64)
     q = np.asarray(a if q0 is None else q0, dtype=np.float64)
@@ -131,28 +118,16 @@ def simulate_fully_connected(
     of the field only, ``"alpha-q"`` uses (P/N)·q_t and ``"alpha-q+synaptic"`` adds the
     N → ∞ synaptic-noise variance to it.
     """
-    a = check_activity(a)
-    sc_variance = check_sc_variance(sc_variance)
-    alpha = check_alpha(alpha)
-    threshold = check_threshold(threshold)
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
-        raise ValueError(f"n must be an integer >= 2, got {n!r}")
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-        raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
-    p = max(1, int(math.floor(alpha * n + 0.5)))
     # uint8 patterns and their float32 η; noise adds N×N matrices (float64 for the
     # explicit multiplicative couplings, float32 for the additive noise)
-    n2 = 0
-    if noise.active:
-        n2 = n * n * (3 * 8 if noise.kind == "multiplicative" else 3 * 4)
-    require_memory(p * n * 5 + n2, f"the fully connected simulation (P={p} patterns, N={n} neurons)")
-    cc = self_control_c(a) if c is None else float(c)
-    rng = np.random.default_rng(seed)
-    norm = a * (1 - a) * n
-    xi = sparse_patterns(n, p, a, rng)
+    n_int = n if isinstance(n, (int, np.integer)) and not isinstance(n, bool) else 0
+    n2 = n_int * n_int * (3 * 8 if noise.kind == "multiplicative" else 3 * 4) if noise.active else 0
+    run = simulation_setup(n, alpha, a, m0, q0, steps, threshold, c, seed, sc_variance, bytes_per_entry=5,
+                           extra_bytes=n2, what="the fully connected simulation")
+    a, alpha, steps, threshold, sc_variance, cc = run.a, run.alpha, run.steps, run.threshold, run.sc_variance, run.c
+    p, rng, norm, xi, sigma = run.p, run.rng, run.norm, run.xi, run.sigma
     eta = xi.astype(np.float32) - np.float32(a)
     eta1 = xi[0].astype(np.float64) - a
-    sigma = cue_state(xi[0], m0, a, rng, q0)
     jfull = None
     delta_mat = None
     if noise.active and noise.kind == "multiplicative":

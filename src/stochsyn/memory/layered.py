@@ -37,13 +37,10 @@ from .information import mutual_information
 from .sparse_hopfield import (
     SynapticNoise,
     Threshold,
-    check_activity,
     check_alpha,
-    check_threshold,
+    check_dynamics,
     cue_state,
-    check_sc_variance,
     extra_field_variance,
-    self_control_c,
     self_control_variance,
     sparse_patterns,
 )
@@ -125,17 +122,10 @@ def layered_recursion(
     sc_variance : noise the self-control threshold c√V_t follows (default ``"field"``:
         D_t + V_syn; see :func:`~stochsyn.memory.sparse_hopfield.self_control_variance`).
     """
-    a = check_activity(a)
-    sc_variance = check_sc_variance(sc_variance)
-    if isinstance(threshold, str):
-        threshold = check_threshold(threshold)
-    self_control = isinstance(threshold, str)
-    cc = self_control_c(a) if c is None else float(c)
-    alpha_arr = np.asarray(alpha, dtype=np.float64)
-    if np.any(alpha_arr <= 0) or not np.all(np.isfinite(alpha_arr)):
-        raise ValueError(f"load alpha must be finite and > 0, got {alpha!r}")
-    if not isinstance(steps, (int, np.integer)) or steps < 1:
-        raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
+    args = check_dynamics(a, steps, threshold, sc_variance, c, m0)
+    a, steps, threshold, sc_variance = args.a, args.steps, args.threshold, args.sc_variance
+    self_control, cc = args.self_control, args.c
+    alpha_arr = _check_loads(alpha)
     th = 0.0 if self_control else np.asarray(threshold, dtype=np.float64)
     m = np.asarray(m0, dtype=np.float64)
     q = np.asarray(a if q0 is None else q0, dtype=np.float64)
@@ -198,23 +188,12 @@ def simulate_layered(
     layer and ``"alpha-q+synaptic"`` adds the N → ∞ synaptic-noise variance to it.
     Same ``seed`` ⇒ identical trajectory.
     """
-    a = check_activity(a)
-    sc_variance = check_sc_variance(sc_variance)
-    alpha = check_alpha(alpha)
-    threshold = check_threshold(threshold)
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
-        raise ValueError(f"n must be an integer >= 2, got {n!r}")
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-        raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
-    p = max(1, int(math.floor(alpha * n + 0.5)))
     # two layers of uint8 patterns, the float32 copy of one, and (multiplicative noise) its η copy
-    require_memory(p * n * (2 + 4 + (4 if noise.active and noise.kind == "multiplicative" else 0)),
-                   f"the layered simulation (P={p} patterns of N={n} neurons per layer)")
-    cc = self_control_c(a) if c is None else float(c)
-    rng = np.random.default_rng(seed)
-    norm = a * (1 - a) * n
-    xi = sparse_patterns(n, p, a, rng)
-    sigma = cue_state(xi[0], m0, a, rng, q0)
+    mult = noise.active and noise.kind == "multiplicative"
+    run = simulation_setup(n, alpha, a, m0, q0, steps, threshold, c, seed, sc_variance,
+                           bytes_per_entry=2 + 4 + (4 if mult else 0), what="the layered simulation")
+    a, alpha, steps, threshold, sc_variance, cc = run.a, run.alpha, run.steps, run.threshold, run.sc_variance, run.c
+    p, rng, norm, xi, sigma = run.p, run.rng, run.norm, run.xi, run.sigma
     ms = [float(np.dot(xi[0].astype(np.float64) - a, sigma) / norm)]
     qs = [float(sigma.mean())]
     vs, ths = [], []
@@ -251,6 +230,53 @@ def simulate_layered(
         dict(model="layered-simulation", n=n, p=p, alpha=alpha, a=a, m0=m0, q0=q0, steps=steps,
             threshold=threshold, noise=noise.kind, delta=noise.delta, c=cc, seed=seed, sc_variance=sc_variance),
     )
+
+
+def _check_loads(alpha: object) -> np.ndarray:
+    """Loads α (a number or an array of numbers), all finite and > 0."""
+    arr = V.real_array(alpha, "alpha")
+    if np.any(arr <= 0):
+        raise ValueError(f"load alpha must be > 0, got alpha={alpha!r}")
+    return arr
+
+
+@dataclass(frozen=True)
+class SimulationSetup:
+    """What both finite-N simulations start from: checked arguments, P, the seeded
+    generator, the Hebbian normalization a(1−a)N, the first layer's patterns and the cue."""
+
+    a: float
+    alpha: float
+    steps: int
+    threshold: Any
+    sc_variance: str
+    c: float
+    p: int
+    rng: np.random.Generator
+    norm: float
+    xi: np.ndarray
+    sigma: np.ndarray
+
+
+def simulation_setup(n: int, alpha: float, a: float, m0: float, q0: float | None, steps: int, threshold: Any,
+                     c: float | None, seed: int, sc_variance: str, *, bytes_per_entry: float, what: str,
+                     extra_bytes: float = 0.0) -> SimulationSetup:
+    """Check the arguments of a finite-N simulation (one place for both networks), refuse it
+    when its P×N working set (``bytes_per_entry`` per entry plus ``extra_bytes``) does not fit,
+    and draw the first patterns and the cue."""
+    args = check_dynamics(a, steps, threshold, sc_variance, c, m0)
+    if isinstance(args.threshold, np.ndarray):
+        raise TypeError("threshold of a simulation must be one number or 'self-control', not an array")
+    alpha = check_alpha(alpha)
+    n = V.integer("n", n, lo=2)
+    seed = V.integer("seed", seed, lo=0)
+    p = max(1, int(math.floor(alpha * n + 0.5)))
+    require_memory(p * n * bytes_per_entry + extra_bytes, f"{what} (P={p} patterns, N={n} neurons)")
+    rng = np.random.default_rng(seed)
+    xi = sparse_patterns(n, p, args.a, rng)
+    sigma = cue_state(xi[0], m0, args.a, rng, q0)
+    return SimulationSetup(args.a, alpha, args.steps, args.threshold, args.sc_variance, args.c, p, rng,
+                           args.a * (1 - args.a) * n, xi, sigma)
 
 
 def realisation_seeds(seeds: int | Sequence[int], seed: int = 0) -> list[int]:

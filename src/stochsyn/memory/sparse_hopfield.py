@@ -43,6 +43,8 @@ from typing import Literal, Union
 
 import numpy as np
 
+from .. import validation as V
+
 __all__ = [
     "SynapticNoise",
     "Threshold",
@@ -154,6 +156,38 @@ def self_control_c(a: float) -> float:
     """c(a) = √(−2 ln a) of the self-control threshold θ_t = c(a)·√V_t (Dominguez & Bollé 1998)."""
     check_activity(a)
     return math.sqrt(-2.0 * math.log(a))
+
+
+@dataclass(frozen=True)
+class DynamicsArgs:
+    """The checked arguments shared by the recursions and the simulations of the memory models."""
+
+    a: float
+    steps: int
+    threshold: "Threshold | np.ndarray"
+    self_control: bool
+    c: float
+    sc_variance: str
+
+
+def check_dynamics(a: object, steps: object, threshold: object, sc_variance: object, c: object | None,
+                   m0: object = 1.0) -> DynamicsArgs:
+    """One check for every memory-model dynamics: activity, steps (an integer ≥ 1, bools
+    refused), threshold (a number, an array of numbers or 'self-control'), ``sc_variance``,
+    the self-control constant ``c`` (default c(a)) and the initial overlap(s) m0 ∈ [0, 1]."""
+    a = check_activity(a)
+    steps = V.integer("steps", steps, lo=1)
+    sc_variance = check_sc_variance(sc_variance)
+    if isinstance(threshold, str) or np.ndim(threshold) == 0:
+        threshold = check_threshold(threshold)
+    else:
+        threshold = V.real_array(threshold, "threshold")
+    m0_arr = V.real_array(m0, "m0")
+    if np.any((m0_arr < 0) | (m0_arr > 1)):
+        raise ValueError(f"m0 must lie in [0, 1] (an overlap with the pattern), got m0={m0!r}")
+    self_control = isinstance(threshold, str)
+    cc = self_control_c(a) if c is None else V.real("c", c, lo=0.0, lo_open=True)
+    return DynamicsArgs(a, steps, threshold, self_control, cc, sc_variance)
 
 
 def check_activity(a: object) -> float:
