@@ -31,7 +31,11 @@ data:
 demo: $(STAMP)
 	$(BIN)/stochsyn demo
 
+# lint (ruff: the rules in pyproject.toml), types (mypy: the packages listed there), then
+# the tests and the docstring examples (pytest --doctest-modules)
 test: $(STAMP) data
+	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP) data

@@ -216,9 +216,9 @@ def bench_end_to_end(args: argparse.Namespace) -> None:
         w = [8, 14, 14, 14, 16, 16]
         print(row(["batch", "torch deploy", "torch plain", "packed", "vs deploy", "vs plain"], w))
         for bs in args.batches:
-            t_t, _, _ = timed(lambda: torch_scores_from_uint8(bs), args.repeats_e2e)
-            t_f, _, _ = timed(lambda: plain_scores_from_uint8(bs), args.repeats_e2e)
-            t_p, _, _ = timed(lambda: net.scores(x, batch_size=bs), args.repeats_e2e)
+            t_t, _, _ = timed(lambda bs=bs: torch_scores_from_uint8(bs), args.repeats_e2e)
+            t_f, _, _ = timed(lambda bs=bs: plain_scores_from_uint8(bs), args.repeats_e2e)
+            t_p, _, _ = timed(lambda bs=bs: net.scores(x, batch_size=bs), args.repeats_e2e)
             print(row([str(bs), f"{len(x) / t_t:,.0f}", f"{len(x) / t_f:,.0f}", f"{len(x) / t_p:,.0f}",
                        f"{t_t / t_p:.2f}x faster", f"{t_f / t_p:.2f}x faster"], w))  # fmt: skip
         ref = torch_scores(1000)

@@ -50,8 +50,8 @@ def main() -> None:
         inst = random_patterns(n, 0.5, seed=1)
         ref = np.ones(n, dtype=np.int8)
         local_entropy_exact(inst, ref)  # compile (cached on disk after the first run)
-        t_fast, c_fast = best_of(lambda: local_entropy_exact(inst, ref))
-        t_ref, c_ref = best_of(lambda: numpy_brute_force(inst, ref), repeat=1)
+        t_fast, c_fast = best_of(lambda inst=inst, ref=ref: local_entropy_exact(inst, ref))
+        t_ref, c_ref = best_of(lambda inst=inst, ref=ref: numpy_brute_force(inst, ref), repeat=1)
         assert np.array_equal(c_fast, c_ref), "enumeration disagrees with brute force"
         rows.append((f"exact counts N={n} P={inst.p}", t_fast, f"numpy brute force {t_ref:.3f} s", t_ref / t_fast))
     inst = random_patterns(25, 0.5, seed=1)

@@ -162,7 +162,7 @@ def part_small(args: argparse.Namespace) -> dict[str, Any]:
     for i in range(args.instances_small):
         inst = random_patterns(n, alpha, seed=1000 + i)
         refs: list[tuple[str, np.ndarray, bool]] = []
-        for t, w in enumerate(sample_typical_solutions(inst, args.typical, seed=i)):
+        for w in sample_typical_solutions(inst, args.typical, seed=i):
             refs.append(("typical", w, True))
         for s in solvers:
             res = solve(inst, method=s, seed=i, **args.solver_options.get(s, {}))

@@ -24,7 +24,7 @@ from stochsyn.deep import (
     train,
 )
 from stochsyn.deep.data import synthetic_dataset
-from stochsyn.deep.train import evaluate, evaluate_ensemble, to_float
+from stochsyn.deep.train import evaluate, evaluate_ensemble
 
 torch.set_num_threads(1)
 
@@ -138,7 +138,8 @@ def test_gradcheck_custom_pieces():
         s = torch.rand(*shape, dtype=torch.float64, generator=gen, requires_grad=True)
         h = layer.h.detach().clone().requires_grad_()
         b = layer.bias.detach().clone().requires_grad_()
-        fn = lambda a, s, h, b: torch.func.functional_call(wrapped, {"layer.h": h, "layer.bias": b}, (a, s))  # noqa: E731
+        fn = lambda a, s, h, b, wrapped=wrapped: torch.func.functional_call(  # noqa: E731
+            wrapped, {"layer.h": h, "layer.bias": b}, (a, s))
         assert torch.autograd.gradcheck(fn, (a, s, h, b))
 
     bn = _Moments(MeanVarBatchNorm(3).double().train())

@@ -168,7 +168,7 @@ def test_bp_solvers_refuse_what_does_not_fit(monkeypatch):
     monkeypatch.setattr(resources, "available_memory", lambda: 10_000_000)
     inst = random_patterns(1001, 0.6, seed=0, packed=True)  # 75 kB of bits
     for method in ("fbp", "rbp", "maxsum"):
-        with pytest.raises(MemoryBudgetError, match=rf"method '(BP|maxsum)' keeps .*P=601, N=1001.* needs .* is available"):
+        with pytest.raises(MemoryBudgetError, match=r"method '(BP|maxsum)' keeps .*P=601, N=1001.* needs .* is available"):
             solve(inst, method=method, seed=0)
     assert solve(inst, method="stochastic", seed=0).solved  # needs only vectors besides the bits
 

@@ -149,6 +149,11 @@ class Instance:
     """
 
     __slots__ = ("_dense", "_bits", "_n", "_labels", "_teacher")
+    _dense: np.ndarray | None
+    _bits: np.ndarray | None
+    _n: int
+    _labels: np.ndarray
+    _teacher: np.ndarray | None
 
     def __init__(self, patterns: np.ndarray, labels: np.ndarray, teacher: np.ndarray | None = None) -> None:
         x = np.asarray(patterns)
@@ -252,7 +257,7 @@ class Instance:
         if self._dense is not None:
             return self._dense
         require_memory(self.p * self.n, f"the dense int8 copy of the packed patterns (P={self.p}, N={self.n})")
-        return _readonly(unpack_rows(self._bits, self.n))
+        return _readonly(unpack_rows(self.bits, self.n))
 
     @property
     def bits(self) -> np.ndarray:
@@ -264,17 +269,18 @@ class Instance:
             ValueError: for real-valued patterns.
         """
         if self._bits is None:
-            if self.storage != "int8":
+            if self._dense is None or self._dense.dtype != np.int8:
                 raise ValueError("bits: this instance has real-valued patterns; only ±1 patterns can be packed")
             require_memory(self.p * packed_width(self.n), f"the packed copy of the patterns (P={self.p}, N={self.n})")
             object.__setattr__(self, "_bits", _readonly(pack_rows(self._dense)))
+        assert self._bits is not None
         return self._bits
 
     def rows(self, index: slice | np.ndarray, dtype=np.float64) -> np.ndarray:
         """Dense copy of the patterns ``index`` (a slice or an index array) as ``dtype``, from either storage."""
         if self._dense is not None:
             return self._dense[index].astype(dtype)
-        return unpack_rows(self._bits, self.n, index, dtype=dtype)
+        return unpack_rows(self.bits, self.n, index, dtype=dtype)
 
     # -- shape ------------------------------------------------------------
     @property
@@ -378,7 +384,7 @@ class Instance:
         if self._dense is not None:
             arrays.update(format_version=np.array(1), patterns=self._dense)
         else:
-            arrays.update(format_version=np.array(2), bits=self._bits, n=np.array(self.n))
+            arrays.update(format_version=np.array(2), bits=self.bits, n=np.array(self.n))
         if self.teacher is not None:
             arrays["teacher"] = self.teacher
         atomic_savez(path, **arrays)
@@ -392,6 +398,9 @@ class Instance:
             raise FileNotFoundError(f"no instance file at {path}")
         if path.is_dir():
             raise ValueError(f"cannot read instance file {path}: it is a directory")
+        if not zipfile.is_zipfile(path):
+            raise ValueError(f"cannot read instance file {path}: not an .npz archive (write one with Instance.save "
+                             "or `stochsyn instance`)")
         try:
             with np.load(path, allow_pickle=False) as f:
                 if not isinstance(f, np.lib.npyio.NpzFile):

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .packing import WORD_BITS, n_words, packed_n
+from .packing import n_words, packed_n
 
 __all__ = [
     "BACKENDS",

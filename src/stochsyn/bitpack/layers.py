@@ -190,7 +190,7 @@ def _integer_thresholds(signs: np.ndarray, bounds: np.ndarray, bias: np.ndarray 
             t[idx] = n + 1
             continue
 
-        def ok(z: int) -> bool:
+        def ok(z: int, idx=idx, s=s, bound=bound) -> bool:
             v = np.float32(np.float32(z) + b[idx])  # the reference's single float32 add
             return s * float(v) >= bound
 

@@ -263,6 +263,8 @@ class PackedNetwork:
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"{path}: no such packed model file")
+        if not zipfile.is_zipfile(path):
+            raise ValueError(f"{path}: not an .npz archive (export one with `stochsyn deep export RUN OUT.npz`)")
         try:
             with np.load(path, allow_pickle=False) as npz:
                 # Reading every member also checks each zip entry's CRC-32.

@@ -30,6 +30,7 @@ __all__ = [
     "option_option",
     "problem_option",
     "parse_solver_options",
+    "check_solvers",
     "parse_problem",
     "parse_seeds",
     "parse_grid",
@@ -68,6 +69,17 @@ def option_option() -> Any:
 
 def problem_option() -> Any:
     return typer.Option("random", "--problem", help="'random' (random labels) or 'teacher' (teacher-student).")
+
+
+def check_solvers(names: list[str], *, extra: tuple[str, ...] = ()) -> list[str]:
+    """``names`` if each is a registered solver (or one of ``extra``); ValueError naming --solver."""
+    from ..solvers import available
+
+    known = available()
+    for name in names:
+        if name not in known and name not in extra:
+            raise ValueError(f"--solver {name!r}: expected one of {known + list(extra)}")
+    return names
 
 
 def parse_problem(text: str) -> str:

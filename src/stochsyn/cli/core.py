@@ -11,6 +11,7 @@ import typer
 from ._common import console, err_console, print_json, save_figure, use_agg
 from ._grammar import (
     check_output_dir,
+    check_solvers,
     check_output_file,
     json_option,
     option_option,
@@ -57,7 +58,7 @@ def _make_instance(n: int, alpha: float, seed: int, problem: str, instance: Opti
 def solve_cmd(
     n: int = typer.Option(1001, "--n", help="Number of synapses N (odd avoids ties)."),
     alpha: float = typer.Option(0.6, "--alpha", help="Load alpha = P/N."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the instance and of the solver."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the instance and of the solver."),
     solver: str = solver_option("stochastic"),
     problem: str = problem_option(),
     instance: Optional[Path] = typer.Option(
@@ -72,10 +73,10 @@ def solve_cmd(
     import numpy as np
 
     from ..atomic import atomic_savez
-    from ..solvers import get_solver, solve
+    from ..solvers import solve
 
     check_output_file(out, "--out")
-    get_solver(solver)  # an unknown name fails before the instance is made
+    check_solvers([solver])  # an unknown name fails before the instance is made
     opts = parse_solver_options(option, [solver])[solver]
     if max_epochs is not None:
         opts["max_epochs"] = max_epochs
@@ -115,7 +116,7 @@ def instance_cmd(
     out: Path = typer.Option(..., "--out", help="The .npz file to write (`stochsyn solve --instance` reads it)."),
     n: int = typer.Option(1001, "--n", help="Number of synapses N (odd avoids ties)."),
     alpha: float = typer.Option(0.6, "--alpha", help="Load alpha = P/N."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the instance."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the instance."),
     problem: str = problem_option(),
     packed: bool = typer.Option(False, "--packed/--dense", help="Store the ±1 patterns as bits (1/8 of int8)."),
     as_json: bool = json_option(),

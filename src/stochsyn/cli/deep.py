@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Optional
 
@@ -61,7 +60,7 @@ def train_cmd(
     arch: str = typer.Option("mlp:784-1024-1024-10", help="'mlp:IN-H1-...-OUT' or (stochastic) 'cnn:C1-C2-H-OUT'"),
     dataset: str = typer.Option("fashion-mnist", help="fashion-mnist | mnist-5k | idx | synthetic"),
     epochs: int = typer.Option(20, help="Passes over the training set."),
-    seed: int = typer.Option(0, help="Seed of initialization, shuffling and sampling."),
+    seed: int = typer.Option(0, min=0, help="Seed of initialization, shuffling and sampling."),
     out: Path = typer.Option(..., help="Run directory: config.json, checkpoint.pt, metrics.json, learning_curve.png."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last checkpoint."),
     data_dir: Optional[Path] = typer.Option(None, help="Directory with the IDX files (default $STOCHSYN_DATA or the system path)."),
@@ -98,7 +97,7 @@ def train_cmd(
 def eval_cmd(
     run_dir: Path = typer.Argument(..., help="A `stochsyn deep train` directory."),
     samples: int = typer.Option(16, help="Networks sampled for the ensemble prediction (stochastic models)."),
-    seed: int = typer.Option(0, help="Seed of the ensemble sampling."),
+    seed: int = typer.Option(0, min=0, help="Seed of the ensemble sampling."),
     data_dir: Optional[Path] = typer.Option(None, help="Data directory override."),
     train_samples: int = typer.Option(0, help="Also report accuracies on the first N training images (0: skip), "
                                       "to separate overfitting from the mean-field/deployed gap."),

@@ -13,6 +13,7 @@ from ._common import atomic_write_text, console, err_console, print_json, save_f
 from ._geometry_io import parse_floats
 from ._grammar import (
     check_output_dir,
+    check_solvers,
     json_option,
     option_option,
     parse_grid,
@@ -53,7 +54,7 @@ def _prepare(out: Path, solvers: list[str] | str, seeds: str, option: list[str] 
     """Check the output folder and parse the solver list, the seeds and the solver options
     before any work (so a bad --out fails at once, not after the figure is computed)."""
     check_output_dir(out, "--out")
-    srcs = parse_names(solvers, "--solver")
+    srcs = check_solvers(parse_names(solvers, "--solver"), extra=("typical",))
     seed_list = parse_seeds(seeds)
     opts = parse_solver_options(option, [s for s in srcs if s != "typical"])
     return srcs, seed_list, opts

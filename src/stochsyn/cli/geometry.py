@@ -12,6 +12,7 @@ from ._common import console, err_console, print_json
 from ._geometry_io import load_instance, load_weights, parse_floats
 from ._grammar import (
     check_output_file,
+    check_solvers,
     json_option,
     option_option,
     parse_problem,
@@ -28,7 +29,7 @@ geometry_app = typer.Typer(
 _INSTANCE = typer.Option(None, "--instance", help="Instance .npz (from Instance.save); else generate with --n/--alpha.")
 _N = typer.Option(None, "--n", help="Number of weights N of a generated instance.")
 _ALPHA = typer.Option(None, "--alpha", help="Load α = P/N of a generated instance.")
-_SEED = typer.Option(0, "--seed", help="Seed of the generated instance, the solver and the measurement.")
+_SEED = typer.Option(0, "--seed", min=0, help="Seed of the generated instance, the solver and the measurement.")
 _PROBLEM = problem_option()
 _SOLVER = solver_option("stochastic", extra="; also 'teacher' (the instance's teacher) or 'typical' "
                         "(a uniform solution, N <= 25). Ignored with --weights")
@@ -44,6 +45,7 @@ def _setup(instance, n, alpha, seed, problem, solver, weights, option, save_weig
     from ..atomic import atomic_savez
 
     check_output_file(save_weights, "--save-weights")
+    check_solvers([solver], extra=("teacher", "typical"))
     pseudo = solver in ("teacher", "typical")
     opts = parse_solver_options(option, [solver])[solver] if not pseudo else {}
     if pseudo and option:

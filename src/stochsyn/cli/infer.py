@@ -25,7 +25,7 @@ def register(app: typer.Typer) -> None:
         batch_size: int = typer.Option(4096, "--batch-size", min=1, help="Images per packed batch."),
         limit: int = typer.Option(0, "--limit", min=0, help="Use only the first N images (0 = all)."),
         backend: str = typer.Option("numba", "--backend", help="Kernel backend: numba (popcount, multithreaded) or numpy."),
-        seed: int = typer.Option(0, "--seed", help="Seed of the synthetic dataset (other datasets are fixed)."),
+        seed: int = typer.Option(0, "--seed", min=0, help="Seed of the synthetic dataset (other datasets are fixed)."),
         json_out: bool = typer.Option(False, "--json", help="Print one JSON object instead of a table."),
     ) -> None:
         """Run a bit-packed network on a dataset split; report accuracy and throughput (images/s).

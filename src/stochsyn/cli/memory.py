@@ -306,7 +306,7 @@ def sequences(
 def generative(
     n: int = typer.Option(40, help="Number of units of the teacher and fitted MPN."),
     frames: int = typer.Option(4000, help="Training frames (as many held-out frames are generated)."),
-    seed: int = typer.Option(0, help="Seed of the teacher and of the samples."),
+    seed: int = typer.Option(0, min=0, help="Seed of the teacher and of the samples."),
     epochs: int = typer.Option(500, help="Maximum L-BFGS iterations."),
     json_out: bool = _JSON,
 ) -> None:

@@ -2,7 +2,7 @@
 
 A layer of stochastic binary synapses turns its inputs into a Gaussian
 pre-activation z ~ N(mu, v) (central limit theorem over the fan-in, see
-DESIGN.md "Deep extension"). The next layer needs the first two moments of the
+docs/deep.md, "Mathematics"). The next layer needs the first two moments of the
 activation f(z):
 
 * sign:  E[sign z] = erf(mu / sqrt(2 v)),  Var = 1 - E[sign z]**2

@@ -10,7 +10,7 @@ the central limit theorem, Gaussian with
     var_i  = sum_j [(a_j**2 + s_j) - m_ij**2 a_j**2]
            = sum_j (1 - m_ij**2) a_j**2 + sum_j s_j
 
-(DESIGN.md "Deep extension"; Soudry et al. 2014). Three modes:
+(docs/deep.md, "Mathematics"; Soudry et al. 2014). Three modes:
 
 * ``"mean-field"`` (training): ``forward_moments(mean, var)`` propagates the
   two moments; ``var=None`` means a deterministic input.

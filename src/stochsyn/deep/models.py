@@ -10,8 +10,8 @@ Architecture strings:
 Model kinds (``build_model(kind, arch, **options)``):
 
 * ``"stochastic"`` — :class:`StochasticMLP` / :class:`StochasticCNN`: stochastic
-  binary synapses trained by mean/variance propagation (DESIGN.md "Deep
-  extension"); deployed with weights sign(m) and deterministic activations.
+  binary synapses trained by mean/variance propagation (docs/deep.md,
+  "Mathematics"); deployed with weights sign(m) and deterministic activations.
 * ``"binaryconnect"`` — :class:`BinaryConnectMLP`: BinaryConnect weights, ReLU units.
 * ``"bnn"`` — :class:`BNNMLP`: binary weights and sign activations, STE.
 * ``"float"`` — :class:`FloatMLP`: full precision, ReLU units.
@@ -237,7 +237,7 @@ def _output_scores(output: str, scale: float, mean: torch.Tensor, var: torch.Ten
 
     "probit": mean / sqrt(1 + pi var / 8) — the probit approximation of the
     expected softmax under Gaussian score noise (MacKay 1992); "snr":
-    mean / sqrt(var) (DESIGN.md); "mean": mean. Multiplied by ``scale``.
+    mean / sqrt(var) (docs/deep.md, "Mathematics"); "mean": mean. Multiplied by ``scale``.
     """
     if output == "probit":
         s = mean / torch.sqrt(1.0 + (math.pi / 8.0) * var)

@@ -104,12 +104,13 @@ def binomial_interval(k: int, n: int, *, level: float = 0.95, method: str = "wil
     raise ValueError(f"method must be 'wilson' or 'clopper-pearson', got method={method!r}")
 
 
-def isotonic_nonincreasing(y: Sequence[float], w: Sequence[float]) -> np.ndarray:
+def isotonic_nonincreasing(y: Sequence[float] | np.ndarray, w: Sequence[float] | np.ndarray) -> np.ndarray:
     """Weighted least-squares non-increasing fit of ``y`` (pool-adjacent-violators)."""
-    y = np.asarray(y, dtype=np.float64)
-    w = np.asarray(w, dtype=np.float64)
-    if y.shape != w.shape or y.ndim != 1:
-        raise ValueError(f"y and w must be 1-D of equal length, got shapes {y.shape} and {w.shape}")
+    y_arr = np.asarray(y, dtype=np.float64)
+    w_arr = np.asarray(w, dtype=np.float64)
+    if y_arr.shape != w_arr.shape or y_arr.ndim != 1:
+        raise ValueError(f"y and w must be 1-D of equal length, got shapes {y_arr.shape} and {w_arr.shape}")
+    y, w = y_arr, w_arr
     # blocks of pooled values: (mean, weight, length)
     means: list[float] = []
     weights: list[float] = []
@@ -410,9 +411,10 @@ def finite_size_fit(
         nu_ci = np.quantile(boots[:, 2], [0.025, 0.975]) if free_nu else None
         law = f"alpha_50(N) = {a_inf:.4f} - {a:.3g} * N^(-{nu:.2f})" + ("" if free_nu else " (nu fixed)")
         chi2, dof = chi1, len(y) - (1 + extra)
+        nu_out: float | None = nu
     else:
         ci = np.quantile([constant(d)[0] for d in draws], [0.025, 0.975])
-        a_inf, a, nu, nu_ci = c0, 0.0, None, None
+        a_inf, a, nu_out, nu_ci = c0, 0.0, None, None
         law = f"alpha_50(N) = {c0:.4f} (no N-dependence resolved: the power law lowers chi2 by {chi0 - chi1:.2f})"
         chi2, dof = chi0, len(y) - 1
     return {
@@ -420,7 +422,7 @@ def finite_size_fit(
         "alpha_inf": float(a_inf),
         "alpha_inf_ci": (float(ci[0]), float(ci[1])),
         "a": float(a),
-        "nu": nu,
+        "nu": nu_out,
         "nu_ci": None if nu_ci is None else (float(nu_ci[0]), float(nu_ci[1])),
         "nu_fitted": bool(power and free_nu),
         "chi2": float(chi2),

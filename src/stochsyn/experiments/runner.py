@@ -386,8 +386,8 @@ def _run_dask(
             t = by_key[fut.key]
             if fut.status == "error":
                 # e.g. KilledWorker: the trial crashed its worker several times
-                exc = fut.exception()
-                out = {"ok": False, "error": f"{type(exc).__name__}: {exc}", "host": ""}
+                err = fut.exception()
+                out = {"ok": False, "error": f"{type(err).__name__}: {err}", "host": ""}
             else:
                 out = fut.result()
             fut.release()

@@ -16,7 +16,6 @@ import numpy as np
 
 from ..problems import Instance
 from .. import validation as V
-from ..problems import as_instance
 
 __all__ = ["GeneralizationResult", "generalization_error", "overlap_generalization_error"]
 

@@ -27,7 +27,6 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..resources import require_memory
 from .layered import Trajectory, _check_loads, simulate_seeds, simulation_setup, transfer_step
 from .sparse_hopfield import (
     SynapticNoise,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import inspect
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol
+from typing import Any, Callable
 
 import numpy as np
 
@@ -91,10 +91,9 @@ def _jsonable(obj: Any) -> Any:
     return repr(obj)
 
 
-class Solver(Protocol):
-    """What a registered solver function looks like."""
-
-    def __call__(self, instance: Instance, *, seed: int | None = 0, **options: Any) -> Result: ...
+#: A registered solver: ``fn(instance, *, seed, callback=None, <explicit keyword options>) -> Result``.
+#: (A Callable rather than a Protocol: every solver lists its own keyword options.)
+Solver = Callable[..., Result]
 
 
 @dataclass(frozen=True)

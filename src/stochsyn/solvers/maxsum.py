@@ -127,7 +127,7 @@ def maxsum(
     s = instance.rows(slice(None), dtype=np.float64)
     s *= y[:, None].astype(np.float64)
     p, n = s.shape
-    tie_break = noise * rng.uniform(-1.0, 1.0, size=n)
+    tie_break = np.asarray(noise * rng.uniform(-1.0, 1.0, size=n))
     u = np.zeros((p, n))
     reinf = np.zeros(n)
     h = tie_break.copy()

@@ -194,6 +194,7 @@ class _PackedProducts:
     def forward(self, m: np.ndarray) -> tuple[np.ndarray, int]:
         """Folded means σ^μ Σ_i m_i ξ_i^μ and the errors of sign(m) (exact), in one pass."""
         mean, fields = rows_dot(self.bits, self.n, m, pack_signs(m))
+        assert fields is not None  # asked for with pack_signs(m)
         return self.y * mean, int(np.count_nonzero(self.y * fields <= 0))
 
     def backward(self, a: np.ndarray) -> np.ndarray:
@@ -213,7 +214,7 @@ class _BlasProducts:
         self.dt = dt
         self.x = instance.rows(slice(None), dtype=dt)
         self.x *= instance.labels[:, None].astype(dt)
-        self.x2 = None if instance.binary_patterns else np.square(self.x)
+        self.x2: np.ndarray | None = None if instance.binary_patterns else np.square(self.x)
 
     def forward(self, m: np.ndarray) -> tuple[np.ndarray, int]:
         w = np.where(m >= 0, 1, -1).astype(self.dt)
@@ -259,18 +260,19 @@ def _run(instance: Instance, seed: int | None, callback: Callback | None, opts: 
         if full_batch:
             mean_f, err = prod.forward(m)
         else:
-            err = instance.errors(w) if kernel == "packed" else prod.forward(m)[1]
+            err = instance.errors(w) if isinstance(prod, _PackedProducts) else prod.forward(m)[1]
         if err < best_err:
             best_err, best_w = err, w
         if err == 0:
             solved = True
             break
-        if full_batch and kernel == "packed":
+        if full_batch and isinstance(prod, _PackedProducts):
             var = np.full(p, max(float(np.sum(1.0 - m * m)), 0.0) + var_floor_total)
             loss, a, b = clt_coefficients(mean_f, var, beta=beta, margin=margin)
             gm = -prod.backward(a) - m * b.sum()
             opt.step(h, (1.0 - m * m) * (gm / p + t_h * h))
         elif full_batch:
+            assert isinstance(prod, _BlasProducts)
             loss, gm = clt_loss_grad_folded(prod.x, prod.x2, m, mean_f, beta=beta, margin=margin,
                                             var_floor=float(opts["var_floor"]))
             opt.step(h, (1.0 - m * m) * (gm / p + t_h * h))
@@ -279,7 +281,7 @@ def _run(instance: Instance, seed: int | None, callback: Callback | None, opts: 
             order = rng.permutation(p)
             for start in range(0, p, bs):
                 idx = order[start : start + bs]
-                if kernel == "packed":
+                if isinstance(prod, _PackedProducts):
                     xb = instance.rows(idx, dtype=dt) * y[idx, None].astype(dt)
                     x2b = None
                 else:

@@ -31,7 +31,7 @@ from scipy.special import gammaln, logsumexp
 from .. import validation as V
 from .gaussian import gauss_hermite, log_H
 from .local_entropy import DenseLocalEntropy, _Model
-from .saddle import SaddlePointError, SaddleReport, fixed_point
+from .saddle import SaddlePointError, fixed_point
 
 __all__ = ["FreeReferenceState", "local_entropy_free_reference"]
 

@@ -53,8 +53,8 @@ class GardnerState:
 
     def as_dict(self) -> dict:
         """JSON-friendly summary."""
-        d = {"alpha": self.alpha, "kappa": self.kappa, "q": self.q, "qhat": self.qhat,
-             "entropy": self.entropy}
+        d: dict[str, object] = {"alpha": self.alpha, "kappa": self.kappa, "q": self.q, "qhat": self.qhat,
+                                "entropy": self.entropy}
         if self.report is not None:
             d["saddle"] = self.report.as_dict()
         return d

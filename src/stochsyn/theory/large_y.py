@@ -39,7 +39,7 @@ from scipy.special import logsumexp
 from .. import validation as V
 from .free_reference import FreeReferenceState
 from .gaussian import GH, gauss_hermite, gauss_legendre, log_2cosh, log_H
-from .saddle import SaddlePointError, SaddleReport, fixed_point
+from .saddle import SaddlePointError, fixed_point
 
 __all__ = ["LargeYModel", "local_entropy_free_reference_y"]
 

@@ -41,6 +41,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from typing import Any
+
 import numpy as np
 from scipy.optimize import brentq
 from scipy.special import gammaln, logsumexp
@@ -155,8 +157,8 @@ def _conj_from_order(model: _Model, o: np.ndarray, S: float) -> np.ndarray:
 def _in_domain(o: np.ndarray, S: float) -> bool:
     """Order parameters (Q, t, q1, q0) for which the Gaussian representation of G_E is real."""
     Q, t, q1, q0 = (float(v) for v in o)
-    return (0 < Q < 1 and q0 < q1 < 1 and Q * q0 >= t * t
-            and (1 - Q) * (q1 - q0) >= (S - t) ** 2 and np.all(np.isfinite(o)))
+    return bool(0 < Q < 1 and q0 < q1 < 1 and Q * q0 >= t * t
+                and (1 - Q) * (q1 - q0) >= (S - t) ** 2 and np.all(np.isfinite(o)))
 
 
 def _clip_conj(c: np.ndarray) -> tuple[np.ndarray, bool]:
@@ -349,7 +351,7 @@ def local_entropy_dense(
         start = local_entropy_dense(alpha, d, kappa, y=y - 1, n_outer=n_outer, n_inner=n_inner,
                                     n_panel=n_panel, damping=damping, tol=tol, max_iter=max_iter).order
     x0 = _initial_guess(ref, S) if start is None else _fit_start(start, S, ref)
-    state = {"Sh": 1.0, "c": None, "clipped": False}
+    state: dict[str, Any] = {"Sh": 1.0, "c": None, "clipped": False}
 
     def update(o: np.ndarray) -> np.ndarray:
         if not _in_domain(o, S):

@@ -123,7 +123,7 @@ def _damped(update, x0, damping: float, tol: float, max_iter: int, domain) -> Sa
     residuals: list[float] = []
     res, ok, it = np.inf, False, 0
     fx = np.asarray(update(x), dtype=float)
-    for it in range(1, max_iter + 1):
+    for it in range(1, max_iter + 1):  # noqa: B007 - `it` (iterations made) is reported after the loop
         if not np.all(np.isfinite(fx)):
             break
         res = float(np.max(np.abs(fx - x)))

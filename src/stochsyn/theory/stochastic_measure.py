@@ -1,6 +1,6 @@
 """RS theory of the stochastic-synapse loss at zero temperature (β → ∞).
 
-The paper's loss (Baldassi et al. PRL 2018, arXiv:1710.09825; DESIGN.md) for
+The paper's loss (Baldassi et al. PRL 2018, arXiv:1710.09825; docs/core.md) for
 synapse means m ∈ [−1, 1]^N and ±1 patterns is
 
     E(m) = Σ_μ ℓ(λ^μ),   λ^μ = σ^μ Σ_i m_i ξ_i^μ / √N,

@@ -59,8 +59,8 @@ class TeacherStudentState:
 
     def as_dict(self) -> dict:
         """JSON-friendly summary."""
-        d = {"alpha": self.alpha, "R": self.R, "qhat": self.qhat, "gen_error": self.gen_error,
-             "entropy": self.entropy}
+        d: dict[str, object] = {"alpha": self.alpha, "R": self.R, "qhat": self.qhat,
+                                "gen_error": self.gen_error, "entropy": self.entropy}
         if self.report is not None:
             d["saddle"] = self.report.as_dict()
         return d
