@@ -17,7 +17,6 @@ from stochsyn.experiments.grid import (
     canonical_options,
     grid_from_toml,
     parse_alphas,
-    parse_option,
     parse_seeds,
     solver_seed,
 )
@@ -59,11 +58,14 @@ def test_seed_specs():
 
 
 def test_option_parsing_reads_json_values():
-    assert parse_option("sbpi.max_epochs=2000") == ("sbpi", "max_epochs", 2000)
-    assert parse_option("x.lr=0.1") == ("x", "lr", 0.1)
-    assert parse_option("x.mode=fast") == ("x", "mode", "fast")
-    with pytest.raises(ValueError, match="SOLVER.KEY=VALUE"):
-        parse_option("max_epochs=3")
+    from stochsyn.cli._grammar import parse_solver_options
+
+    opts = parse_solver_options(["sbpi.max_epochs=2000", "lr=0.1", "x.mode=fast", "x.some-key=[1,2]"], ["sbpi", "x"])
+    assert opts == {"sbpi": {"max_epochs": 2000, "lr": 0.1}, "x": {"lr": 0.1, "mode": "fast", "some_key": [1, 2]}}
+    with pytest.raises(ValueError, match="KEY=VALUE or SOLVER.KEY=VALUE"):
+        parse_solver_options(["max_epochs"], ["sbpi"])
+    with pytest.raises(ValueError, match="does not run"):
+        parse_solver_options(["fbp.y=3"], ["sbpi"])
 
 
 def test_canonical_options_sorted_and_rejects_non_json():

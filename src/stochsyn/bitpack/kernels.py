@@ -33,8 +33,7 @@ BACKENDS = ("numba", "numpy")
 
 try:  # numba is a declared dependency; the numpy path keeps working without it
     import numba
-    from numba import njit, prange, types
-    from numba.extending import intrinsic
+    from numba import njit, prange
 
     _HAVE_NUMBA = True
 except ImportError:  # pragma: no cover - exercised only on broken installs
@@ -79,18 +78,8 @@ def _check_n(n: int) -> int:
 
 
 if _HAVE_NUMBA:
-
-    @intrinsic
-    def _popcount(typingctx, x):
-        """LLVM ctpop on a 64-bit word (compiles to POPCNT / VPOPCNTQ)."""
-        if not isinstance(x, types.Integer):
-            return None
-        sig = types.uint64(types.uint64)
-
-        def codegen(context, builder, signature, args):
-            return builder.ctpop(args[0])
-
-        return sig, codegen
+    # LLVM ctpop on a 64-bit word (POPCNT / VPOPCNTQ): the one intrinsic of stochsyn.packed
+    from ..packed.products import popcount as _popcount
 
     @njit(cache=True, inline="always")
     def _dot_1x4(a, i, b, j, nw):

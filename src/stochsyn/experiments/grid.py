@@ -59,7 +59,6 @@ __all__ = [
     "parse_alphas",
     "parse_seeds",
     "parse_ints",
-    "parse_option",
     "load_plugins",
     "grid_from_toml",
     "build_grid",
@@ -341,22 +340,6 @@ def parse_ints(spec: str | int | Sequence[int], name: str = "n") -> list[int]:
                 raise TypeError(f"{name} must be integers, got {x!r} in {name}={list(spec)!r}")
         return list(spec)
     raise TypeError(f"{name} must be integers, got {spec!r}")
-
-
-def parse_option(text: str) -> tuple[str, str, Any]:
-    """``"solver.key=value"`` → ``(solver, key, value)``; the value is read as JSON when it
-    parses (``3``, ``0.1``, ``true``, ``[1,2]``), else kept as a string."""
-    if "=" not in text or "." not in text.split("=", 1)[0]:
-        raise ValueError(f"option must look like SOLVER.KEY=VALUE, got {text!r}")
-    lhs, raw = text.split("=", 1)
-    solver, key = lhs.split(".", 1)
-    if not solver or not key:
-        raise ValueError(f"option must look like SOLVER.KEY=VALUE, got {text!r}")
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError:
-        value = raw
-    return solver.strip(), key.strip(), value
 
 
 def load_plugins(plugins: Iterable[str]) -> None:
