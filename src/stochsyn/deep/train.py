@@ -36,6 +36,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .. import validation as V
 from ..atomic import atomic_path, atomic_write_text
 from .data import DATASETS, Dataset, load_dataset
 from .models import MODEL_KINDS, DeepModel, build_model, check_arch_fits
@@ -98,10 +99,8 @@ def make_config(
         threads: torch CPU threads (default 1; the machines are shared, more threads oversubscribe).
         model_options: keyword options of the model class (default {}).
     """
-    if model not in MODEL_KINDS:
-        raise ValueError(f"model={model!r}: expected one of {MODEL_KINDS}")
-    if dataset not in DATASETS:
-        raise ValueError(f"dataset={dataset!r}: expected one of {DATASETS}")
+    V.choice("model", model, MODEL_KINDS)
+    V.choice("dataset", dataset, DATASETS)
     d = DEFAULTS[model]
     cfg = {
         "model": model,
@@ -119,17 +118,11 @@ def make_config(
         "model_options": dict(model_options or {}),
     }
     for key in ("epochs", "batch_size", "calib_samples", "threads"):
-        v = cfg[key]
-        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
-            raise ValueError(f"{key}={v!r}: expected a positive int")
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed={seed!r}: expected a non-negative int")
+        V.count(key, cfg[key])
+    V.seed(seed)
     for key in ("lr", "lr_decay"):
-        v = cfg[key]
-        if not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
-            raise ValueError(f"{key}={v!r}: expected a positive float")
-    if not (isinstance(weight_decay, (int, float)) and weight_decay >= 0):
-        raise ValueError(f"weight_decay={weight_decay!r}: expected a non-negative float")
+        V.real(key, cfg[key], lo=0.0, lo_open=True)
+    V.real("weight_decay", weight_decay, lo=0.0)
     return cfg
 
 
