@@ -70,30 +70,54 @@ def _progress():
 @theory_app.command("capacity")
 def capacity_cmd(
     kappa: str = typer.Option("0", "--kappa", help=f"margin(s) κ: {_GRID_HELP}"),
+    levels: int = typer.Option(2, "--levels", help="synaptic levels: 2 (binary ±1) or 3 (ternary −1, 0, +1)"),
+    zero_fraction: Optional[str] = typer.Option(
+        None, "--zero-fraction", help=f"ternary: fraction(s) f of zero weights in [0, 1): {_GRID_HELP}"),
     n_quad: int = typer.Option(201, help="Gauss–Hermite nodes per Gaussian integral"),
     as_json: bool = typer.Option(False, "--json", help="print JSON instead of a table"),
-    plot: Optional[Path] = typer.Option(None, "--plot", help="write α_c(κ) to this PNG"),
+    plot: Optional[Path] = typer.Option(None, "--plot", help="write α_c(κ) (or α_c(f)) to this PNG"),
 ) -> None:
-    """Krauth–Mézard capacity α_c(κ) of the binary perceptron (RS entropy = 0)."""
+    """Krauth–Mézard capacity α_c (RS entropy = 0) of the binary perceptron, or of ternary
+    weights with a fraction f of zeros (--levels 3 --zero-fraction f)."""
     check_output_file(plot, "--plot")
     from ..theory.gardner import capacity, gardner_entropy
+    from ..theory.ternary import ternary_entropy
 
     kappas = parse_grid(kappa, "--kappa")
+    if levels not in (2, 3):
+        raise ValueError(f"--levels must be 2 or 3, got --levels={levels}")
+    if levels == 2 and zero_fraction is not None:
+        raise ValueError("--zero-fraction needs --levels 3 (binary weights have no zeros)")
+    fractions = parse_grid(zero_fraction if zero_fraction is not None else "0.3", "--zero-fraction") \
+        if levels == 3 else [None]
+    for f in fractions:
+        if f is not None and not 0 <= f < 1:
+            raise ValueError(f"--zero-fraction values must lie in [0, 1), got {f}")
     rows = []
     with _progress() as prog:
-        task = prog.add_task("capacity", total=len(kappas))
-        for k in kappas:
-            ac = capacity(k, n_quad=n_quad)
-            st = gardner_entropy(ac, k, n_quad=n_quad)
-            rows.append({"kappa": k, "alpha_c": ac, "q": st.q, "qhat": st.qhat})
-            prog.advance(task)
+        task = prog.add_task("capacity", total=len(kappas) * len(fractions))
+        for f in fractions:
+            for k in kappas:
+                ac = capacity(k, levels=levels, zero_fraction=f, n_quad=n_quad)
+                st = gardner_entropy(ac, k, n_quad=n_quad) if f is None else ternary_entropy(ac, f, k, n_quad=n_quad)
+                rows.append({"levels": levels, "zero_fraction": 0.0 if f is None else f, "kappa": k,
+                             "alpha_c": ac, "q": st.q, "qhat": st.qhat})
+                prog.advance(task)
     if as_json:
         print_json(rows)
-    else:
+    elif levels == 2:
         _table("Binary perceptron capacity (RS, zero entropy)", ["κ", "α_c", "q at α_c", "q̂ at α_c"],
                [[r["kappa"], r["alpha_c"], r["q"], r["qhat"]] for r in rows])
+    else:
+        _table("Ternary perceptron capacity (RS, zero entropy; weights −1, 0, +1 with a fraction f of zeros)",
+               ["f", "κ", "α_c", "q at α_c", "q̂ at α_c"],
+               [[r["zero_fraction"], r["kappa"], r["alpha_c"], r["q"], r["qhat"]] for r in rows])
     if plot is not None:
-        _plot(plot, [("α_c(κ)", kappas, [r["alpha_c"] for r in rows])], "κ", "α_c", "capacity", None)
+        if levels == 3 and len(fractions) > 1:
+            curves = [(f"κ={k:g}", fractions, [r["alpha_c"] for r in rows if r["kappa"] == k]) for k in kappas]
+            _plot(plot, curves, "zero fraction f", "α_c", "ternary capacity", None)
+        else:
+            _plot(plot, [("α_c(κ)", kappas, [r["alpha_c"] for r in rows])], "κ", "α_c", "capacity", None)
 
 
 @theory_app.command("entropy")

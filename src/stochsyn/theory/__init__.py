@@ -15,6 +15,7 @@ from .saddle import SaddlePointError, SaddleReport, fixed_point
 from .stochastic_franz_parisi import SignReferenceCurve, sign_reference_local_entropy
 from .stochastic_measure import StochasticState, stochastic_energy_curve, stochastic_ground_state
 from .teacher_student import TeacherStudentState, perfect_generalization_threshold, teacher_student_gibbs
+from .ternary import TernaryState, ternary_capacity, ternary_entropy
 
 __all__ = [
     "BreakupResult",
@@ -32,6 +33,9 @@ __all__ = [
     "SignReferenceCurve",
     "StochasticState",
     "TeacherStudentState",
+    "TernaryState",
+    "ternary_capacity",
+    "ternary_entropy",
     "capacity",
     "fixed_point",
     "franz_parisi",

@@ -121,14 +121,26 @@ def gardner_entropy(
     return GardnerState(alpha, kappa, q, qhat, phi, rep)
 
 
-def capacity(kappa: float = 0.0, *, n_quad: int = 201, xtol: float = 1e-10) -> float:
+def capacity(kappa: float = 0.0, *, levels: int = 2, zero_fraction: float | None = None,
+             n_quad: int = 201, xtol: float = 1e-10) -> float:
     """Krauth–Mézard capacity α_c(κ): the load at which the RS entropy vanishes.
 
-    Brackets the root of α ↦ φ(α, κ) by geometric steps from α = 0.05 and
-    refines it with Brent's method to ``xtol`` (default 1e-10). ``n_quad``
-    (default 201) is passed to :func:`gardner_entropy`.
+    Binary weights by default. ``levels=3`` with ``zero_fraction=f`` gives the capacity
+    of ternary weights with a fraction f of zeros (:func:`~stochsyn.theory.ternary.ternary_capacity`;
+    f = 0 is the binary problem). Brackets the root of α ↦ φ(α, κ) by geometric steps
+    from α = 0.05 and refines it with Brent's method to ``xtol`` (default 1e-10).
+    ``n_quad`` (default 201) is passed to the entropy.
     """
     kappa = V.real("kappa", kappa)
+    levels = V.integer("levels", levels, lo=2, hi=3)
+    if levels == 3:
+        if zero_fraction is None:
+            raise ValueError("capacity(levels=3) needs zero_fraction, the fraction f of zero weights in [0, 1)")
+        from .ternary import ternary_capacity
+
+        return ternary_capacity(zero_fraction, kappa, n_quad=n_quad, xtol=xtol)
+    if zero_fraction not in (None, 0, 0.0):
+        raise ValueError(f"zero_fraction={zero_fraction!r} needs levels=3 (binary weights have no zeros)")
 
     def f(a: float) -> float:
         return gardner_entropy(a, kappa, n_quad=n_quad).entropy
