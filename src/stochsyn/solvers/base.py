@@ -43,7 +43,8 @@ class Result:
     """Outcome of one solver run.
 
     Attributes:
-        weights: (N,) int8 array of ±1, the binary weights returned.
+        weights: (N,) int8 array, the weights returned: ±1, or the solver's levels
+            (``info["levels"]``, e.g. −1, 0, +1) for q-state solvers.
         solved: True when ``weights`` classifies every pattern correctly.
         errors: training errors of ``weights`` (ties count as errors).
         epochs: sweeps over the training set (or solver iterations) used.
@@ -179,8 +180,10 @@ def check_options(method: str, options: dict[str, Any] | Any) -> None:
 def solve(instance: Instance, method: str = "stochastic", seed: int | None = 0, **options: Any) -> Result:
     """Run solver ``method`` on ``instance`` and return a verified :class:`Result`.
 
-    The weights are re-checked with :meth:`stochsyn.problems.Instance.errors`
-    (exact integer arithmetic for ±1 patterns, dense or packed); ``errors`` and ``solved`` in the
+    The weights (±1, or the levels the solver declares in ``info["levels"]``) are
+    re-checked with :meth:`stochsyn.problems.Instance.errors` (exact integer
+    arithmetic for ±1 patterns and integer weights, dense or packed; a stability
+    exactly 0 is an error); ``errors`` and ``solved`` in the
     returned result always come from that check. ``seconds`` is the wall time of
     the whole call.
 
@@ -198,8 +201,10 @@ def solve(instance: Instance, method: str = "stochastic", seed: int | None = 0, 
     res = fn(instance, seed=seed, **options)
     seconds = time.perf_counter() - t0
     w = np.asarray(res.weights)
-    if w.shape != (instance.n,) or not np.all((w == 1) | (w == -1)):
-        raise RuntimeError(f"solver {method!r} returned weights that are not a ({instance.n},) ±1 vector")
+    levels = res.info.get("levels", (-1, 1))
+    if w.shape != (instance.n,) or not np.all(np.isin(w, levels)):
+        raise RuntimeError(f"solver {method!r} returned weights that are not a ({instance.n},) vector of "
+                           f"its levels {list(levels)}")
     res.weights = w.astype(np.int8, copy=False)
     res.errors = instance.errors(res.weights)
     res.solved = res.errors == 0
