@@ -229,7 +229,8 @@ def maxsum(
     p, n = s.shape
     # ε r_i w: linear in w, so every cavity function stays concave (the greedy kernel is
     # exact only for concave functions); for binary weights it is the usual field ε r_i
-    tie_break = noise * rng.uniform(-1.0, 1.0, size=n)[:, None] * lv[None, :].astype(np.float64)
+    r = np.asarray(rng.uniform(-1.0, 1.0, size=n))
+    tie_break = noise * r[:, None] * lv[None, :].astype(np.float64)
     prior = np.where(lv == 0, 0.0, -l0)[None, :]
     u = np.zeros((p, n, q))
     reinf = np.zeros((n, q))
