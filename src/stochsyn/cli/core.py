@@ -106,7 +106,8 @@ def solve_cmd(
     else:
         console.print(
             f"solved={res.solved} errors={res.errors} epochs={res.epochs} seconds={res.seconds:.3f} "
-            f"({solver}, N={inst.n}, P={inst.p}, alpha={inst.alpha:.4g}, seed={seed})",
+            + (f"levels={record['levels']} zero_fraction={record['zero_fraction']:.3f} " if "levels" in record else "")
+            + f"({solver}, N={inst.n}, P={inst.p}, alpha={inst.alpha:.4g}, seed={seed})",
             highlight=False,
             soft_wrap=True,
         )

@@ -68,8 +68,9 @@ class Result:
     info: dict[str, Any] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
-        """JSON-friendly record without the weights and history."""
-        return {
+        """JSON-friendly record without the weights and history (q-state runs add their
+        ``levels`` and the ``zero_fraction`` of the weights)."""
+        rec = {
             "method": self.method,
             "seed": self.seed,
             "solved": bool(self.solved),
@@ -78,6 +79,10 @@ class Result:
             "seconds": float(self.seconds),
             "options": _jsonable(self.options),
         }
+        if "levels" in self.info:
+            rec["levels"] = [int(v) for v in self.info["levels"]]
+            rec["zero_fraction"] = float(np.mean(np.asarray(self.weights) == 0))
+        return rec
 
 
 def _jsonable(obj: Any) -> Any:
