@@ -209,7 +209,7 @@ def _row(solver="a", n=31, alpha=0.3, seed=0, solved=1, seconds=0.5, options="{}
         "key": t.key, "solver": solver, "options": options, "problem": "random", "n": n, "alpha": alpha,
         "p": round(alpha * n), "seed": seed, "solver_seed": solver_seed(seed), "solved": solved,
         "errors": 0 if solved else 3, "epochs": 10, "seconds": seconds, "weights_sha256": "0" * 64,
-        "version": "test", "solver_code": "", "host": "h", "pid": 1,
+        "zero_fraction": 0.0, "version": "test", "solver_code": "", "host": "h", "pid": 1,
     }
 
 

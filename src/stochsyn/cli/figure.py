@@ -1,6 +1,7 @@
-"""``stochsyn figure local-entropy|robustness|generalization``: the paper-style
-geometry figures. Each writes a PNG and a CSV of exactly the plotted numbers;
-the CSV is rewritten (atomically) as results come in."""
+"""``stochsyn figure local-entropy|robustness|generalization|capacity``: the paper-style
+figures. Each writes a PNG and a CSV of exactly the plotted numbers; the geometry
+figures rewrite the CSV (atomically) as results come in, ``capacity`` reads a
+sweep database."""
 
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ from ._grammar import (
     solver_option,
 )
 
-figure_app = typer.Typer(help="Paper-style figures of the geometry of solutions (PNG + CSV).", no_args_is_help=True)
+figure_app = typer.Typer(help="Paper-style figures: geometry of solutions, q-state capacity (PNG + CSV).",
+                         no_args_is_help=True)
 
 _N = typer.Option(1001, "--n", help="Number of weights N (N <= 25 adds exact counts and 'typical').")
 _SOLVERS = solver_option("stochastic", several=True, extra="; 'typical' = a uniform solution (N <= 25)")
@@ -167,6 +169,70 @@ def generalization_cmd(
     )
     save_figure(plot_generalization(records, n=n, theory=theory), _with(stem, ".png"))
     _report(stem, records, as_json)
+
+
+@figure_app.command("capacity")
+def capacity(
+    db: Path = typer.Argument(..., help="SQLite result file written by 'stochsyn sweep' (q-state and/or ±1 solvers)."),
+    n: int = typer.Option(1001, "--n", help="The system size N to plot (it must be in the database)."),
+    zero_fractions: str = typer.Option("0:0.9:0.05", "--zero-fractions",
+                                       help="Zero fractions f of the RS curve α_c(f): '0,0.3' or 'start:stop:step'."),
+    out: Path = _OUT,
+    name: Optional[str] = _NAME,
+    as_json: bool = json_option(),
+) -> None:
+    """(d) Success vs α of q-state solvers from a sweep, beside the RS capacity α_c(f) at their zero fraction."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from ..experiments.capacity_figure import capacity_curve, capacity_points, plot_success_and_capacity
+    from ..experiments.report import alpha50_table, cell_table
+    from ..experiments.store import ResultStore
+
+    check_output_dir(out, "--out")
+    fs = parse_grid(zero_fractions, "--zero-fractions")
+    with ResultStore(db, create=False) as store:
+        rows = store.rows()
+    sizes = sorted({int(r["n"]) for r in rows})
+    if n not in sizes:
+        raise typer.BadParameter(f"N={n} is not in {db} (sizes there: {sizes or 'none'})", param_hint="--n")
+    rows = [r for r in rows if int(r["n"]) == n]
+    cells = cell_table(rows)
+    points = capacity_points(cells, alpha50_table(cells, rows), n)
+    need = sorted({round(p["zero_fraction"], 4) for p in points})
+    with Progress(TextColumn("RS capacity α_c(f)"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err_console, transient=True) as prog:
+        task = prog.add_task("", total=len(fs) + len(need))
+        curve = capacity_curve(fs, progress=lambda i, k: prog.update(task, completed=i))
+        at = capacity_curve(need, progress=lambda i, k: prog.update(task, completed=len(fs) + i))
+    cap = dict(zip(need, at.tolist()))
+    for p in points:
+        p["rs_capacity"] = cap[round(p["zero_fraction"], 4)]
+    use_agg()
+    stem = out / (name or f"capacity_N{n}")
+    png = plot_success_and_capacity(cells, points, fs, curve.tolist(), _with(stem, ".png"), n=n,
+                                    point_capacity={p["label"]: p["rs_capacity"] for p in points})
+    import csv as csv_module
+    import io
+
+    buf = io.StringIO()
+    writer = csv_module.writer(buf, lineterminator="\n")
+    writer.writerow(["kind", "label", "zero_fraction", "alpha", "alpha_ci_low", "alpha_ci_high", "rs_capacity"])
+    for p in points:
+        writer.writerow(["alpha50", p["label"], p["zero_fraction"], p["alpha50"], p["alpha50_ci_low"],
+                         p["alpha50_ci_high"], p["rs_capacity"]])
+    for f, a in zip(fs, curve):
+        writer.writerow(["rs_curve", "", f, float(a), "", "", float(a)])
+    csv = atomic_write_text(_with(stem, ".csv"), buf.getvalue())
+    if as_json:
+        print_json({"png": str(png), "csv": str(csv), "points": points,
+                    "rs_curve": [{"zero_fraction": f, "alpha_c": float(a)} for f, a in zip(fs, curve)]})
+        return
+    for p in points:
+        a50 = "—" if p["alpha50"] is None else f"{p['alpha50']:.3f}"
+        console.print(f"{p['label']}: α_50 = {a50} [{p['alpha50_ci_low']:.3f}, {p['alpha50_ci_high']:.3f}], "
+                      f"zero fraction {p['zero_fraction']:.3f} (at α = {p['zero_fraction_at_alpha']:.3g}), "
+                      f"RS capacity there {p['rs_capacity']:.4f}", highlight=False, soft_wrap=True)
+    console.print(f"wrote {png} and {csv}", highlight=False, soft_wrap=True)
 
 
 def _report(stem: Path, records: list[dict[str, Any]], as_json: bool) -> None:

@@ -93,14 +93,17 @@ def _render(
     pct = int(round(level * 100))
     if show_cells:
         t = Table(title=f"success probability ({method} {pct}% interval) — {db}")
+        # q-state solvers: the mean fraction of zero weights of the solutions
+        zeros = any((c["zero_fraction_solved"] or 0.0) > 0 for c in cells)
         for col in ("solver", "problem", "N", "α", "solved/trials", "P(solved)", f"{pct}% interval",
-                    "median s (solved)", "median epochs"):
+                    "median s (solved)", "median epochs") + (("zeros (solved)",) if zeros else ()):
             t.add_column(col, justify="left" if col in ("solver", "problem") else "right")
         for c in cells:
             t.add_row(
                 c["label"], c["problem"], str(c["n"]), f"{c['alpha']:.4g}", f"{c['solved']}/{c['trials']}",
                 _fmt(c["p_success"], 2), f"[{c['ci_low']:.2f}, {c['ci_high']:.2f}]",
                 _fmt_seconds(c["median_seconds_solved"]), _fmt(c["median_epochs_solved"], 0),
+                *((_fmt(c["zero_fraction_solved"], 3),) if zeros else ()),
             )
         console.print(t)
     t = Table(title="α_50 (isotonic fit, linear interpolation at P(solved) = 1/2; 95% interval from Jeffreys draws)")

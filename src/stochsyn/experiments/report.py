@@ -237,7 +237,8 @@ def cell_table(
     rows: Sequence[Mapping[str, Any]], *, level: float = 0.95, method: str = "wilson"
 ) -> list[dict[str, Any]]:
     """One record per (solver, options, problem, N, α): trials, solved, p̂ with its
-    interval, median time to solution and median epochs (solved trials only).
+    interval, median time to solution and median epochs (solved trials only), and the
+    mean fraction of zero weights of the solutions (None when nothing was solved).
 
     Args:
         rows: trial rows as returned by ``ResultStore.rows()``.
@@ -269,6 +270,8 @@ def cell_table(
                 "median_seconds_solved": _median([float(r["seconds"]) for r in solved_rows]),
                 "median_epochs_solved": _median([float(r["epochs"]) for r in solved_rows]),
                 "median_seconds_all": _median([float(r["seconds"]) for r in rs]),
+                "zero_fraction_solved": (float(np.mean([float(r.get("zero_fraction", 0.0)) for r in solved_rows]))
+                                         if solved_rows else None),
             }
         )
     return out

@@ -157,6 +157,7 @@ def run_trial(trial: dict[str, Any], plugins: Sequence[str] = ()) -> dict[str, A
         "epochs": int(res.epochs),
         "seconds": float(res.seconds),
         "weights_sha256": hashlib.sha256(weights.tobytes()).hexdigest(),
+        "zero_fraction": float(np.mean(weights == 0)),
         "version": __version__,
         "solver_code": code,
         "host": socket.gethostname(),

@@ -21,6 +21,7 @@ errors           verified training errors
 epochs           solver epochs / iterations
 seconds          wall time of the solver call (instance generation excluded)
 weights_sha256   SHA-256 of the returned int8 weight bytes (bit-identity checks)
+zero_fraction    fraction of the returned weights equal to 0 (q-state solvers; 0 for ±1)
 version          stochsyn version of the worker
 solver_code      first 16 hex digits of the SHA-256 of the solver function's source
                  file, as the worker loaded it (tells apart rows made while the
@@ -61,6 +62,7 @@ TRIAL_COLUMNS = (
     "epochs",
     "seconds",
     "weights_sha256",
+    "zero_fraction",
     "version",
     "solver_code",
     "host",
@@ -85,6 +87,7 @@ CREATE TABLE IF NOT EXISTS trials (
     epochs INTEGER NOT NULL,
     seconds REAL NOT NULL,
     weights_sha256 TEXT NOT NULL,
+    zero_fraction REAL NOT NULL DEFAULT 0,
     version TEXT NOT NULL,
     solver_code TEXT NOT NULL DEFAULT '',
     host TEXT NOT NULL,
@@ -165,6 +168,8 @@ class ResultStore:
         have = {r[1] for r in self._con.execute("PRAGMA table_info(trials)")}
         if "solver_code" not in have:
             self._con.execute("ALTER TABLE trials ADD COLUMN solver_code TEXT NOT NULL DEFAULT ''")
+        if "zero_fraction" not in have:
+            self._con.execute("ALTER TABLE trials ADD COLUMN zero_fraction REAL NOT NULL DEFAULT 0")
 
     # -- context manager --------------------------------------------------------
     def __enter__(self) -> "ResultStore":
