@@ -31,8 +31,8 @@ the signs of the synapses with h_i near 0 (density 1/√(2πĥ)) and adds
 
     ε_train = ∫Dz H( (ρ z/√q0 + Δ(z)) / √(1 − ρ²/q0) ).
 
-Not implemented: the Franz–Parisi local entropy of binary configurations
-around sign(m*) (see docs/theory.md, "What is not done").
+The Franz–Parisi local entropy of binary configurations around sign(m*) is
+:func:`stochsyn.theory.stochastic_franz_parisi.sign_reference_local_entropy`.
 """
 
 from __future__ import annotations
