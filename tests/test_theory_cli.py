@@ -19,7 +19,15 @@ def test_capacity_json_and_plot(capsys, tmp_path):
     assert [r["kappa"] for r in rows] == [0.0, 0.5]
     assert rows[0]["alpha_c"] == pytest.approx(0.833, abs=1e-3)
     assert rows[1]["alpha_c"] < rows[0]["alpha_c"]
+    assert rows[0]["alpha_at"] == pytest.approx(1.0146, abs=1e-3)
+    assert all(r["alpha_at"] > r["alpha_c"] for r in rows)
     assert (tmp_path / "c.png").stat().st_size > 0
+
+
+def test_entropy_json_has_the_replicon(capsys):
+    rows = _json(capsys, ["theory", "entropy", "--alpha", "0.5,1.1", "--json"])
+    assert 0 < rows[0]["replicon"] < 1
+    assert rows[1]["replicon"] < 0  # beyond α_AT = 1.0146 at κ = 0
 
 
 def test_teacher_student_json(capsys):

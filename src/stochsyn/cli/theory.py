@@ -81,6 +81,7 @@ def capacity_cmd(
     weights with a fraction f of zeros (--levels 3 --zero-fraction f)."""
     check_output_file(plot, "--plot")
     from ..theory.gardner import capacity, gardner_entropy
+    from ..theory.stability import gardner_at_line
     from ..theory.ternary import ternary_entropy
 
     kappas = parse_grid(kappa, "--kappa")
@@ -100,14 +101,18 @@ def capacity_cmd(
             for k in kappas:
                 ac = capacity(k, levels=levels, zero_fraction=f, n_quad=n_quad)
                 st = gardner_entropy(ac, k, n_quad=n_quad) if f is None else ternary_entropy(ac, f, k, n_quad=n_quad)
-                rows.append({"levels": levels, "zero_fraction": 0.0 if f is None else f, "kappa": k,
-                             "alpha_c": ac, "q": st.q, "qhat": st.qhat})
+                row = {"levels": levels, "zero_fraction": 0.0 if f is None else f, "kappa": k,
+                       "alpha_c": ac, "q": st.q, "qhat": st.qhat}
+                if f is None:  # the AT line of the binary problem (theory.stability)
+                    row["alpha_at"] = gardner_at_line(k, n_quad=n_quad)
+                rows.append(row)
                 prog.advance(task)
     if as_json:
         print_json(rows)
     elif levels == 2:
-        _table("Binary perceptron capacity (RS, zero entropy)", ["κ", "α_c", "q at α_c", "q̂ at α_c"],
-               [[r["kappa"], r["alpha_c"], r["q"], r["qhat"]] for r in rows])
+        _table("Binary perceptron capacity (RS, zero entropy) and the AT line (replicon λ_R = 0; RS locally "
+               "stable below α_AT)", ["κ", "α_c", "α_AT", "q at α_c", "q̂ at α_c"],
+               [[r["kappa"], r["alpha_c"], r["alpha_at"], r["q"], r["qhat"]] for r in rows])
     else:
         _table("Ternary perceptron capacity (RS, zero entropy; weights −1, 0, +1 with a fraction f of zeros)",
                ["f", "κ", "α_c", "q at α_c", "q̂ at α_c"],
@@ -117,7 +122,10 @@ def capacity_cmd(
             curves = [(f"κ={k:g}", fractions, [r["alpha_c"] for r in rows if r["kappa"] == k]) for k in kappas]
             _plot(plot, curves, "zero fraction f", "α_c", "ternary capacity", None)
         else:
-            _plot(plot, [("α_c(κ)", kappas, [r["alpha_c"] for r in rows])], "κ", "α_c", "capacity", None)
+            curves = [("α_c(κ)", kappas, [r["alpha_c"] for r in rows])]
+            if levels == 2:
+                curves.append(("α_AT(κ), RS unstable above", kappas, [r["alpha_at"] for r in rows]))
+            _plot(plot, curves, "κ", "α", "capacity and AT line", None)
 
 
 @theory_app.command("entropy")
@@ -127,17 +135,22 @@ def entropy_cmd(
     as_json: bool = typer.Option(False, "--json", help="print JSON instead of a table"),
     plot: Optional[Path] = typer.Option(None, "--plot", help="write φ(α) to this PNG"),
 ) -> None:
-    """Gardner RS entropy φ(α) of the solutions, with q, q̂ and the typical distance."""
+    """Gardner RS entropy φ(α) of the solutions, with q, q̂, the typical distance and the
+    replicon eigenvalue λ_R (RS locally stable while λ_R > 0)."""
     check_output_file(plot, "--plot")
     from ..theory.gardner import gardner_entropy
+    from ..theory.stability import gardner_replicon
 
-    states = [gardner_entropy(a, kappa) for a in parse_grid(alpha, "--alpha")]
+    alphas = parse_grid(alpha, "--alpha")
+    states = [gardner_entropy(a, kappa) for a in alphas]
+    reps = [gardner_replicon(a, kappa) if a > 0 else None for a in alphas]
     if as_json:
-        print_json([s.as_dict() for s in states])
+        print_json([{**s.as_dict(), "replicon": None if r is None else r.eigenvalue} for s, r in zip(states, reps)])
     else:
-        _table(f"Gardner entropy (κ={kappa:g})", ["α", "φ", "q", "q̂", "d_typ", "iterations"],
-               [[s.alpha, s.entropy, s.q, s.qhat, s.typical_distance,
-                 0 if s.report is None else s.report.iterations] for s in states])
+        _table(f"Gardner entropy (κ={kappa:g}); λ_R: replicon eigenvalue, RS locally stable while > 0",
+               ["α", "φ", "q", "q̂", "d_typ", "λ_R", "iterations"],
+               [[s.alpha, s.entropy, s.q, s.qhat, s.typical_distance, 1.0 if r is None else r.eigenvalue,
+                 0 if s.report is None else s.report.iterations] for s, r in zip(states, reps)])
     if plot is not None:
         _plot(plot, [("φ", [s.alpha for s in states], [s.entropy for s in states])], "α", "entropy",
               f"Gardner entropy, κ={kappa:g}")

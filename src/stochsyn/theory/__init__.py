@@ -12,6 +12,7 @@ from .franz_parisi import LocalEntropyCurve, franz_parisi
 from .gardner import GardnerState, capacity, gardner_entropy
 from .local_entropy import DenseLocalEntropy, local_entropy_dense
 from .saddle import SaddlePointError, SaddleReport, fixed_point
+from .stability import Replicon, gardner_at_line, gardner_replicon
 from .stochastic_franz_parisi import SignReferenceCurve, sign_reference_local_entropy
 from .stochastic_measure import StochasticState, stochastic_energy_curve, stochastic_ground_state
 from .teacher_student import TeacherStudentState, perfect_generalization_threshold, teacher_student_gibbs
@@ -28,6 +29,7 @@ __all__ = [
     "DenseLocalEntropy",
     "GardnerState",
     "LocalEntropyCurve",
+    "Replicon",
     "SaddlePointError",
     "SaddleReport",
     "SignReferenceCurve",
@@ -39,7 +41,9 @@ __all__ = [
     "capacity",
     "fixed_point",
     "franz_parisi",
+    "gardner_at_line",
     "gardner_entropy",
+    "gardner_replicon",
     "local_entropy_dense",
     "perfect_generalization_threshold",
     "sign_reference_local_entropy",
