@@ -42,3 +42,16 @@ def test_cli_sc_variance_option(capsys):
     assert default_rows[0]["sc_variance"] == "field" and default_rows[-1]["m_theory"] != rows[-1]["m_theory"]
     assert main(args + ["--sc-variance", "total"]) == 2
     assert "sc_variance" in capsys.readouterr().err
+
+
+def test_cli_jump_process_commands(tmp_path, capsys):
+    assert main(["memory", "jump-sequences", "--n", "20", "--length", "4", "--counts", "1", "--flips", "2",
+                 "--seeds", "1", "--epochs", "300", "--out", str(tmp_path), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {r["rule"] for r in rows} == {"mpn", "asymmetric-hebb"}
+    assert (tmp_path / "jump_sequences.png").stat().st_size > 0
+    assert main(["memory", "jump-couplings", "--n", "4", "--jumps", "500", "--epochs", "200", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows[0]["jumps"] == 500 and 0 < rows[0]["relative_error"] < 2
+    assert main(["memory", "jump-couplings", "--jumps", "0"]) == 2
+    assert main(["memory", "jump-sequences", "--flips", "99", "--n", "10"]) == 2

@@ -10,8 +10,8 @@ state with rate
 so an off unit switches on when its input z_i is large and an on unit switches
 off when z_i is very negative; τ is a temperature. W need not be symmetric.
 
-Fine-time-step form used here (our discretisation; the paper's full text was not
-available to us, see docs/memory.md): over a step of duration dt with the state
+Frame-step approximation used here (our discretisation; the exact continuous-time
+process, with its path likelihood and local rule, is :mod:`.mpn_continuous`): over a step of duration dt with the state
 held fixed, unit i flips with probability p_i = 1 − exp(−λ_i dt), independently
 of the others. A stored sequence ξ^0 → ξ^1 → … is one step of duration dt per
 frame. Learning maximises the exact log-likelihood of the stored transitions
