@@ -27,6 +27,7 @@ __all__ = [
     "Solver",
     "Callback",
     "register",
+    "register_committee",
     "available",
     "get_solver",
     "describe",
@@ -109,54 +110,73 @@ class _Entry:
     summary: str
 
 
-# The registry is a module-level table filled by ``@register`` at import time of
-# the solver modules; it is read-only afterwards (no mutable run state lives here).
+# The registries are module-level tables filled by ``@register`` / ``@register_committee``
+# at import time of the solver modules; read-only afterwards (no mutable run state here).
+# Perceptron and committee-machine solvers share names ("stochastic") but not tables.
 _REGISTRY: dict[str, _Entry] = {}
+_COMMITTEE: dict[str, _Entry] = {}
+_PROBLEMS = ("perceptron", "committee")
 
 
-def register(name: str, summary: str = "") -> Callable[[Solver], Solver]:
-    """Decorator: register ``fn`` as solver ``name`` (lower-case, unique)."""
+def _table(problem: str) -> dict[str, _Entry]:
+    if problem not in _PROBLEMS:
+        raise ValueError(f"problem must be one of {list(_PROBLEMS)}, got {problem!r}")
+    return _REGISTRY if problem == "perceptron" else _COMMITTEE
+
+
+def register(name: str, summary: str = "", *, problem: str = "perceptron") -> Callable[[Solver], Solver]:
+    """Decorator: register ``fn`` as solver ``name`` (lower-case, unique per problem kind)."""
     if not name or name != name.lower() or " " in name:
         raise ValueError(f"solver name must be a non-empty lower-case word, got {name!r}")
+    table = _table(problem)
 
     def deco(fn: Solver) -> Solver:
-        if name in _REGISTRY and _REGISTRY[name].fn is not fn:
+        if name in table and table[name].fn is not fn:
             raise ValueError(f"solver {name!r} is already registered")
         doc = (fn.__doc__ or "").strip().splitlines()
-        _REGISTRY[name] = _Entry(name, fn, summary or (doc[0] if doc else ""))
+        table[name] = _Entry(name, fn, summary or (doc[0] if doc else ""))
         return fn
 
     return deco
 
 
-def available() -> list[str]:
-    """Names of the registered solvers, sorted."""
+def register_committee(name: str, summary: str = "") -> Callable[[Solver], Solver]:
+    """Decorator: register a committee-machine solver (:class:`stochsyn.committee.CommitteeInstance`)."""
+    return register(name, summary, problem="committee")
+
+
+def available(problem: str = "perceptron") -> list[str]:
+    """Names of the registered solvers of ``problem`` ("perceptron" or "committee"), sorted."""
     from . import _load_all
 
+    table = _table(problem)
     _load_all()
-    return sorted(_REGISTRY)
+    return sorted(table)
 
 
-def describe() -> dict[str, str]:
+def describe(problem: str = "perceptron") -> dict[str, str]:
     """Mapping solver name → one-line summary."""
-    available()
-    return {k: _REGISTRY[k].summary for k in sorted(_REGISTRY)}
+    available(problem)
+    table = _table(problem)
+    return {k: table[k].summary for k in sorted(table)}
 
 
-def get_solver(method: str) -> Solver:
+def get_solver(method: str, problem: str = "perceptron") -> Solver:
     """The solver function registered as ``method``; ValueError naming the choices otherwise."""
-    names = available()
-    if method not in _REGISTRY:
-        raise ValueError(f"unknown solver method={method!r}; expected one of {names}")
-    return _REGISTRY[method].fn
+    names = available(problem)
+    table = _table(problem)
+    if method not in table:
+        what = "solver" if problem == "perceptron" else "committee-machine solver"
+        raise ValueError(f"unknown {what} method={method!r}; expected one of {names}")
+    return table[method].fn
 
 
-def solver_options(method: str) -> dict[str, Any]:
+def solver_options(method: str, problem: str = "perceptron") -> dict[str, Any]:
     """The options of solver ``method`` and their defaults, read off its signature.
 
     These are its keyword-only parameters other than ``seed`` and ``callback``.
     """
-    fn = get_solver(method)
+    fn = get_solver(method, problem)
     return {
         name: p.default
         for name, p in inspect.signature(fn).parameters.items()
@@ -164,17 +184,17 @@ def solver_options(method: str) -> dict[str, Any]:
     }
 
 
-def check_options(method: str, options: dict[str, Any] | Any) -> None:
+def check_options(method: str, options: dict[str, Any] | Any, problem: str = "perceptron") -> None:
     """Raise TypeError naming the options that solver ``method`` does not take.
 
     The message lists the accepted options; a solver may map renamed options to a hint
     in a ``renamed_options`` attribute, which is appended for the names it knows.
     """
-    accepted = solver_options(method)
+    accepted = solver_options(method, problem)
     unknown = sorted(set(options) - set(accepted) - {"callback"})
     if not unknown:
         return
-    renamed = getattr(get_solver(method), "renamed_options", {})
+    renamed = getattr(get_solver(method, problem), "renamed_options", {})
     hints = [f"{k!r} is now {renamed[k]}" for k in unknown if k in renamed]
     raise TypeError(
         f"unknown option(s) for method {method!r}: {unknown}; expected some of {sorted(accepted)}"
@@ -182,8 +202,14 @@ def check_options(method: str, options: dict[str, Any] | Any) -> None:
     )
 
 
-def solve(instance: Instance, method: str = "stochastic", seed: int | None = 0, **options: Any) -> Result:
+def solve(instance: Any, method: str = "stochastic", seed: int | None = 0, **options: Any) -> Result:
     """Run solver ``method`` on ``instance`` and return a verified :class:`Result`.
+
+    ``instance`` is a perceptron :class:`~stochsyn.problems.Instance` or a
+    :class:`~stochsyn.committee.CommitteeInstance`; each kind has its own registry
+    (``available("committee")``), and a committee result carries (K, N) ±1 weights
+    re-checked by :meth:`CommitteeInstance.errors` (``info["duplicate_pairs"]``: pairs of
+    hidden units with overlap |W_k·W_l|/N > 0.9).
 
     The weights (±1, or the levels the solver declares in ``info["levels"]``) are
     re-checked with :meth:`stochsyn.problems.Instance.errors` (exact integer
@@ -198,8 +224,13 @@ def solve(instance: Instance, method: str = "stochastic", seed: int | None = 0, 
         seed: seed for the solver's randomness; the same seed gives the same result.
         **options: solver options, documented in each solver's docstring.
     """
+    from ..committee import CommitteeInstance
+
+    if isinstance(instance, CommitteeInstance):
+        return _solve_committee(instance, method, seed, options)
     if not isinstance(instance, Instance):
-        raise TypeError(f"instance must be a stochsyn.problems.Instance, got {type(instance).__name__}")
+        raise TypeError("instance must be a stochsyn.problems.Instance or a stochsyn.committee.CommitteeInstance, "
+                        f"got {type(instance).__name__}")
     fn = get_solver(method)
     check_options(method, options)
     t0 = time.perf_counter()
@@ -218,4 +249,26 @@ def solve(instance: Instance, method: str = "stochastic", seed: int | None = 0, 
     res.seed = seed
     res.options = dict(options)
     res.options.pop("callback", None)
+    return res
+
+
+def _solve_committee(instance: Any, method: str, seed: int | None, options: dict[str, Any]) -> Result:
+    fn = get_solver(method, "committee")
+    check_options(method, options, "committee")
+    t0 = time.perf_counter()
+    res = fn(instance, seed=seed, **options)
+    seconds = time.perf_counter() - t0
+    w = np.asarray(res.weights)
+    if w.shape != (instance.k, instance.n) or not np.all(np.isin(w, (-1, 1))):
+        raise RuntimeError(f"committee solver {method!r} returned weights that are not a ({instance.k}, {instance.n}) "
+                           "±1 array")
+    res.weights = w.astype(np.int8, copy=False)
+    res.errors = instance.errors(res.weights)
+    res.solved = res.errors == 0
+    res.seconds = seconds
+    res.method = method
+    res.seed = seed
+    res.options = dict(options)
+    res.options.pop("callback", None)
+    res.info["duplicate_pairs"] = instance.duplicate_pairs(res.weights)
     return res

@@ -1,0 +1,170 @@
+"""Committee machines: our solvers against the public C++ focusing BP with ``hidden=K``, same instances.
+
+The peer is the PyPI package ReplicatedFocusingBeliefPropagation (C++ focusing BP by
+N. Curti et al.), whose ``hidden=K`` trains a fully connected committee machine of K
+binary perceptrons. It lives in a side virtual environment, never a dependency of
+stochsyn; create it as described in benchmarks/bench_peer_fbp.py (``RFBP_PYTHON`` or
+``--peer-python`` point at another interpreter).
+
+For each (K, α, seed) the instance ``committee_patterns(N, K, α, seed=1000·K + s)``
+(load per synapse α = P/(K·N)) is written to an .npz file; our solvers (default options,
+solver seed s) and the peer (defaults except hidden=K, nth=1, seed=s) run on it, and
+every returned (K, N) weight array is re-checked with
+:meth:`stochsyn.committee.CommitteeInstance.errors` (exact integers). Reported per
+solver: the success table, median seconds of the solved runs, α_50 (linear
+interpolation across 1/2) and the number of duplicate hidden-unit pairs
+(|W_k·W_l|/N > 0.9) over all runs. Results go to JSON-lines files as each run ends,
+so an interrupted benchmark resumes where it stopped.
+
+    python benchmarks/bench_peer_committee.py --k 3,5 --alphas 0.5,0.55,0.6,0.65 --seeds 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from stochsyn.committee import CommitteeInstance, committee_patterns
+from stochsyn.solvers import solve
+
+DEFAULT_PEER_PYTHON = "/tmp/rfbp-venv/bin/python"
+
+PEER_RUNNER = r'''
+import json, sys, time
+import numpy as np
+from ReplicatedFocusingBeliefPropagation import ReplicatedFocusingBeliefPropagation as RFBP
+path, k, seed, max_iter, out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+with np.load(path, allow_pickle=False) as f:
+    x = f["patterns"].astype(np.float64)
+    y = f["labels"].astype(np.int64)
+t0 = time.perf_counter()
+clf = RFBP(hidden=k, nth=1, seed=seed, max_iter=max_iter)
+clf.fit(x, y)
+seconds = time.perf_counter() - t0
+np.save(out, np.asarray(clf.weights_).astype(np.int8), allow_pickle=False)
+print(json.dumps({"seconds": seconds}))
+'''
+
+
+def _append(path: Path, rec: dict) -> None:
+    with open(path, "a") as fh:
+        fh.write(json.dumps(rec) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _load(path: Path) -> dict[tuple, dict]:
+    done: dict[tuple, dict] = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            try:
+                r = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            done[(r["solver"], r["k"], round(r["alpha"], 6), r["seed"])] = r
+    return done
+
+
+def alpha_50(alphas: list[float], frac: list[float]) -> float | None:
+    """First crossing of 1/2 by linear interpolation between grid points (None if none)."""
+    pairs = [(a, f) for a, f in zip(alphas, frac) if f == f]
+    for (a0, f0), (a1, f1) in zip(pairs, pairs[1:]):
+        if f0 >= 0.5 > f1:
+            return a0 + (f0 - 0.5) / (f0 - f1) * (a1 - a0)
+    return None
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--n", type=int, default=1001, help="inputs N (odd)")
+    ap.add_argument("--k", default="3,5", help="hidden units, comma-separated")
+    ap.add_argument("--alphas", default="0.5,0.55,0.6,0.65")
+    ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--solvers", default="stochastic,lal", help="our committee solvers")
+    ap.add_argument("--workdir", default="bench-out/peer_committee")
+    ap.add_argument("--peer-python", default=os.environ.get("RFBP_PYTHON", DEFAULT_PEER_PYTHON))
+    ap.add_argument("--peer-max-iter", type=int, default=1000)
+    ap.add_argument("--skip-peer", action="store_true")
+    ap.add_argument("--report", action="store_true", help="only print the tables from finished runs")
+    args = ap.parse_args()
+    ks = [int(v) for v in args.k.split(",")]
+    alphas = [float(a) for a in args.alphas.split(",")]
+    seeds = list(range(args.seeds))
+    ours = [s for s in args.solvers.split(",") if s]
+    work = Path(args.workdir)
+    (work / "instances").mkdir(parents=True, exist_ok=True)
+    (work / "peer_weights").mkdir(parents=True, exist_ok=True)
+    out = work / "results.jsonl"
+    done = _load(out)
+    peer_ok = not (args.skip_peer or args.report) and Path(args.peer_python).exists()
+    if not peer_ok and not (args.skip_peer or args.report):
+        print(f"[bench_peer_committee] peer skipped: no side interpreter at {args.peer_python} "
+              "(see benchmarks/bench_peer_fbp.py for its set-up)", file=sys.stderr)
+    runner = work / "_peer_runner.py"
+    runner.write_text(PEER_RUNNER)
+    names = ours + (["peer"] if peer_ok or any(k[0] == "peer" for k in done) else [])
+    if not args.report:
+        for k in ks:
+            for a in alphas:
+                for s in seeds:
+                    path = work / "instances" / f"k{k}_n{args.n}_a{a:.4f}_s{s}.npz"
+                    if not path.exists():
+                        committee_patterns(args.n, k, a, seed=1000 * k + s).save(path)
+                    inst = CommitteeInstance.load(path)
+                    for name in ours + (["peer"] if peer_ok else []):
+                        key = (name, k, round(a, 6), s)
+                        if key in done:
+                            continue
+                        if name == "peer":
+                            wfile = work / "peer_weights" / (path.stem + ".npy")
+                            proc = subprocess.run([args.peer_python, str(runner), str(path), str(k), str(s),
+                                                   str(args.peer_max_iter), str(wfile)], capture_output=True, text=True)
+                            if proc.returncode != 0:
+                                print(f"[bench_peer_committee] peer failed on {path.name}: {proc.stderr[-300:]}",
+                                      file=sys.stderr)
+                                continue
+                            secs = json.loads(proc.stdout.strip().splitlines()[-1])["seconds"]
+                            w = np.load(wfile, allow_pickle=False)
+                            ok_shape = w.shape == (k, inst.n) and np.all(np.abs(w) == 1)
+                            err = inst.errors(w) if ok_shape else None
+                            dup = inst.duplicate_pairs(w) if ok_shape else None
+                        else:
+                            res = solve(inst, method=name, seed=s)
+                            secs, err, dup = res.seconds, res.errors, res.info["duplicate_pairs"]
+                        rec = {"solver": name, "k": k, "n": inst.n, "alpha": a, "seed": s, "solved": err == 0,
+                               "errors": err, "seconds": secs, "duplicate_pairs": dup}
+                        _append(out, rec)
+                        done[key] = rec
+                        print(json.dumps(rec), flush=True)
+    for k in ks:
+        print(f"\nK = {k}, N = {args.n}, fully connected, α = P/(K·N); cells: solved/run, median s of solved runs")
+        header = f"{'solver':<12}" + "".join(f"{'α=' + format(a, '.3g'):>16}" for a in alphas) + f"{'α_50':>8}{'dup pairs':>11}"
+        print(header)
+        for name in names:
+            cells, fracs, dups = [], [], 0
+            for a in alphas:
+                rs = [done.get((name, k, round(a, 6), s)) for s in seeds]
+                rs = [r for r in rs if r is not None]
+                if not rs:
+                    cells.append(f"{'—':>16}")
+                    fracs.append(float("nan"))
+                    continue
+                solved = [r for r in rs if r["solved"]]
+                med = f"{np.median([r['seconds'] for r in solved]):.1f}s" if solved else "—"
+                cells.append(f"{len(solved):>3}/{len(rs):<3}{med:>9}")
+                fracs.append(len(solved) / len(rs))
+                dups += sum(r["duplicate_pairs"] or 0 for r in rs)
+            a50 = alpha_50(alphas, fracs)
+            print(f"{name:<12}" + "".join(f"{c:>16}" for c in cells) + (f"{a50:8.3f}" if a50 else f"{'n/a':>8}")
+                  + f"{dups:>11}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
