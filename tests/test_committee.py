@@ -113,3 +113,21 @@ def test_every_solver_solves_a_small_instance(method, seed):
 def test_tree_committee_is_solved(method):
     inst = committee_patterns(99, 3, 0.3, seed=5, tree=True)
     assert solve(inst, method=method, seed=1).solved
+
+
+def test_cli_solve_committee(capsys, tmp_path):
+    import json
+
+    from stochsyn.cli import main
+
+    assert main(["solve", "--hidden", "3", "--n", "101", "--alpha", "0.2", "--json", "--out", str(tmp_path / "w.npz")]) == 0
+    rec = json.loads(capsys.readouterr().out)
+    assert rec["solved"] and rec["k"] == 3 and rec["p"] == 61
+    assert np.load(tmp_path / "w.npz")["weights"].shape == (3, 101)
+    inst = committee_patterns(101, 3, 0.2, seed=4)
+    inst.save(tmp_path / "c.npz")
+    assert main(["solve", "--hidden", "3", "--instance", str(tmp_path / "c.npz"), "--solver", "lal", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["p"] == inst.p
+    assert main(["solve", "--hidden", "2"]) == 2
+    assert main(["solve", "--tree"]) == 2
+    assert main(["solve", "--hidden", "3", "--solver", "sbpi"]) == 2

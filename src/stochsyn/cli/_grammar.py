@@ -71,11 +71,11 @@ def problem_option() -> Any:
     return typer.Option("random", "--problem", help="'random' (random labels) or 'teacher' (teacher-student).")
 
 
-def check_solvers(names: list[str], *, extra: tuple[str, ...] = ()) -> list[str]:
-    """``names`` if each is a registered solver (or one of ``extra``); ValueError naming --solver."""
+def check_solvers(names: list[str], *, extra: tuple[str, ...] = (), problem: str = "perceptron") -> list[str]:
+    """``names`` if each is a registered solver of ``problem`` (or one of ``extra``); ValueError naming --solver."""
     from ..solvers import available
 
-    known = available()
+    known = available(problem)
     for name in names:
         if name not in known and name not in extra:
             raise ValueError(f"--solver {name!r}: expected one of {known + list(extra)}")

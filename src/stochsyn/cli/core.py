@@ -46,9 +46,17 @@ def _progress_callback(progress, task):
     return cb
 
 
-def _make_instance(n: int, alpha: float, seed: int, problem: str, instance: Optional[Path]):
+def _make_instance(n: int, alpha: float, seed: int, problem: str, instance: Optional[Path],
+                   hidden: Optional[int] = None, tree: bool = False):
     from ..problems import Instance, random_patterns, teacher_student
 
+    if hidden is not None:
+        from ..committee import CommitteeInstance, committee_patterns, committee_teacher_student
+
+        if instance is not None:
+            return CommitteeInstance.load(instance)
+        cgen = {"random": committee_patterns, "teacher": committee_teacher_student}[parse_problem(problem)]
+        return cgen(n, hidden, alpha, seed=seed, tree=tree)
     if instance is not None:
         return Instance.load(instance)
     gen = {"random": random_patterns, "teacher": teacher_student}[parse_problem(problem)]
@@ -68,19 +76,25 @@ def solve_cmd(
     out: Optional[Path] = typer.Option(None, "--out", help="Write the weights (and the run summary) to this .npz."),
     as_json: bool = json_option(),
     progress: bool = typer.Option(False, "--progress", help="Show a progress bar (stderr)."),
+    hidden: Optional[int] = typer.Option(
+        None, "--hidden", help="Committee machine with this many (odd) hidden units; --alpha is then P/(K·N) "
+        "(P/N with --tree). --instance reads a CommitteeInstance file."),
+    tree: bool = typer.Option(False, "--tree", help="Committee with disjoint receptive fields of N/K inputs."),
 ) -> None:
-    """Solve one perceptron instance and print a one-line summary."""
+    """Solve one perceptron (or, with --hidden K, committee-machine) instance and print a one-line summary."""
     import numpy as np
 
     from ..atomic import atomic_savez
     from ..solvers import solve
 
     check_output_file(out, "--out")
-    check_solvers([solver])  # an unknown name fails before the instance is made
+    if tree and hidden is None:
+        raise ValueError("--tree needs --hidden K (a committee machine)")
+    check_solvers([solver], problem="perceptron" if hidden is None else "committee")  # before the instance is made
     opts = parse_solver_options(option, [solver])[solver]
     if max_epochs is not None:
         opts["max_epochs"] = max_epochs
-    inst = _make_instance(n, alpha, seed, problem, instance)
+    inst = _make_instance(n, alpha, seed, problem, instance, hidden, tree)
     if progress:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -98,6 +112,8 @@ def solve_cmd(
     else:
         res = solve(inst, method=solver, seed=seed, **opts)
     record = {"n": inst.n, "p": inst.p, "alpha": inst.alpha, **res.summary()}
+    if hidden is not None:
+        record.update(k=inst.k, tree=inst.tree, duplicate_pairs=res.info["duplicate_pairs"])
     if out is not None:
         atomic_savez(out, weights=res.weights, summary=np.array(json.dumps(record)))
         record["saved"] = str(out)
@@ -107,6 +123,7 @@ def solve_cmd(
         console.print(
             f"solved={res.solved} errors={res.errors} epochs={res.epochs} seconds={res.seconds:.3f} "
             + (f"levels={record['levels']} zero_fraction={record['zero_fraction']:.3f} " if "levels" in record else "")
+            + (f"duplicate_pairs={record['duplicate_pairs']} K={record['k']} " if hidden is not None else "")
             + f"({solver}, N={inst.n}, P={inst.p}, alpha={inst.alpha:.4g}, seed={seed})",
             highlight=False,
             soft_wrap=True,
