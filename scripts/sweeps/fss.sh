@@ -14,7 +14,6 @@ $S -s fbp,rbp    --n 2001                        --alpha 0.64:0.80:0.02 --seeds 
 fi
 if [ "$PART" = small ]; then exit 0; fi
 $S -s stochastic --n 30001 --alpha 0.66:0.76:0.02 --seeds 5
-$S -s sbpi       --n 10001 --alpha 0.64:0.76:0.02 --seeds 5
-$S -s fbp,rbp    --n 4001  --alpha 0.66,0.69,0.72,0.75 --seeds 3
-$S -s fbp,rbp    --n 10001 --alpha 0.70 --seeds 2
-$S -s sbpi       --n 30001 --alpha 0.66,0.70 --seeds 3
+$S -s sbpi       --n 10001 --alpha 0.66,0.69,0.72,0.75 --seeds 5
+$S -s fbp,rbp    --n 4001  --alpha 0.69,0.72 --seeds 3
+$S -s fbp,rbp    --n 10001 --alpha 0.70 --seeds 1

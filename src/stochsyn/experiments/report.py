@@ -412,7 +412,8 @@ def finite_size_fit(
         boots = np.array([_fit_law(n_arr, d, w, free_nu) for d in draws])
         ci = np.quantile(boots[:, 0], [0.025, 0.975])
         nu_ci = np.quantile(boots[:, 2], [0.025, 0.975]) if free_nu else None
-        law = f"alpha_50(N) = {a_inf:.4f} - {a:.3g} * N^(-{nu:.2f})" + ("" if free_nu else " (nu fixed)")
+        sign = "-" if a >= 0 else "+"
+        law = f"alpha_50(N) = {a_inf:.4f} {sign} {abs(a):.3g} * N^(-{nu:.2f})" + ("" if free_nu else " (nu fixed)")
         chi2, dof = chi1, len(y) - (1 + extra)
         nu_out: float | None = nu
     else:
