@@ -3,10 +3,12 @@
 Modules: :mod:`.packing` (pack/unpack), :mod:`.kernels` (xnor_matmul and
 friends), :mod:`.layers` (packed layers, folding of batch norm + sign into
 thresholds), :mod:`.model` (PackedNetwork and its ``.npz`` format),
-:mod:`.export` (export_model / export_run). See docs/bitpack.md.
+:mod:`.export` (export_model / export_run), :mod:`.onnx_export` (the same network as an
+ONNX file of standard operators). See docs/bitpack.md.
 """
 
 from .export import export_model, export_run, network_from_spec
+from .onnx_export import export_onnx, export_run_onnx, spec_to_onnx
 from .kernels import real_binary_matmul, real_sign_pack, xnor_matmul, xnor_sign_pack
 from .model import FORMAT_NAME, FORMAT_VERSION, PackedNetwork
 from .packing import n_words, pack, unpack
@@ -25,4 +27,7 @@ __all__ = [
     "network_from_spec",
     "export_model",
     "export_run",
+    "export_onnx",
+    "export_run_onnx",
+    "spec_to_onnx",
 ]

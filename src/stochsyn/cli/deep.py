@@ -144,16 +144,22 @@ def eval_cmd(
 @deep_app.command("export")
 def export_cmd(
     run_dir: Path = typer.Argument(..., help="A `stochsyn deep train` directory."),
-    out: Path = typer.Argument(..., help="Output .npz for the bit-packed inference engine."),
+    out: Path = typer.Argument(..., help="Output file: .npz for the bit-packed inference engine, .onnx for ONNX."),
     as_json: bool = json_option(),
 ) -> None:
-    """Export the deployed binary network for `stochsyn.bitpack` (uses stochsyn.bitpack.export_run)."""
-    try:
-        from ..bitpack import export_run
-    except ImportError as exc:
-        raise ValueError(f"stochsyn.bitpack.export_run is not available ({exc})") from None
+    """Export the deployed binary network: .npz for `stochsyn.bitpack` / `stochsyn infer`, .onnx (standard operators)."""
+    suffix = out.suffix.lower()
+    if suffix not in (".npz", ".onnx"):
+        raise ValueError(f"OUT={str(out)!r}: the suffix chooses the format, expected .npz (bit-packed) or .onnx")
     check_output_file(out, "OUT")
-    path = export_run(run_dir, out)
+    if suffix == ".onnx":
+        from ..bitpack import export_run_onnx
+
+        path = export_run_onnx(run_dir, out)
+    else:
+        from ..bitpack import export_run
+
+        path = export_run(run_dir, out)
     written = path if path is not None else out
     if as_json:
         print_json({"run": str(run_dir), "out": str(written)})

@@ -1,0 +1,88 @@
+"""ONNX export of deployed binary MLPs, run by onnxruntime against torch deploy mode."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+deep = pytest.importorskip("stochsyn.deep")
+ort = pytest.importorskip("onnxruntime")
+
+import onnx  # noqa: E402
+import torch  # noqa: E402
+
+from stochsyn.bitpack import PackedNetwork, export_run, export_run_onnx  # noqa: E402
+from stochsyn.cli import main  # noqa: E402
+
+FMNIST = Path("/usr/share/datasets/fashion-mnist")
+
+
+def _train(run: Path, arch: str, dataset: str, data=None) -> None:
+    deep.train(run, dataset=dataset, arch=arch, epochs=1, calib_samples=300, seed=0, data=data)
+
+
+def _ort_scores(path: Path, x01: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    scores, label = sess.run(["scores", "label"], {"pixels": x01.astype(np.float32)})
+    return scores, label
+
+
+@pytest.mark.parametrize("arch", ["mlp:784-48-40-10", "mlp:784-10"])
+def test_onnx_matches_torch_deploy_on_synthetic_data(tmp_path: Path, arch: str) -> None:
+    from stochsyn.deep.data import synthetic_dataset
+
+    data = synthetic_dataset(n_train=300, n_test=200, seed=0)
+    run = tmp_path / "run"
+    _train(run, arch, "synthetic", data)
+    out = export_run_onnx(run, tmp_path / "net.onnx")
+    m = onnx.load(out)
+    onnx.checker.check_model(m)
+    ops = {n.op_type for n in m.graph.node}
+    assert ops <= {"Sub", "Div", "MatMul", "Add", "Mul", "GreaterOrEqual", "Where", "Cast", "GatherElements",
+                   "ArgMax", "BatchNormalization", "Identity"}
+    model, _ = deep.load_run(run)
+    x01 = data.x_test.reshape(len(data.x_test), -1).astype(np.float32) / np.float32(255.0)
+    with torch.no_grad():
+        ref = model(torch.as_tensor(data.x_test).float() / 255.0).numpy()
+    scores, label = _ort_scores(out, x01)
+    np.testing.assert_array_equal(label, ref.argmax(1))
+    if arch.count("-") > 1:  # hidden layers: the scores come from torch's own table, bit for bit
+        np.testing.assert_array_equal(scores, ref)
+    else:
+        np.testing.assert_allclose(scores, ref, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.skipif(not FMNIST.is_dir(), reason="Fashion-MNIST (Debian dataset-fashion-mnist) not installed")
+def test_onnx_matches_torch_deploy_and_packed_engine_on_fashion_mnist(tmp_path: Path) -> None:
+    import dataclasses
+
+    from stochsyn.deep.data import load_dataset
+
+    full = load_dataset("fashion-mnist")
+    data = dataclasses.replace(full, x_train=full.x_train[:2000], y_train=full.y_train[:2000],
+                               x_test=full.x_test[:2000], y_test=full.y_test[:2000])
+    run = tmp_path / "run"
+    _train(run, "mlp:784-64-64-10", "fashion-mnist", data)
+    out = export_run_onnx(run, tmp_path / "net.onnx")
+    model, _ = deep.load_run(run)
+    x01 = data.x_test.reshape(len(data.x_test), -1).astype(np.float32) / np.float32(255.0)
+    with torch.no_grad():
+        ref = model(torch.as_tensor(data.x_test).float() / 255.0).numpy()
+    scores, label = _ort_scores(out, x01)
+    np.testing.assert_array_equal(label, ref.argmax(1))
+    packed = PackedNetwork.load(export_run(run, tmp_path / "net.npz"))
+    np.testing.assert_array_equal(packed.predict(data.x_test), label)
+    assert float((label == data.y_test).mean()) > 0.5
+
+
+def test_cli_export_writes_onnx_by_suffix(tmp_path: Path, capsys) -> None:
+    from stochsyn.deep.data import synthetic_dataset
+
+    run = tmp_path / "run"
+    _train(run, "mlp:784-16-10", "synthetic", synthetic_dataset(n_train=200, n_test=50, seed=1))
+    assert main(["deep", "export", str(run), str(tmp_path / "n.onnx")]) == 0
+    onnx.checker.check_model(onnx.load(tmp_path / "n.onnx"))
+    assert main(["deep", "export", str(run), str(tmp_path / "n.bin")]) == 2
+    assert ".onnx" in capsys.readouterr().err
