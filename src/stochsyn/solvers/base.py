@@ -226,21 +226,22 @@ def solve(instance: Any, method: str = "stochastic", seed: int | None = 0, **opt
     """
     from ..committee import CommitteeInstance
 
-    if isinstance(instance, CommitteeInstance):
-        return _solve_committee(instance, method, seed, options)
-    if not isinstance(instance, Instance):
+    committee = isinstance(instance, CommitteeInstance)
+    if not committee and not isinstance(instance, Instance):
         raise TypeError("instance must be a stochsyn.problems.Instance or a stochsyn.committee.CommitteeInstance, "
                         f"got {type(instance).__name__}")
-    fn = get_solver(method)
-    check_options(method, options)
+    problem = "committee" if committee else "perceptron"
+    fn = get_solver(method, problem)
+    check_options(method, options, problem)
     t0 = time.perf_counter()
     res = fn(instance, seed=seed, **options)
     seconds = time.perf_counter() - t0
     w = np.asarray(res.weights)
-    levels = res.info.get("levels", (-1, 1))
-    if w.shape != (instance.n,) or not np.all(np.isin(w, levels)):
-        raise RuntimeError(f"solver {method!r} returned weights that are not a ({instance.n},) vector of "
-                           f"its levels {list(levels)}")
+    levels = (-1, 1) if committee else res.info.get("levels", (-1, 1))
+    shape = (instance.k, instance.n) if committee else (instance.n,)
+    if w.shape != shape or not np.all(np.isin(w, levels)):
+        raise RuntimeError(f"{'committee ' if committee else ''}solver {method!r} returned weights that are not a "
+                           f"{shape} array of its levels {list(levels)}")
     res.weights = w.astype(np.int8, copy=False)
     res.errors = instance.errors(res.weights)
     res.solved = res.errors == 0
@@ -249,26 +250,6 @@ def solve(instance: Any, method: str = "stochastic", seed: int | None = 0, **opt
     res.seed = seed
     res.options = dict(options)
     res.options.pop("callback", None)
-    return res
-
-
-def _solve_committee(instance: Any, method: str, seed: int | None, options: dict[str, Any]) -> Result:
-    fn = get_solver(method, "committee")
-    check_options(method, options, "committee")
-    t0 = time.perf_counter()
-    res = fn(instance, seed=seed, **options)
-    seconds = time.perf_counter() - t0
-    w = np.asarray(res.weights)
-    if w.shape != (instance.k, instance.n) or not np.all(np.isin(w, (-1, 1))):
-        raise RuntimeError(f"committee solver {method!r} returned weights that are not a ({instance.k}, {instance.n}) "
-                           "±1 array")
-    res.weights = w.astype(np.int8, copy=False)
-    res.errors = instance.errors(res.weights)
-    res.solved = res.errors == 0
-    res.seconds = seconds
-    res.method = method
-    res.seed = seed
-    res.options = dict(options)
-    res.options.pop("callback", None)
-    res.info["duplicate_pairs"] = instance.duplicate_pairs(res.weights)
+    if committee:
+        res.info["duplicate_pairs"] = instance.duplicate_pairs(res.weights)
     return res
