@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from _peer import alpha_50, append_jsonl, load_jsonl  # noqa: E402  (benchmarks/ is on sys.path)
 from stochsyn.committee import CommitteeInstance, committee_patterns
 from stochsyn.solvers import solve
 
@@ -52,32 +53,8 @@ print(json.dumps({"seconds": seconds}))
 '''
 
 
-def _append(path: Path, rec: dict) -> None:
-    with open(path, "a") as fh:
-        fh.write(json.dumps(rec) + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-
-
 def _load(path: Path) -> dict[tuple, dict]:
-    done: dict[tuple, dict] = {}
-    if path.exists():
-        for line in path.read_text().splitlines():
-            try:
-                r = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            done[(r["solver"], r["k"], round(r["alpha"], 6), r["seed"])] = r
-    return done
-
-
-def alpha_50(alphas: list[float], frac: list[float]) -> float | None:
-    """First crossing of 1/2 by linear interpolation between grid points (None if none)."""
-    pairs = [(a, f) for a, f in zip(alphas, frac) if f == f]
-    for (a0, f0), (a1, f1) in zip(pairs, pairs[1:]):
-        if f0 >= 0.5 > f1:
-            return a0 + (f0 - 0.5) / (f0 - f1) * (a1 - a0)
-    return None
+    return load_jsonl(path, lambda r: (r["solver"], r["k"], round(r["alpha"], 6), r["seed"]))
 
 
 def main() -> int:
@@ -139,7 +116,7 @@ def main() -> int:
                             secs, err, dup = res.seconds, res.errors, res.info["duplicate_pairs"]
                         rec = {"solver": name, "k": k, "n": inst.n, "alpha": a, "seed": s, "solved": err == 0,
                                "errors": err, "seconds": secs, "duplicate_pairs": dup}
-                        _append(out, rec)
+                        append_jsonl(out, rec)
                         done[key] = rec
                         print(json.dumps(rec), flush=True)
     for k in ks:

@@ -37,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
+from _peer import alpha_50, append_jsonl, load_jsonl  # noqa: E402  (benchmarks/ is on sys.path)
 from stochsyn.problems import Instance, count_errors, random_patterns
 from stochsyn.solvers import solve
 
@@ -61,38 +62,8 @@ print(json.dumps({"seconds": seconds}))
 '''
 
 
-def _append_jsonl(path: Path, record: dict) -> None:
-    # one short line per append: a crash can cost at most the line being written
-    with open(path, "a") as fh:
-        fh.write(json.dumps(record) + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-
-
 def _load_jsonl(path: Path) -> dict[tuple, dict]:
-    done: dict[tuple, dict] = {}
-    if path.exists():
-        for line in path.read_text().splitlines():
-            try:
-                r = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            done[(r["n"], round(r["alpha"], 6), r["seed"])] = r
-    return done
-
-
-def alpha_50(alphas: list[float], frac: list[float]) -> float | None:
-    """Load at which the success fraction first crosses 1/2, by linear interpolation
-    between the two grid points around the crossing (None if it never crosses;
-    the grid edge if it is on one side of 1/2 throughout is reported as None).
-    Loads without finished runs (NaN) are left out."""
-    pairs = [(a, f) for a, f in zip(alphas, frac) if f == f]
-    alphas, frac = [a for a, _ in pairs], [f for _, f in pairs]
-    for k in range(len(alphas) - 1):
-        f0, f1 = frac[k], frac[k + 1]
-        if f0 >= 0.5 > f1:
-            return alphas[k] + (f0 - 0.5) / (f0 - f1) * (alphas[k + 1] - alphas[k])
-    return None
+    return load_jsonl(path, lambda r: (r["n"], round(r["alpha"], 6), r["seed"]))
 
 
 def main() -> int:
@@ -157,7 +128,7 @@ def main() -> int:
                     res = solve(inst, method="fbp", seed=s)
                     rec = {"n": n, "alpha": a, "seed": s, "solved": bool(res.solved), "errors": res.errors,
                            "epochs": res.epochs, "seconds": res.seconds}
-                    _append_jsonl(ours_file, rec)
+                    append_jsonl(ours_file, rec)
                     ours[key] = rec
                 bar.advance(task)
             if peer_ok:
@@ -180,7 +151,7 @@ def main() -> int:
                         else:
                             err = count_errors(inst.patterns, inst.labels, w)
                         rec = {"n": n, "alpha": a, "seed": s, "solved": err == 0, "errors": err, "seconds": secs}
-                    _append_jsonl(peer_file, rec)
+                    append_jsonl(peer_file, rec)
                     peer[key] = rec
                 bar.advance(task)
 

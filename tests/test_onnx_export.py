@@ -29,6 +29,15 @@ def _ort_scores(path: Path, x01: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return scores, label
 
 
+def _torch_and_ort(run: Path, onnx_path: Path, x_uint8: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Torch deploy-mode scores of the run's model, and onnxruntime's scores and labels, on the same images."""
+    model, _ = deep.load_run(run)
+    with torch.no_grad():
+        ref = model(torch.as_tensor(x_uint8).float() / 255.0).numpy()
+    x01 = x_uint8.reshape(len(x_uint8), -1).astype(np.float32) / np.float32(255.0)
+    return (ref, *_ort_scores(onnx_path, x01))
+
+
 @pytest.mark.parametrize("arch", ["mlp:784-48-40-10", "mlp:784-10"])
 def test_onnx_matches_torch_deploy_on_synthetic_data(tmp_path: Path, arch: str) -> None:
     from stochsyn.deep.data import synthetic_dataset
@@ -42,11 +51,7 @@ def test_onnx_matches_torch_deploy_on_synthetic_data(tmp_path: Path, arch: str) 
     ops = {n.op_type for n in m.graph.node}
     assert ops <= {"Sub", "Div", "MatMul", "Add", "Mul", "GreaterOrEqual", "Where", "Cast", "GatherElements",
                    "ArgMax", "BatchNormalization", "Identity"}
-    model, _ = deep.load_run(run)
-    x01 = data.x_test.reshape(len(data.x_test), -1).astype(np.float32) / np.float32(255.0)
-    with torch.no_grad():
-        ref = model(torch.as_tensor(data.x_test).float() / 255.0).numpy()
-    scores, label = _ort_scores(out, x01)
+    ref, scores, label = _torch_and_ort(run, out, data.x_test)
     np.testing.assert_array_equal(label, ref.argmax(1))
     if arch.count("-") > 1:  # hidden layers: the scores come from torch's own table, bit for bit
         np.testing.assert_array_equal(scores, ref)
@@ -66,11 +71,7 @@ def test_onnx_matches_torch_deploy_and_packed_engine_on_fashion_mnist(tmp_path: 
     run = tmp_path / "run"
     _train(run, "mlp:784-64-64-10", "fashion-mnist", data)
     out = export_run_onnx(run, tmp_path / "net.onnx")
-    model, _ = deep.load_run(run)
-    x01 = data.x_test.reshape(len(data.x_test), -1).astype(np.float32) / np.float32(255.0)
-    with torch.no_grad():
-        ref = model(torch.as_tensor(data.x_test).float() / 255.0).numpy()
-    scores, label = _ort_scores(out, x01)
+    ref, scores, label = _torch_and_ort(run, out, data.x_test)
     np.testing.assert_array_equal(label, ref.argmax(1))
     packed = PackedNetwork.load(export_run(run, tmp_path / "net.npz"))
     np.testing.assert_array_equal(packed.predict(data.x_test), label)

@@ -13,7 +13,8 @@ $S -s fbp,rbp    --n 251,501,1001                --alpha 0.62:0.82:0.02 --seeds 
 $S -s fbp,rbp    --n 2001                        --alpha 0.64:0.80:0.02 --seeds 10
 fi
 if [ "$PART" = small ]; then exit 0; fi
-$S -s stochastic --n 30001 --alpha 0.66:0.76:0.02 --seeds 5
 $S -s sbpi       --n 10001 --alpha 0.66,0.69,0.72,0.75 --seeds 5
+$S -s stochastic --n 30001 --alpha 0.68:0.76:0.02 --seeds 5
 $S -s fbp,rbp    --n 4001  --alpha 0.69,0.72 --seeds 3
+$S -s sbpi       --n 30001 --alpha 0.68,0.72 --seeds 3
 $S -s fbp,rbp    --n 10001 --alpha 0.70 --seeds 1

@@ -50,26 +50,19 @@ def network_from_spec(spec: dict) -> PackedNetwork:
     )
 
 
-def export_model(model_or_spec: Any, out: str | os.PathLike) -> Path:
-    """Pack a model (anything with ``export_spec()``) or an export spec dict and save it to ``out``.
-
-    Returns the path written (atomically: temp file + rename); read it back with
-    :meth:`PackedNetwork.load`, or use :func:`network_from_spec` to pack without
-    writing.
-    """
+def export_spec_of(model_or_spec: Any) -> dict:
+    """The export-spec dict of a model with ``export_spec()``, or the dict itself."""
     if isinstance(model_or_spec, dict):
-        spec = model_or_spec
-    elif callable(getattr(model_or_spec, "export_spec", None)):
-        spec = model_or_spec.export_spec()
-    else:
-        raise TypeError(
-            f"model_or_spec: expected an export-spec dict or a model with export_spec(), got {type(model_or_spec).__name__}"
-        )
-    return network_from_spec(spec).save(Path(out))
+        return model_or_spec
+    if callable(getattr(model_or_spec, "export_spec", None)):
+        return model_or_spec.export_spec()
+    raise TypeError(
+        f"model_or_spec: expected an export-spec dict or a model with export_spec(), got {type(model_or_spec).__name__}"
+    )
 
 
-def export_run(run_dir: str | os.PathLike, out: str | os.PathLike) -> Path:
-    """Load a training run with ``stochsyn.deep.load_run(run_dir)``, export its model to ``out``; returns the path."""
+def load_run_model(run_dir: str | os.PathLike) -> Any:
+    """The model of a ``stochsyn deep train`` run folder, in eval mode (``stochsyn.deep.load_run``)."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise FileNotFoundError(f"run_dir={str(run_dir)!r}: not a directory")
@@ -78,4 +71,19 @@ def export_run(run_dir: str | os.PathLike, out: str | os.PathLike) -> Path:
     model, _config = load_run(run_dir)
     if hasattr(model, "eval"):
         model.eval()
-    return export_model(model, out)
+    return model
+
+
+def export_model(model_or_spec: Any, out: str | os.PathLike) -> Path:
+    """Pack a model (anything with ``export_spec()``) or an export spec dict and save it to ``out``.
+
+    Returns the path written (atomically: temp file + rename); read it back with
+    :meth:`PackedNetwork.load`, or use :func:`network_from_spec` to pack without
+    writing.
+    """
+    return network_from_spec(export_spec_of(model_or_spec)).save(Path(out))
+
+
+def export_run(run_dir: str | os.PathLike, out: str | os.PathLike) -> Path:
+    """Load a training run with ``stochsyn.deep.load_run(run_dir)``, export its model to ``out``; returns the path."""
+    return export_model(load_run_model(run_dir), out)

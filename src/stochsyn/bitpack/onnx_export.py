@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from ..atomic import atomic_write_bytes
+from .export import export_spec_of, load_run_model
 from .layers import _check_bn, fold_sign_threshold, reference_activation_input
 
 __all__ = ["spec_to_onnx", "export_onnx", "export_run_onnx"]
@@ -120,24 +121,11 @@ def spec_to_onnx(spec: dict) -> Any:
 
 def export_onnx(model_or_spec: Any, out: str | os.PathLike) -> Path:
     """Write the ONNX file of a model with ``export_spec()`` (or of a spec dict) to ``out`` (atomic)."""
-    spec = model_or_spec if isinstance(model_or_spec, dict) else getattr(model_or_spec, "export_spec", None)
-    if spec is None:
-        raise TypeError(f"expected an export-spec dict or a model with export_spec(), got {type(model_or_spec).__name__}")
-    if not isinstance(spec, dict):
-        spec = spec()
     out = Path(out)
-    atomic_write_bytes(out, spec_to_onnx(spec).SerializeToString())
+    atomic_write_bytes(out, spec_to_onnx(export_spec_of(model_or_spec)).SerializeToString())
     return out
 
 
 def export_run_onnx(run_dir: str | os.PathLike, out: str | os.PathLike) -> Path:
     """Load a ``stochsyn deep train`` run and write its deployed network as ONNX to ``out``."""
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise FileNotFoundError(f"run_dir={str(run_dir)!r}: not a directory")
-    from ..deep import load_run
-
-    model, _config = load_run(run_dir)
-    if hasattr(model, "eval"):
-        model.eval()
-    return export_onnx(model, out)
+    return export_onnx(load_run_model(run_dir), out)

@@ -239,6 +239,58 @@ def capacity(
         console.print(f"wrote {out / 'capacity.csv'} and {out / 'capacity.png'}")
 
 
+def _recall_rows(label: str, total: int, csv_path: Optional[Path], run: Any) -> list[dict[str, Any]]:
+    """Run ``run(on_row)`` under a progress bar; every row is kept and the CSV rewritten as it arrives."""
+    rows: list[dict[str, Any]] = []
+    with _progress() as prog:
+        task = prog.add_task(label, total=total)
+
+        def on_row(row: dict[str, Any]) -> None:
+            rows.append(row)
+            prog.advance(task)
+            if csv_path is not None:
+                _write_csv(csv_path, rows)
+
+        run(on_row)
+    return rows
+
+
+def _plot_recall(rows: list[dict[str, Any]], metric: str, path: Path, *, xlabel: str, ylabel: str, title: str,
+                 target: Optional[float] = None) -> None:
+    """Mean of ``metric`` against load, one line per rule (MPN and asymmetric Hebb)."""
+    use_agg()
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for rule in ("mpn", "asymmetric-hebb"):
+        sel = [r for r in rows if r["rule"] == rule]
+        loads = sorted({r["load"] for r in sel})
+        ax.plot(loads, [np.mean([r[metric] for r in sel if r["load"] == L]) for L in loads], "o-", label=rule)
+    if target is not None:
+        ax.axhline(target, color="gray", lw=0.8, ls=":")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend()
+    save_figure(fig, path)
+
+
+def _print_rows(title: str, rows: list[dict[str, Any]], columns: list[tuple[str, str]]) -> None:
+    """A right-aligned table of ``columns`` (name, format spec; "" = str, None values left blank)."""
+    from rich.table import Table
+
+    table = Table(title=title)
+    for c, _ in columns:
+        table.add_column(c, justify="right", no_wrap=True, min_width=6)
+    for r in rows:
+        table.add_row(*["" if r[c] is None else format(r[c], f) if f else str(r[c]) for c, f in columns])
+    console.print(table)
+
+
+_RECALL_COLUMNS = [("rule", ""), ("sequences", ""), ("load", ".3f"), ("seed", "")]
+
+
 @memory_app.command("sequences")
 def sequences(
     n: int = typer.Option(500, help="Number of binary units."),
@@ -257,47 +309,18 @@ def sequences(
     check_output_dir(out, "--out")
     ks = _ints(counts, "counts")
     seed_list = parse_seeds(seeds)
-    rows: list[dict[str, Any]] = []
-    with _progress() as prog:
-        task = prog.add_task("sequences", total=2 * len(ks) * len(seed_list))
-
-        def on_row(row: dict[str, Any]) -> None:
-            rows.append(row)
-            prog.advance(task)
-            if out is not None:
-                _write_csv(out / "sequences.csv", rows)
-
-        capacity_curve(n, length, ks, seeds=seed_list, cue_noise=cue_noise,
-                       train_kwargs=dict(epochs=epochs, l2=l2), progress=on_row)
+    rows = _recall_rows("sequences", 2 * len(ks) * len(seed_list), out and out / "sequences.csv",
+                        lambda on_row: capacity_curve(n, length, ks, seeds=seed_list, cue_noise=cue_noise,
+                                                      train_kwargs=dict(epochs=epochs, l2=l2), progress=on_row))
     if out is not None:
-        use_agg()
-        import matplotlib.pyplot as plt
-        import numpy as np
-
-        fig, ax = plt.subplots(figsize=(6, 4))
-        for rule in ("mpn", "asymmetric-hebb"):
-            sel = [r for r in rows if r["rule"] == rule]
-            loads = sorted({r["load"] for r in sel})
-            acc = [np.mean([r["bits_correct"] for r in sel if r["load"] == L]) for L in loads]
-            ax.plot(loads, acc, "o-", label=rule)
-        ax.axhline(0.99, color="gray", lw=0.8, ls=":")
-        ax.set_xlabel("load K(L−1)/N (stored transitions per unit)")
-        ax.set_ylabel("fraction of bits recalled correctly")
-        ax.set_title(f"N={n}, L={length}, cue noise={cue_noise}")
-        ax.legend()
-        save_figure(fig, out / "sequences.png")
+        _plot_recall(rows, "bits_correct", out / "sequences.png", xlabel="load K(L−1)/N (stored transitions per unit)",
+                     ylabel="fraction of bits recalled correctly", title=f"N={n}, L={length}, cue noise={cue_noise}",
+                     target=0.99)
     if json_out:
         print_json(rows)
         return
-    from rich.table import Table
-
-    table = Table(title=f"sequence recall, N={n}, L={length}, cue noise {cue_noise}")
-    for c in ("rule", "sequences", "load", "seed", "bits_correct", "sequences_perfect"):
-        table.add_column(c, justify="right", no_wrap=True, min_width=6)
-    for r in rows:
-        table.add_row(r["rule"], str(r["sequences"]), f"{r['load']:.3f}", str(r["seed"]), f"{r['bits_correct']:.4f}",
-                      f"{r['sequences_perfect']:.3f}")
-    console.print(table)
+    _print_rows(f"sequence recall, N={n}, L={length}, cue noise {cue_noise}", rows,
+                _RECALL_COLUMNS + [("bits_correct", ".4f"), ("sequences_perfect", ".3f")])
     if out is not None:
         console.print(f"wrote {out / 'sequences.csv'} and {out / 'sequences.png'}")
 
@@ -319,44 +342,18 @@ def jump_sequences(
     check_output_dir(out, "--out")
     ks = _ints(counts, "counts")
     seed_list = parse_seeds(seeds)
-    rows: list[dict[str, Any]] = []
-    with _progress() as prog:
-        task = prog.add_task("jump sequences", total=2 * len(ks) * len(seed_list))
-
-        def on_row(row: dict[str, Any]) -> None:
-            rows.append(row)
-            prog.advance(task)
-            if out is not None:
-                _write_csv(out / "jump_sequences.csv", rows)
-
-        sequence_capacity(n, length, ks, flips=flips or None, seeds=seed_list, epochs=epochs, progress=on_row)
+    rows = _recall_rows("jump sequences", 2 * len(ks) * len(seed_list), out and out / "jump_sequences.csv",
+                        lambda on_row: sequence_capacity(n, length, ks, flips=flips or None, seeds=seed_list,
+                                                         epochs=epochs, progress=on_row))
     if out is not None:
-        use_agg()
-        import matplotlib.pyplot as plt
-        import numpy as np
-
-        fig, ax = plt.subplots(figsize=(6, 4))
-        for rule in ("mpn", "asymmetric-hebb"):
-            sel = [r for r in rows if r["rule"] == rule]
-            loads = sorted({r["load"] for r in sel})
-            ax.plot(loads, [np.mean([r["frames_reached"] for r in sel if r["load"] == L]) for L in loads], "o-", label=rule)
-        ax.set_xlabel("load K(L−1)/N")
-        ax.set_ylabel("fraction of frames reached in order")
-        ax.set_title(f"continuous-time recall, N={n}, L={length}, flips={flips or 'random frames'}")
-        ax.legend()
-        save_figure(fig, out / "jump_sequences.png")
+        _plot_recall(rows, "frames_reached", out / "jump_sequences.png", xlabel="load K(L−1)/N",
+                     ylabel="fraction of frames reached in order",
+                     title=f"continuous-time recall, N={n}, L={length}, flips={flips or 'random frames'}")
     if json_out:
         print_json(rows)
         return
-    from rich.table import Table
-
-    table = Table(title=f"continuous-time sequence recall, N={n}, L={length}, flips per transition {flips or 'random'}")
-    for c in ("rule", "sequences", "load", "seed", "frames_reached", "sequences_perfect", "hebb_gain"):
-        table.add_column(c, justify="right", no_wrap=True, min_width=6)
-    for r in rows:
-        table.add_row(r["rule"], str(r["sequences"]), f"{r['load']:.3f}", str(r["seed"]), f"{r['frames_reached']:.3f}",
-                      f"{r['sequences_perfect']:.3f}", "" if r["hebb_gain"] is None else f"{r['hebb_gain']:g}")
-    console.print(table)
+    _print_rows(f"continuous-time sequence recall, N={n}, L={length}, flips per transition {flips or 'random'}", rows,
+                _RECALL_COLUMNS + [("frames_reached", ".3f"), ("sequences_perfect", ".3f"), ("hebb_gain", "g")])
     if out is not None:
         console.print(f"wrote {out / 'jump_sequences.csv'} and {out / 'jump_sequences.png'}")
 
