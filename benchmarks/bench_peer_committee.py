@@ -63,7 +63,7 @@ def main() -> int:
     ap.add_argument("--k", default="3,5", help="hidden units, comma-separated")
     ap.add_argument("--alphas", default="0.5,0.55,0.6,0.65")
     ap.add_argument("--seeds", type=int, default=10)
-    ap.add_argument("--solvers", default="stochastic,lal", help="our committee solvers")
+    ap.add_argument("--solvers", default="stochastic,fbp,rbp,maxsum,lal", help="our committee solvers")
     ap.add_argument("--workdir", default="bench-out/peer_committee")
     ap.add_argument("--peer-python", default=os.environ.get("RFBP_PYTHON", DEFAULT_PEER_PYTHON))
     ap.add_argument("--peer-max-iter", type=int, default=1000)

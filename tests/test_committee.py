@@ -91,14 +91,14 @@ def test_loss_gradient_against_finite_differences():
 
 
 def test_registry_lists_the_committee_solvers():
-    assert {"stochastic", "lal"} <= set(available("committee"))
+    assert {"stochastic", "lal", "fbp", "rbp", "maxsum"} <= set(available("committee"))
     with pytest.raises(ValueError, match="committee-machine solver"):
         solve(committee_patterns(11, 3, 0.2), method="sbpi")
     with pytest.raises(TypeError, match="unknown option"):
         solve(committee_patterns(11, 3, 0.2), method="stochastic", states=3)
 
 
-@pytest.mark.parametrize("method", ["stochastic", "lal"])
+@pytest.mark.parametrize("method", ["stochastic", "lal", "fbp", "rbp", "maxsum"])
 @pytest.mark.parametrize("seed", [0, 1])
 def test_every_solver_solves_a_small_instance(method, seed):
     inst = committee_patterns(101, 3, 0.2, seed=seed)
@@ -109,7 +109,7 @@ def test_every_solver_solves_a_small_instance(method, seed):
     assert "duplicate_pairs" in res.info
 
 
-@pytest.mark.parametrize("method", ["stochastic", "lal"])
+@pytest.mark.parametrize("method", ["stochastic", "lal", "fbp", "rbp", "maxsum"])
 def test_tree_committee_is_solved(method):
     inst = committee_patterns(99, 3, 0.3, seed=5, tree=True)
     assert solve(inst, method=method, seed=1).solved
@@ -131,3 +131,108 @@ def test_cli_solve_committee(capsys, tmp_path):
     assert main(["solve", "--hidden", "2"]) == 2
     assert main(["solve", "--tree"]) == 2
     assert main(["solve", "--hidden", "3", "--solver", "sbpi"]) == 2
+
+
+def _factor_messages_by_enumeration(inst, u, h, min_var=1.0):
+    """The committee BP messages from a sum over all 2^K hidden agreement patterns
+    (no Poisson-binomial recursion), with the same Gaussian hidden fields."""
+    import itertools
+
+    from scipy.special import ndtr
+
+    x, y, mask = inst.patterns.astype(float), inst.labels.astype(float), inst.mask()
+    p, k, n = u.shape
+    out = np.zeros_like(u)
+    for mu in range(p):
+        mc = np.tanh(h - u[mu]) * mask
+        a = (x[mu] * mc).sum(1)
+        v = ((1 - mc ** 2) * mask).sum(1)
+        q = ndtr(y[mu] * a / np.sqrt(np.maximum(v, min_var)))
+        for kk in range(k):
+            for i in np.flatnonzero(mask[kk]):
+                ac = a[kk] - x[mu, i] * mc[kk, i]
+                vc = max(v[kk] - (1 - mc[kk, i] ** 2), min_var)
+                lik = []
+                for w in (1.0, -1.0):
+                    qk = ndtr(y[mu] * (ac + x[mu, i] * w) / np.sqrt(vc))
+                    tot = 0.0
+                    for agree in itertools.product((0, 1), repeat=k):
+                        pr = 1.0
+                        for j in range(k):
+                            qj = qk if j == kk else q[j]
+                            pr *= qj if agree[j] else 1 - qj
+                        if sum(agree) > k // 2:
+                            tot += pr
+                    lik.append(tot)
+                out[mu, kk, i] = 0.5 * np.log(lik[0] / lik[1])
+    return out
+
+
+@pytest.mark.parametrize("k,tree", [(3, False), (5, False), (3, True)])
+def test_committee_bp_messages_against_enumeration(k, tree):
+    from stochsyn.solvers.committee_bp import committee_factor_messages
+
+    inst = committee_patterns(15, k, 0.3, seed=2, tree=tree)
+    rng = np.random.default_rng(0)
+    mask = inst.mask()
+    u = rng.normal(0, 0.3, size=(inst.p, k, inst.n)) * mask
+    h = rng.normal(0, 1.0, size=(k, inst.n)) * mask + u.sum(0)
+    got = committee_factor_messages(inst, u, h)
+    ref = _factor_messages_by_enumeration(inst, u, h)
+    np.testing.assert_allclose(got[:, mask], ref[:, mask], rtol=1e-9, atol=1e-12)
+
+
+def test_committee_bp_with_one_hidden_unit_is_perceptron_bp():
+    from stochsyn.solvers._gaussbp import factor_fields
+    from stochsyn.solvers.committee_bp import committee_factor_messages
+
+    inst = committee_patterns(21, 1, 0.5, seed=3)
+    rng = np.random.default_rng(1)
+    u = rng.normal(0, 0.3, size=(inst.p, 1, inst.n))
+    h = rng.normal(0, 1.0, size=(1, inst.n)) + u.sum(0)
+    s = inst.patterns * inst.labels[:, None].astype(float)
+    ref = factor_fields(s, s * s, np.tanh(h - u[:, 0, :]))
+    np.testing.assert_allclose(committee_factor_messages(inst, u, h)[:, 0, :], ref, rtol=1e-9, atol=1e-12)
+
+
+def test_committee_bp_options_are_checked():
+    inst = committee_patterns(11, 3, 0.2)
+    with pytest.raises(ValueError, match="damping"):
+        solve(inst, method="fbp", damping=1.0)
+    with pytest.raises(ValueError, match="protocol"):
+        solve(inst, method="fbp", protocol="nope")
+    with pytest.raises(ValueError, match="rho_step"):
+        solve(inst, method="rbp", rho_step=-1.0)
+
+
+@pytest.mark.parametrize("kappa,tree", [(1, False), (3, False), (1, True)])
+def test_committee_maxsum_fields_against_exhaustive_search(kappa, tree):
+    """Max-sum messages = max over all 2^(K·N) weight configurations (tiny K·N)."""
+    import itertools
+
+    from stochsyn.solvers.committee_maxsum import committee_maxsum_fields
+
+    n = 6 if tree else 5
+    inst = committee_patterns(n, 3, 0.4, seed=7, tree=tree)
+    mask = inst.mask()
+    rng = np.random.default_rng(3)
+    hcav = rng.normal(0, 1, size=(inst.p, 3, n)) * mask
+    idx = np.argwhere(mask)
+    configs = np.array(list(itertools.product((-1, 1), repeat=len(idx))), dtype=np.int64)
+    w = np.zeros((len(configs), 3, n), dtype=np.int64)
+    w[:, idx[:, 0], idx[:, 1]] = configs
+    fields = np.einsum("ckn,pn->cpk", w, inst.patterns.astype(np.int64)) * inst.labels[None, :, None]
+    agree = fields >= kappa
+    allowed = np.all(agree | (fields <= -1), axis=2) & (agree.sum(2) >= 2)  # (configs, P)
+    got = committee_maxsum_fields(inst, hcav, kappa)
+    for mu in range(inst.p):
+        obj = np.einsum("ckn,kn->c", w, hcav[mu]).astype(float)
+        for k, i in idx:
+            own = hcav[mu, k, i] * w[:, k, i]
+            val = np.where(allowed[:, mu], obj - own, -np.inf)
+            best = [val[w[:, k, i] == s].max() for s in (1, -1)]
+            if np.isfinite(best[0]) and np.isfinite(best[1]):
+                assert got[mu, k, i] == pytest.approx(0.5 * (best[0] - best[1]), abs=1e-9)
+            else:  # one value forced: the message is a huge field of the right sign
+                assert np.sign(got[mu, k, i]) == (1 if np.isfinite(best[0]) else -1)
+                assert abs(got[mu, k, i]) > 1e9

@@ -42,6 +42,19 @@ def focusing_field(H: np.ndarray, gamma: float, y: float) -> np.ndarray:
     return atanh_tanh_product(gamma, (y - 1.0) * atanh_tanh_product(gamma, H))
 
 
+def focusing_schedule(t: int, protocol: str, *, y: float, gamma0: float, gamma_step: float, rho0: float,
+                      rho_step: float, rho_max: float, x: float) -> tuple[float, float]:
+    """(γ_t, y_t) at sweep t: "scoping" γ_t = γ_0 + t·γ_step at fixed y; "pseudo"
+    ρ_t = min(ρ_max, ρ_0 + t·ρ_step), tanh γ_t = ρ_t^x, y_t = 1 + ρ_t^{1−2x}/(1 − ρ_t)
+    (Baldassi et al. PNAS 2016)."""
+    if protocol == "scoping":
+        return gamma0 + t * gamma_step, y
+    rho = min(rho_max, rho0 + t * rho_step)
+    if rho <= 0.0:
+        return 0.0, 1.0
+    return float(np.arctanh(rho**x)), 1.0 + rho ** (1.0 - 2.0 * x) / (1.0 - rho)
+
+
 @register("fbp", "focusing belief propagation (replicated BP, scoping / pseudo-reinforcement)")
 def fbp(
     instance: Instance,
@@ -113,16 +126,9 @@ def fbp(
     patience = V.integer("patience", patience, lo=0)
     min_var = V.real("min_var", min_var, lo=0.0, lo_open=True)
 
-    def schedule(t: int) -> tuple[float, float]:
-        if protocol == "scoping":
-            return gamma0 + t * gamma_step, y
-        rho = min(rho_max, rho0 + t * rho_step)
-        if rho <= 0.0:
-            return 0.0, 1.0
-        return float(np.arctanh(rho**x)), 1.0 + rho ** (1.0 - 2.0 * x) / (1.0 - rho)
-
     def focusing(t: int, H: np.ndarray, h_prev: np.ndarray):
-        gamma, yy = schedule(t)
+        gamma, yy = focusing_schedule(t, protocol, y=y, gamma0=gamma0, gamma_step=gamma_step, rho0=rho0,
+                                      rho_step=rho_step, rho_max=rho_max, x=x)
         return focusing_field(H, gamma, yy), {"gamma": gamma, "y": yy}
 
     w, epochs, history, info = run_bp(
