@@ -34,7 +34,7 @@ from ..committee import CommitteeInstance
 from ..resources import require_memory
 from .base import Callback, Result, register_committee
 from .committee_bp import _check, _deploy
-from .maxsum import _FORCED, maxsum_messages
+from .maxsum import _FORCED, _default_kappa, maxsum_messages
 
 __all__ = ["committee_maxsum", "committee_maxsum_fields"]
 
@@ -95,7 +95,7 @@ def committee_maxsum(
     seed: int | None = 0,
     callback: Callback | None = None,
     max_epochs: int = 1000,
-    kappa: int = 1,
+    kappa: int | None = None,
     rho0: float = 0.0,
     rho_step: float = 1e-2,
     damping: float = 0.5,
@@ -109,8 +109,10 @@ def committee_maxsum(
         seed: seeds the tie-breaking fields ε r_ki, which also break the hidden units' symmetry.
         callback: ``callback(epoch, {"errors", "max_delta", "rho"})``; True stops.
         max_epochs: budget of parallel sweeps (default 1000).
-        kappa: margin an agreeing hidden unit must reach, σ u_k ≥ κ, an odd integer ≥ 1
-            (default 1).
+        kappa: margin an agreeing hidden unit must reach, σ u_k ≥ κ, an odd integer ≥ 1.
+            Default None: the perceptron Max-Sum's rule on the fan-in n_k, the odd integer
+            nearest 0.35·√n_k (11 at n_k = 1001, 3 at 101). Measured at K = 3, N = 1001,
+            α = 0.3: κ = 11 solved in 89 sweeps (42 s), κ = 1 stalled at 7 errors.
         rho0: initial reinforcement in [0, 1] (default 0.0).
         rho_step: reinforcement growth per sweep, >= 0 (default 1e-2).
         damping: weight of the old message, in [0, 1) (default 0.5).
@@ -123,6 +125,8 @@ def committee_maxsum(
     """
     inst = _check(instance, "maxsum")
     max_epochs = V.integer("max_epochs", max_epochs, lo=0)
+    if kappa is None:
+        kappa = _default_kappa(int(instance.mask()[0].sum()), True)
     kappa = V.integer("kappa", kappa, lo=1)
     if kappa % 2 == 0:
         raise ValueError(f"kappa must be odd (hidden fields of ±1 patterns with odd fan-in are odd), got kappa={kappa}")
