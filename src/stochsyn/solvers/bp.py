@@ -25,6 +25,20 @@ from .. import validation as V
 from .base import Callback, Result, register
 
 
+def check_rbp_options(max_epochs: int, rho0: float, rho_step: float, damping: float, init_scale: float,
+                      update: str, patience: int, min_var: float) -> tuple:
+    """The reinforced-BP options (perceptron and committee machine) after validation, in the same order."""
+    max_epochs = V.integer("max_epochs", max_epochs, lo=0)
+    rho0 = V.real("rho0", rho0, lo=0.0, hi=1.0)
+    rho_step = V.real("rho_step", rho_step, lo=0.0)
+    damping = V.real("damping", damping, lo=0.0, hi=1.0, hi_open=True)
+    init_scale = V.real("init_scale", init_scale, lo=0.0)
+    update = V.choice("update", update, ("parallel", "sequential"))
+    patience = V.integer("patience", patience, lo=0)
+    min_var = V.real("min_var", min_var, lo=0.0, lo_open=True)
+    return (max_epochs, rho0, rho_step, damping, init_scale, update, patience, min_var)
+
+
 @register("rbp", "reinforced belief propagation (Gaussian cavity fields, O(PN) per sweep)")
 def rbp(
     instance: Instance,
@@ -65,14 +79,7 @@ def rbp(
         (largest message change), "mean_abs_m" and "rho".
     """
     check_instance(instance, "rbp")
-    max_epochs = V.integer("max_epochs", max_epochs, lo=0)
-    rho0 = V.real("rho0", rho0, lo=0.0, hi=1.0)
-    rho_step = V.real("rho_step", rho_step, lo=0.0)
-    damping = V.real("damping", damping, lo=0.0, hi=1.0, hi_open=True)
-    init_scale = V.real("init_scale", init_scale, lo=0.0)
-    update = V.choice("update", update, ("parallel", "sequential"))
-    patience = V.integer("patience", patience, lo=0)
-    min_var = V.real("min_var", min_var, lo=0.0, lo_open=True)
+    (max_epochs, rho0, rho_step, damping, init_scale, update, patience, min_var) = check_rbp_options(max_epochs, rho0, rho_step, damping, init_scale, update, patience, min_var)
 
     def reinforcement(t: int, H: np.ndarray, h_prev: np.ndarray):
         rho = min(1.0, rho0 + t * rho_step)

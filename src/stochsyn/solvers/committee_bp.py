@@ -39,12 +39,12 @@ from typing import Any, Callable
 import numpy as np
 from numba import njit
 
-from .. import validation as V
 from ..committee import CommitteeInstance
 from ..resources import require_memory
 from ._gaussbp import _FROZEN, _log_phi
 from .base import Callback, Result, register_committee
-from .focusing import focusing_field, focusing_schedule
+from .bp import check_rbp_options
+from .focusing import check_fbp_options, focusing_field, focusing_schedule
 
 __all__ = ["committee_fbp", "committee_rbp", "committee_factor_messages"]
 
@@ -268,20 +268,8 @@ def committee_fbp(
         Result with (K, N) weights sign(h) from the sweep with the fewest errors.
     """
     inst = _check(instance, "fbp")
-    max_epochs = V.integer("max_epochs", max_epochs, lo=0)
-    protocol = V.choice("protocol", protocol, ("scoping", "pseudo"))
-    y = V.real("y", y, lo=1.0, lo_open=True)
-    gamma0 = V.real("gamma0", gamma0, lo=0.0)
-    gamma_step = V.real("gamma_step", gamma_step, lo=0.0)
-    rho0 = V.real("rho0", rho0, lo=0.0, hi=1.0, hi_open=True)
-    rho_step = V.real("rho_step", rho_step, lo=0.0)
-    rho_max = V.real("rho_max", rho_max, lo=0.0, hi=1.0, lo_open=True, hi_open=True)
-    x = V.real("x", x, lo=0.0, hi=1.0, lo_open=True, hi_open=True)
-    damping = V.real("damping", damping, lo=0.0, hi=1.0, hi_open=True)
-    init_scale = V.real("init_scale", init_scale, lo=0.0)
-    update = V.choice("update", update, ("parallel", "sequential"))
-    patience = V.integer("patience", patience, lo=0)
-    min_var = V.real("min_var", min_var, lo=0.0, lo_open=True)
+    (max_epochs, protocol, y, gamma0, gamma_step, rho0, rho_step, rho_max, x, damping, init_scale, update, patience, min_var) = check_fbp_options(
+        max_epochs, protocol, y, gamma0, gamma_step, rho0, rho_step, rho_max, x, damping, init_scale, update, patience, min_var)
 
     def focusing(t: int, big_h: np.ndarray, h_prev: np.ndarray) -> tuple[np.ndarray, dict]:
         gamma, yy = focusing_schedule(t, protocol, y=y, gamma0=gamma0, gamma_step=gamma_step, rho0=rho0,
@@ -328,14 +316,7 @@ def committee_rbp(
         Result with (K, N) weights sign(h) from the sweep with the fewest errors.
     """
     inst = _check(instance, "rbp")
-    max_epochs = V.integer("max_epochs", max_epochs, lo=0)
-    rho0 = V.real("rho0", rho0, lo=0.0, hi=1.0)
-    rho_step = V.real("rho_step", rho_step, lo=0.0)
-    damping = V.real("damping", damping, lo=0.0, hi=1.0, hi_open=True)
-    init_scale = V.real("init_scale", init_scale, lo=0.0)
-    update = V.choice("update", update, ("parallel", "sequential"))
-    patience = V.integer("patience", patience, lo=0)
-    min_var = V.real("min_var", min_var, lo=0.0, lo_open=True)
+    (max_epochs, rho0, rho_step, damping, init_scale, update, patience, min_var) = check_rbp_options(max_epochs, rho0, rho_step, damping, init_scale, update, patience, min_var)
 
     def reinforcement(t: int, big_h: np.ndarray, h_prev: np.ndarray) -> tuple[np.ndarray, dict]:
         rho = min(1.0, rho0 + t * rho_step)

@@ -55,6 +55,27 @@ def focusing_schedule(t: int, protocol: str, *, y: float, gamma0: float, gamma_s
     return float(np.arctanh(rho**x)), 1.0 + rho ** (1.0 - 2.0 * x) / (1.0 - rho)
 
 
+def check_fbp_options(max_epochs: int, protocol: str, y: float, gamma0: float, gamma_step: float, rho0: float,
+                      rho_step: float, rho_max: float, x: float, damping: float, init_scale: float, update: str,
+                      patience: int, min_var: float) -> tuple:
+    """The focusing-BP options (perceptron and committee machine) after validation, in the same order."""
+    max_epochs = V.integer("max_epochs", max_epochs, lo=0)
+    protocol = V.choice("protocol", protocol, ("scoping", "pseudo"))
+    y = V.real("y", y, lo=1.0, lo_open=True)
+    gamma0 = V.real("gamma0", gamma0, lo=0.0)
+    gamma_step = V.real("gamma_step", gamma_step, lo=0.0)
+    rho0 = V.real("rho0", rho0, lo=0.0, hi=1.0, hi_open=True)
+    rho_step = V.real("rho_step", rho_step, lo=0.0)
+    rho_max = V.real("rho_max", rho_max, lo=0.0, hi=1.0, lo_open=True, hi_open=True)
+    x = V.real("x", x, lo=0.0, hi=1.0, lo_open=True, hi_open=True)
+    damping = V.real("damping", damping, lo=0.0, hi=1.0, hi_open=True)
+    init_scale = V.real("init_scale", init_scale, lo=0.0)
+    update = V.choice("update", update, ("parallel", "sequential"))
+    patience = V.integer("patience", patience, lo=0)
+    min_var = V.real("min_var", min_var, lo=0.0, lo_open=True)
+    return (max_epochs, protocol, y, gamma0, gamma_step, rho0, rho_step, rho_max, x, damping, init_scale, update, patience, min_var)
+
+
 @register("fbp", "focusing belief propagation (replicated BP, scoping / pseudo-reinforcement)")
 def fbp(
     instance: Instance,
@@ -111,20 +132,8 @@ def fbp(
         "max_delta", "mean_abs_m", "gamma" and "y".
     """
     check_instance(instance, "fbp")
-    max_epochs = V.integer("max_epochs", max_epochs, lo=0)
-    protocol = V.choice("protocol", protocol, ("scoping", "pseudo"))
-    y = V.real("y", y, lo=1.0, lo_open=True)
-    gamma0 = V.real("gamma0", gamma0, lo=0.0)
-    gamma_step = V.real("gamma_step", gamma_step, lo=0.0)
-    rho0 = V.real("rho0", rho0, lo=0.0, hi=1.0, hi_open=True)
-    rho_step = V.real("rho_step", rho_step, lo=0.0)
-    rho_max = V.real("rho_max", rho_max, lo=0.0, hi=1.0, lo_open=True, hi_open=True)
-    x = V.real("x", x, lo=0.0, hi=1.0, lo_open=True, hi_open=True)
-    damping = V.real("damping", damping, lo=0.0, hi=1.0, hi_open=True)
-    init_scale = V.real("init_scale", init_scale, lo=0.0)
-    update = V.choice("update", update, ("parallel", "sequential"))
-    patience = V.integer("patience", patience, lo=0)
-    min_var = V.real("min_var", min_var, lo=0.0, lo_open=True)
+    (max_epochs, protocol, y, gamma0, gamma_step, rho0, rho_step, rho_max, x, damping, init_scale, update, patience, min_var) = check_fbp_options(
+        max_epochs, protocol, y, gamma0, gamma_step, rho0, rho_step, rho_max, x, damping, init_scale, update, patience, min_var)
 
     def focusing(t: int, H: np.ndarray, h_prev: np.ndarray):
         gamma, yy = focusing_schedule(t, protocol, y=y, gamma0=gamma0, gamma_step=gamma_step, rho0=rho0,
