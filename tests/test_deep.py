@@ -197,13 +197,13 @@ def test_end_to_end_training_beats_chance(tmp_path):
     assert ens > 0.5 and ens == evaluate_ensemble(model, data.x_test, data.y_test, n_samples=4, seed=0)
 
 
-def _spec_forward(spec, x01):
+def _spec_forward(spec, x01, levels=(-1, 1)):
     """Reference implementation of the export contract in numpy (float64)."""
     pre = spec["preprocess"]
     a = ((x01.reshape(len(x01), -1) - pre["mean"]) / pre["std"]).astype(np.float64)
     for layer in spec["layers"]:
         assert layer["kind"] == "linear" and layer["weight"].dtype == np.int8
-        assert set(np.unique(layer["weight"])) <= {-1, 1}
+        assert set(np.unique(layer["weight"])) <= set(levels)
         z = a @ layer["weight"].T.astype(np.float64)
         if layer["bias"] is not None:
             z = z + layer["bias"]
@@ -274,7 +274,8 @@ def test_cnn_runs_in_all_modes():
         ("stochastic", "mlp:784-10", {"activation": "tanh"}, "activation"),
         ("stochastic", "mlp:784-10", {"output": "logit"}, "output"),
         ("stochastic", "mlp:784-10", {"h_init": -1.0}, "h_init"),
-        ("float", "cnn:4-4-16-10", {}, "conv net"),
+        ("float", "cnn:4c4-16-10", {}, "odd"),
+        ("stochastic", "cnn:4-4-16-10", {"batch_norm": False}, "batch norm"),
     ],
 )
 def test_invalid_models_raise(kind, arch, opts, match):

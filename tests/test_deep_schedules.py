@@ -34,7 +34,7 @@ def test_synaptic_variance_and_penalty_schedule():
     assert float(cnn.penalty().detach()) == pytest.approx(0.5 * float(synaptic_variance(cnn).detach()), rel=1e-6)
     assert build_model("stochastic", "mlp:784-16-10").penalty() is None
     assert build_model("float", "mlp:784-16-10").penalty() is None
-    with pytest.raises(ValueError, match="no stochastic binary synapses"):
+    with pytest.raises(ValueError, match="no stochastic synapses"):
         synaptic_variance(build_model("float", "mlp:784-16-10"))
     with pytest.raises(ValueError, match="polarize"):
         build_model("stochastic", "mlp:784-10", polarize=-1.0)

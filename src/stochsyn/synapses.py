@@ -17,11 +17,16 @@ These are the only moments the central-limit loss needs (pre-activation mean
 The deployed synapse is the most probable level (ties to the level of smallest
 |w|, then the larger one: zero before ±1, +1 before −1). Binary stochastic synapses
 m = tanh(h) are the q = 2 case with θ(±1) = ±h.
+
+:func:`softmax`, :func:`moments`, :func:`entropy` and :func:`deploy` take numpy
+arrays (the perceptron solvers) or torch tensors (the ternary layers of
+:mod:`stochsyn.deep`, where autograd differentiates them); the levels axis is
+the last one.
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -51,21 +56,38 @@ def levels_for(spec: int | Sequence[int]) -> np.ndarray:
     return np.array(sorted(vals), dtype=np.int64)
 
 
-def softmax(fields: np.ndarray) -> np.ndarray:
-    """Row-wise softmax of (N, q) fields (stable: the row maximum is subtracted)."""
+def _is_array(x: Any) -> bool:
+    return isinstance(x, np.ndarray) or np.isscalar(x)
+
+
+def _levels_like(p: Any, levels: np.ndarray) -> Any:
+    """The levels as float64 numpy values, or as a tensor of p's dtype and device."""
+    if _is_array(p):
+        return np.asarray(levels, dtype=np.float64)
+    import torch  # only reached with tensors, so the solvers never import torch
+
+    return torch.as_tensor(np.asarray(levels), dtype=p.dtype, device=p.device)
+
+
+def softmax(fields: Any) -> Any:
+    """Softmax over the last axis of (..., q) fields (stable: the maximum is subtracted)."""
+    if not _is_array(fields):
+        return fields.softmax(dim=-1)
     z = fields - fields.max(axis=-1, keepdims=True)
     e = np.exp(z)
     return e / e.sum(axis=-1, keepdims=True)
 
 
-def moments(p: np.ndarray, levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(m, r): mean Σ_w w p(w) and second moment Σ_w w² p(w) of each row of ``p``."""
-    lv = np.asarray(levels, dtype=np.float64)
+def moments(p: Any, levels: np.ndarray) -> tuple[Any, Any]:
+    """(m, r): mean Σ_w w p(w) and second moment Σ_w w² p(w) over the last axis of ``p``."""
+    lv = _levels_like(p, levels)
     return p @ lv, p @ (lv * lv)
 
 
-def entropy(p: np.ndarray) -> np.ndarray:
-    """S(p) = −Σ_w p(w) log p(w) per row (0 log 0 = 0)."""
+def entropy(p: Any) -> Any:
+    """S(p) = −Σ_w p(w) log p(w) over the last axis (0 log 0 = 0)."""
+    if not _is_array(p):
+        return -(p * p.clamp_min(1e-30).log()).sum(dim=-1)
     with np.errstate(divide="ignore", invalid="ignore"):
         return -np.sum(np.where(p > 0, p * np.log(p), 0.0), axis=-1)
 
@@ -85,13 +107,19 @@ def entropy_grad(p: np.ndarray) -> np.ndarray:
     return -p * (logp + entropy(p)[:, None])
 
 
-def deploy(p: np.ndarray, levels: np.ndarray) -> np.ndarray:
-    """The most probable level of each synapse (int8), ties broken toward small |w|, then +."""
+def deploy(p: Any, levels: np.ndarray) -> Any:
+    """The most probable level of each synapse (int8; last axis of ``p``), ties broken toward small |w|, then +."""
     lv = np.asarray(levels)
-    # rank levels by preference in ties: small |w| first, then positive
+    # rank levels by preference in ties: small |w| first, then positive (argmax keeps the first maximum)
     pref = np.lexsort((-lv, np.abs(lv)))
-    best = np.argmax(p[:, pref], axis=1)
-    return lv[pref][best].astype(np.int8)
+    if _is_array(p):
+        best = np.argmax(p[..., pref], axis=-1)
+        return lv[pref][best].astype(np.int8)
+    import torch
+
+    order = torch.as_tensor(pref, device=p.device)
+    ranked = torch.as_tensor(lv[pref], dtype=torch.int8, device=p.device)
+    return ranked[p.index_select(-1, order).argmax(dim=-1)]
 
 
 def zero_fraction(weights: np.ndarray) -> float:

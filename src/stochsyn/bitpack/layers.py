@@ -373,7 +373,7 @@ def build_layer(spec: dict, *, index: int, first: bool, last: bool) -> RealSignL
     if w.ndim != 2 or not (np.issubdtype(w.dtype, np.integer) or np.issubdtype(w.dtype, np.floating)):
         raise ValueError(f"{where}.weight: expected a 2-d ±1 array (out, in), got {w.dtype} {w.shape}")
     if not np.all((w == 1) | (w == -1)):
-        raise ValueError(f"{where}.weight: expected only ±1 values")
+        raise ValueError(f"{where}.weight: expected only ±1 values (the packed engine has no ternary layers yet)")
     k, n = int(w.shape[0]), int(w.shape[1])
     if k < 1 or n < 1:
         raise ValueError(f"{where}.weight: expected a non-empty matrix, got shape {w.shape}")

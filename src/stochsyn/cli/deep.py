@@ -56,8 +56,8 @@ class _TrainBar:
 
 @deep_app.command("train")
 def train_cmd(
-    model: str = typer.Option("stochastic", help="stochastic | binaryconnect | bnn | float"),
-    arch: str = typer.Option("mlp:784-1024-1024-10", help="'mlp:IN-H1-...-OUT' or (stochastic) 'cnn:C1-C2-H-OUT'"),
+    model: str = typer.Option("stochastic", help="stochastic | binaryconnect | bnn | twn | float"),
+    arch: str = typer.Option("mlp:784-1024-1024-10", help="'mlp:IN-H1-...-OUT', 'cnn' (the default CNN, docs/deep.md) or 'cnn:TOKENS' (NcK conv, pK/aK pooling, N dense)"),
     dataset: str = typer.Option("fashion-mnist", help="fashion-mnist | mnist-5k | idx | synthetic"),
     epochs: int = typer.Option(20, help="Passes over the training set."),
     seed: int = typer.Option(0, min=0, help="Seed of initialization, shuffling and sampling."),
@@ -65,7 +65,7 @@ def train_cmd(
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last checkpoint."),
     data_dir: Optional[Path] = typer.Option(None, help="Directory with the IDX files (default $STOCHSYN_DATA or the system path)."),
     batch_size: Optional[int] = typer.Option(None, help="Minibatch size (default 100)."),
-    lr: Optional[float] = typer.Option(None, help="Adam learning rate (default 5e-2 stochastic, 1e-2 binaryconnect/bnn, 3e-3 float)."),
+    lr: Optional[float] = typer.Option(None, help="Adam learning rate (default 5e-2 stochastic, 1e-2 binaryconnect/bnn/twn, 3e-3 float)."),
     lr_decay: Optional[float] = typer.Option(None, help="Learning-rate factor per epoch (default 0.85)."),
     threads: int = typer.Option(1, help="torch CPU threads (1 is fastest on a shared machine)."),
     option: list[str] = typer.Option([], "--option", "-o", help="Model option KEY=VALUE, repeatable (e.g. -o h_init=1.5)."),

@@ -1,4 +1,4 @@
-"""Layers with stochastic binary synapses, and a batch norm acting on (mean, variance).
+"""Layers with stochastic binary or ternary synapses, and a batch norm acting on (mean, variance).
 
 Each synapse W_ij is an independent ±1 variable with P(W_ij = ±1) = (1 ± m_ij)/2,
 m_ij = tanh(h_ij); the latent fields h are the trained parameters
@@ -10,11 +10,15 @@ the central limit theorem, Gaussian with
     var_i  = sum_j [(a_j**2 + s_j) - m_ij**2 a_j**2]
            = sum_j (1 - m_ij**2) a_j**2 + sum_j s_j
 
-(docs/deep.md, "Mathematics"; Soudry et al. 2014). Three modes:
+(docs/deep.md, "Mathematics"; Soudry et al. 2014). Ternary synapses
+W ∈ {−1, 0, +1} carry a categorical distribution (two trained fields per
+synapse, :class:`StochasticTernaryLinear`); with m = E[W] and r = E[W²] the same
+CLT gives var_i = sum_j (r_ij − m_ij**2) a_j**2 + sum_j r_ij s_j. Three modes:
 
 * ``"mean-field"`` (training): ``forward_moments(mean, var)`` propagates the
   two moments; ``var=None`` means a deterministic input.
-* ``"deploy"``: ``forward(x)`` with the weights sign(m) (sign(0) := +1).
+* ``"deploy"``: ``forward(x)`` with the most probable weights: sign(m) for
+  binary synapses (sign(0) := +1), the most probable level for ternary ones.
 * ``"sample"``: ``forward(x, generator)`` draws z ~ N(mean, var) for the given
   input values — the local reparameterization trick (Kingma et al. 2015;
   Shayer, Levi, Fetaya, ICLR 2018), i.e. an independent weight sample per example.
@@ -30,9 +34,18 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .. import synapses
+from ..synapses import levels_for
 from .activations import VAR_FLOOR, sign_pm1
 
-__all__ = ["MODES", "StochasticBinaryLinear", "StochasticBinaryConv2d", "MeanVarBatchNorm"]
+__all__ = [
+    "MODES",
+    "StochasticBinaryLinear",
+    "StochasticBinaryConv2d",
+    "StochasticTernaryLinear",
+    "StochasticTernaryConv2d",
+    "MeanVarBatchNorm",
+]
 
 MODES = ("mean-field", "deploy", "sample")
 
@@ -43,16 +56,45 @@ def _check_init(h_init: float) -> float:
     return float(h_init)
 
 
-class _StochasticBinaryBase(nn.Module):
-    """Shared parameter handling: latent fields h, m = tanh(h), deployed sign(m)."""
+class _StochasticSynapses(nn.Module):
+    """A tensor of independent stochastic synapses: its moments, its deployed value, its schedule."""
 
-    h: nn.Parameter
     bias: nn.Parameter | None
     h_init: float
-    # Inverse temperature of the synaptic distribution, m = tanh(beta h); set by
-    # the model's schedule (annealing beta up polarizes the synapses so that the
-    # deployed sign(m) network approaches the trained stochastic one).
+    # Inverse temperature of the synaptic distribution (m = tanh(beta h), or
+    # softmax(beta theta)); set by the model's schedule (annealing beta up
+    # polarizes the synapses so that the deployed network approaches the trained one).
     beta: float = 1.0
+
+    def _make_synapses(self, shape: tuple[int, ...]) -> None:
+        raise NotImplementedError
+
+    def synapse_moments(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(m, r) = (E[W], E[W²]); r is None when E[W²] = 1 (binary synapses)."""
+        raise NotImplementedError
+
+    @property
+    def m(self) -> torch.Tensor:
+        """Synaptic means E[W]."""
+        return self.synapse_moments()[0]
+
+    def synapse_variance(self) -> torch.Tensor:
+        """Var W = E[W²] − m² per synapse."""
+        m, r = self.synapse_moments()
+        return (1.0 if r is None else r) - m * m
+
+    def deployed_weight(self) -> torch.Tensor:
+        """The deployed weights (most probable level) as floats."""
+        raise NotImplementedError
+
+
+class _BinarySynapses(_StochasticSynapses):
+    """W ∈ {±1} with P(W = ±1) = (1 ± m)/2, m = tanh(beta h); the latent fields h are trained."""
+
+    h: nn.Parameter
+
+    def _make_synapses(self, shape: tuple[int, ...]) -> None:
+        self.h = nn.Parameter(torch.empty(shape))
 
     def reset_parameters(self) -> None:
         """h ~ Uniform(-h_init, h_init) (so |m| <= tanh(h_init)); bias = 0."""
@@ -61,36 +103,84 @@ class _StochasticBinaryBase(nn.Module):
             if self.bias is not None:
                 self.bias.zero_()
 
-    @property
-    def m(self) -> torch.Tensor:
-        """Synaptic means m = tanh(beta h) = E[W]."""
-        return torch.tanh(self.h * self.beta) if self.beta != 1.0 else torch.tanh(self.h)
+    def synapse_moments(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(tanh(beta h), None): E[W²] = 1."""
+        return (torch.tanh(self.h * self.beta) if self.beta != 1.0 else torch.tanh(self.h)), None
 
     def deployed_weight(self) -> torch.Tensor:
         """The deployed binary weights sign(m) = sign(h) as ±1 floats (sign(0) = +1)."""
         return sign_pm1(self.h)
 
 
-class StochasticBinaryLinear(_StochasticBinaryBase):
-    """Fully connected layer of stochastic binary synapses W ∈ {±1}^(out×in).
+class _TernarySynapses(_StochasticSynapses):
+    """W ∈ {−1, 0, +1} with a categorical distribution p = softmax(beta θ) per synapse.
 
-    mean = a @ m.T (+ b);  var = (a**2) @ (1 - m**2).T + sum_j s_j.
+    Two trained fields per synapse, θ(−1) and θ(+1) (``fields[..., 0]`` and
+    ``fields[..., 1]``); θ(0) = ``zero_prior`` (fixed, default 0) removes the
+    softmax's shift freedom and is the log prior odds of the zero state:
+    p(w) ∝ π(w) exp θ(w) with π(0)/π(±1) = exp(zero_prior), the sparsity control
+    (a synapse deploys to 0 unless a field θ(±1) exceeds zero_prior). The moments
+    m = p(+1) − p(−1), r = E[W²] = 1 − p(0), and the deployed (most probable)
+    level come from :mod:`stochsyn.synapses`, shared with the perceptron solver.
+    """
 
-    Args:
-        in_features, out_features: layer sizes.
-        bias: add a real (deterministic) bias b (default False).
-        h_init: latent fields start uniform in [-h_init, h_init] (default 1.0).
+    fields: nn.Parameter
+    levels = levels_for(3)
+    zero_prior: float = 0.0
+
+    def _make_synapses(self, shape: tuple[int, ...]) -> None:
+        self.fields = nn.Parameter(torch.empty(*shape, 2))
+
+    def reset_parameters(self) -> None:
+        """θ(±1) = ±h with h ~ Uniform(-h_init, h_init) (the binary layer's m = tanh h when p(0) → 0); bias = 0."""
+        with torch.no_grad():
+            h = torch.empty(self.fields.shape[:-1]).uniform_(-self.h_init, self.h_init)
+            self.fields[..., 0].copy_(-h)
+            self.fields[..., 1].copy_(h)
+            if self.bias is not None:
+                self.bias.zero_()
+
+    def probabilities(self) -> torch.Tensor:
+        """p(w) for w = −1, 0, +1 on the last axis (shape (*weight_shape, 3))."""
+        f = self.fields * self.beta if self.beta != 1.0 else self.fields
+        theta = torch.stack([f[..., 0], torch.full_like(f[..., 0], self.zero_prior), f[..., 1]], dim=-1)
+        return synapses.softmax(theta)
+
+    def zero_probability(self) -> torch.Tensor:
+        """p(W = 0) per synapse (its mean is the expected fraction of zero weights)."""
+        return self.probabilities()[..., 1]
+
+    def synapse_moments(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(m, r) = (p(+1) − p(−1), 1 − p(0))."""
+        m, r = synapses.moments(self.probabilities(), self.levels)
+        return m, r
+
+    def deployed_weight(self) -> torch.Tensor:
+        """The most probable level (ties: 0 first, then +1) as floats in {−1, 0, +1}."""
+        with torch.no_grad():
+            return synapses.deploy(self.probabilities(), self.levels).to(self.fields.dtype)
+
+
+def _check_sizes(**values: int) -> None:
+    for name, val in values.items():
+        if not isinstance(val, int) or isinstance(val, bool) or val < 1:
+            raise ValueError(f"{name}={val!r}: expected a positive int")
+
+
+class _StochasticLinear(_StochasticSynapses):
+    """Fully connected layer of stochastic synapses W (out×in), for either synapse type.
+
+    mean = a @ m.T (+ b);  var = (a**2) @ (r − m**2).T + s @ r.T
+    (binary synapses: r = 1, var = (a**2) @ (1 − m**2).T + sum_j s_j).
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = False, h_init: float = 1.0) -> None:
         super().__init__()
-        for name, val in (("in_features", in_features), ("out_features", out_features)):
-            if not isinstance(val, int) or isinstance(val, bool) or val < 1:
-                raise ValueError(f"{name}={val!r}: expected a positive int")
+        _check_sizes(in_features=in_features, out_features=out_features)
         self.in_features = in_features
         self.out_features = out_features
         self.h_init = _check_init(h_init)
-        self.h = nn.Parameter(torch.empty(out_features, in_features))
+        self._make_synapses((out_features, in_features))
         self.bias = nn.Parameter(torch.empty(out_features)) if bias else None
         self.reset_parameters()
 
@@ -98,19 +188,19 @@ class StochasticBinaryLinear(_StochasticBinaryBase):
         self, mean: torch.Tensor, var: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Gaussian moments of the pre-activation given input moments (``var=None``: deterministic input)."""
-        m = self.m
+        m, r = self.synapse_moments()
         out_mean = F.linear(mean, m, self.bias)
-        out_var = F.linear(mean * mean, 1.0 - m * m)
+        out_var = F.linear(mean * mean, (1.0 if r is None else r) - m * m)
         if var is not None:
-            out_var = out_var + var.sum(dim=-1, keepdim=True)
+            out_var = out_var + (var.sum(dim=-1, keepdim=True) if r is None else F.linear(var, r))
         return out_mean, out_var
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Deploy mode: x @ sign(m).T (+ b)."""
+        """Deploy mode: x @ W_deployed.T (+ b)."""
         return F.linear(x, self.deployed_weight(), self.bias)
 
     def forward_sample(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Sample mode: z ~ N(x @ m.T + b, x**2 @ (1-m**2).T), one weight draw per example."""
+        """Sample mode: z ~ N(x @ m.T + b, x**2 @ Var(W).T), one weight draw per example."""
         mean, var = self.forward_moments(x)
         eps = torch.randn(mean.shape, generator=generator, dtype=mean.dtype, device=mean.device)
         return mean + torch.sqrt(var.clamp_min(0.0)) * eps
@@ -122,17 +212,11 @@ class StochasticBinaryLinear(_StochasticBinaryBase):
         )
 
 
-class StochasticBinaryConv2d(_StochasticBinaryBase):
-    """2-D convolution with stochastic binary kernels W ∈ {±1}^(out×in×k×k).
+class _StochasticConv2d(_StochasticSynapses):
+    """2-D convolution with stochastic kernels W (out×in×k×k), for either synapse type.
 
-    mean = conv(a, m) (+ b);  var = conv(a**2, 1 - m**2) + conv(s, 1)
-    (the same per-receptive-field sums as :class:`StochasticBinaryLinear`).
-
-    Args:
-        in_channels, out_channels, kernel_size: as in ``torch.nn.Conv2d`` (square kernel).
-        stride, padding: as in ``torch.nn.Conv2d`` (defaults 1 and 0).
-        bias: add a real per-channel bias (default False).
-        h_init: latent fields start uniform in [-h_init, h_init] (default 1.0).
+    mean = conv(a, m) (+ b);  var = conv(a**2, r − m**2) + conv(s, r)
+    (the same per-receptive-field sums as the linear layer).
     """
 
     def __init__(
@@ -146,14 +230,7 @@ class StochasticBinaryConv2d(_StochasticBinaryBase):
         h_init: float = 1.0,
     ) -> None:
         super().__init__()
-        for name, val in (
-            ("in_channels", in_channels),
-            ("out_channels", out_channels),
-            ("kernel_size", kernel_size),
-            ("stride", stride),
-        ):
-            if not isinstance(val, int) or isinstance(val, bool) or val < 1:
-                raise ValueError(f"{name}={val!r}: expected a positive int")
+        _check_sizes(in_channels=in_channels, out_channels=out_channels, kernel_size=kernel_size, stride=stride)
         if not isinstance(padding, int) or padding < 0:
             raise ValueError(f"padding={padding!r}: expected a non-negative int")
         self.in_channels = in_channels
@@ -162,7 +239,7 @@ class StochasticBinaryConv2d(_StochasticBinaryBase):
         self.stride = stride
         self.padding = padding
         self.h_init = _check_init(h_init)
-        self.h = nn.Parameter(torch.empty(out_channels, in_channels, kernel_size, kernel_size))
+        self._make_synapses((out_channels, in_channels, kernel_size, kernel_size))
         self.bias = nn.Parameter(torch.empty(out_channels)) if bias else None
         self.reset_parameters()
 
@@ -173,20 +250,22 @@ class StochasticBinaryConv2d(_StochasticBinaryBase):
         self, mean: torch.Tensor, var: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Gaussian moments of the pre-activation given input moments (``var=None``: deterministic input)."""
-        m = self.m
+        m, r = self.synapse_moments()
         out_mean = self._conv(mean, m, self.bias)
-        out_var = self._conv(mean * mean, 1.0 - m * m)
+        out_var = self._conv(mean * mean, (1.0 if r is None else r) - m * m)
         if var is not None:
-            ones = torch.ones(1, self.in_channels, self.kernel_size, self.kernel_size, dtype=var.dtype, device=var.device)
-            out_var = out_var + self._conv(var, ones)
+            if r is None:
+                r = torch.ones(1, self.in_channels, self.kernel_size, self.kernel_size, dtype=var.dtype,
+                               device=var.device)  # fmt: skip
+            out_var = out_var + self._conv(var, r)
         return out_mean, out_var
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Deploy mode: conv(x, sign(m)) (+ b)."""
+        """Deploy mode: conv(x, W_deployed) (+ b)."""
         return self._conv(x, self.deployed_weight(), self.bias)
 
     def forward_sample(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Sample mode (local reparameterization): z ~ N(conv(x, m) + b, conv(x**2, 1 - m**2))."""
+        """Sample mode (local reparameterization): z ~ N(conv(x, m) + b, conv(x**2, Var W))."""
         mean, var = self.forward_moments(x)
         eps = torch.randn(mean.shape, generator=generator, dtype=mean.dtype, device=mean.device)
         return mean + torch.sqrt(var.clamp_min(0.0)) * eps
@@ -196,6 +275,52 @@ class StochasticBinaryConv2d(_StochasticBinaryBase):
             f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
             f"padding={self.padding}, bias={self.bias is not None}, h_init={self.h_init}"
         )
+
+
+class StochasticBinaryLinear(_BinarySynapses, _StochasticLinear):
+    """Fully connected layer of stochastic binary synapses W ∈ {±1}^(out×in).
+
+    mean = a @ m.T (+ b);  var = (a**2) @ (1 - m**2).T + sum_j s_j.
+
+    Args:
+        in_features, out_features: layer sizes.
+        bias: add a real (deterministic) bias b (default False).
+        h_init: latent fields start uniform in [-h_init, h_init] (default 1.0).
+
+    Shape: (B, in_features) -> (B, out_features) (mean and variance alike).
+    """
+
+
+class StochasticBinaryConv2d(_BinarySynapses, _StochasticConv2d):
+    """2-D convolution with stochastic binary kernels W ∈ {±1}^(out×in×k×k).
+
+    mean = conv(a, m) (+ b);  var = conv(a**2, 1 - m**2) + conv(s, 1).
+
+    Args:
+        in_channels, out_channels, kernel_size: as in ``torch.nn.Conv2d`` (square kernel).
+        stride, padding: as in ``torch.nn.Conv2d`` (defaults 1 and 0).
+        bias: add a real per-channel bias (default False).
+        h_init: latent fields start uniform in [-h_init, h_init] (default 1.0).
+    """
+
+
+class StochasticTernaryLinear(_TernarySynapses, _StochasticLinear):
+    """Fully connected layer of stochastic ternary synapses W ∈ {−1, 0, +1}^(out×in).
+
+    mean = a @ m.T (+ b);  var = (a**2) @ (r − m**2).T + s @ r.T, with
+    m = p(+1) − p(−1), r = 1 − p(0) (see :class:`_TernarySynapses`).
+
+    Args: as :class:`StochasticBinaryLinear` (``h_init`` sets θ(±1) = ±h, h uniform in [-h_init, h_init]).
+    """
+
+
+class StochasticTernaryConv2d(_TernarySynapses, _StochasticConv2d):
+    """2-D convolution with stochastic ternary kernels W ∈ {−1, 0, +1}^(out×in×k×k).
+
+    mean = conv(a, m) (+ b);  var = conv(a**2, r − m**2) + conv(s, r).
+
+    Args: as :class:`StochasticBinaryConv2d`.
+    """
 
 
 class MeanVarBatchNorm(nn.Module):

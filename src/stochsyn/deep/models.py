@@ -1,26 +1,30 @@
-"""Models: MLPs (and a small conv net) built from an architecture string, for the four methods.
+"""Models for the four methods, built from one architecture grammar (:mod:`.architecture`).
 
-Architecture strings:
-
-* ``"mlp:784-1024-1024-10"`` — sizes of the input, hidden and output layers.
-* ``"cnn:C1-C2-H-K"`` (stochastic model only) — two 3×3 conv layers with C1 and
-  C2 channels, each followed by 2×2 average pooling, then a dense hidden layer
-  of H units and K outputs, for 1×28×28 inputs.
+Architectures: ``"mlp:784-1024-1024-10"`` (dense) or ``"cnn:32c3-p2-64c3-p2-256-10"``
+(convolutional; ``"cnn"`` alone is the documented default
+:data:`~stochsyn.deep.architecture.DEFAULT_CNN`). Every weight layer is followed by
+batch norm, the activation and the pooling its tokens name; every convolution and
+dense layer has binary weights, the first one seeing the real standardized pixels.
 
 Model kinds (``build_model(kind, arch, **options)``):
 
-* ``"stochastic"`` — :class:`StochasticMLP` / :class:`StochasticCNN`: stochastic
-  binary synapses trained by mean/variance propagation (docs/deep.md,
-  "Mathematics"); deployed with weights sign(m) and deterministic activations.
-* ``"binaryconnect"`` — :class:`BinaryConnectMLP`: BinaryConnect weights, ReLU units.
-* ``"bnn"`` — :class:`BNNMLP`: binary weights and sign activations, STE.
-* ``"float"`` — :class:`FloatMLP`: full precision, ReLU units.
+* ``"stochastic"`` — :class:`StochasticNet`: stochastic binary synapses trained by
+  mean/variance propagation (docs/deep.md, "Mathematics"); deployed with weights
+  sign(m) and deterministic activations.
+* ``"binaryconnect"`` — :class:`BinaryConnectNet`: BinaryConnect weights, ReLU units.
+* ``"bnn"`` — :class:`BNNNet`: binary weights and sign activations, STE.
+* ``"twn"`` — :class:`TWNNet`: ternary weight networks (Li & Liu 2016), ReLU units.
+* ``"float"`` — :class:`FloatNet`: full precision, ReLU units.
+
+``StochasticMLP``/``StochasticCNN``, ``BinaryConnectMLP``, ``BNNMLP`` and
+``FloatMLP`` are the same classes under their earlier names.
 
 Every model takes raw images in [0, 1] (any shape (B, ...)), standardizes them
-as (x - mean)/std with the dataset's pixel statistics (``set_preprocess``), and
-returns class scores. ``set_mode("deploy")`` selects the deployed binary network;
-for sign-activation MLPs ``export_spec()`` describes it exactly (the contract
-used by ``stochsyn.bitpack``):
+as (x - mean)/std with the dataset's pixel statistics (``set_preprocess``),
+reshapes them to the architecture's input shape and returns class scores.
+``set_mode("deploy")`` selects the deployed binary network; for sign-activation
+MLPs ``export_spec()`` describes it exactly (the contract used by
+``stochsyn.bitpack``):
 
     z = x @ weight.T (+ bias) -> batch norm (eval statistics) -> sign (sign(0)=+1)
 
@@ -30,16 +34,26 @@ for hidden layers, and the scores after the last layer's optional batch norm.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from .activations import ACTIVATIONS, MomentActivation, sign_pm1, ste_sign
-from .baselines import BinaryConnectLinear
-from .layers import MODES, MeanVarBatchNorm, StochasticBinaryConv2d, StochasticBinaryLinear
+from .architecture import Architecture, Conv, Dense, Pool, check_arch_fits, parse_architecture
+from .baselines import BinaryConnectConv2d, BinaryConnectLinear, TernaryWeightConv2d, TernaryWeightLinear
+from .layers import (
+    MODES,
+    MeanVarBatchNorm,
+    StochasticBinaryConv2d,
+    StochasticBinaryLinear,
+    StochasticTernaryConv2d,
+    StochasticTernaryLinear,
+    _StochasticSynapses,
+    _TernarySynapses,
+)
+from .pooling import avg_pool_moments, max_pool_gauss_moments, max_pool_sign_moments, pool_values
 
 __all__ = [
     "MODEL_KINDS",
@@ -48,6 +62,13 @@ __all__ = [
     "build_model",
     "synaptic_variance",
     "DeepModel",
+    "StochasticNet",
+    "BinaryConnectNet",
+    "BNNNet",
+    "TWNNet",
+    "FloatNet",
+    "SYNAPSES",
+    "zero_weight_fraction",
     "StochasticMLP",
     "StochasticCNN",
     "BinaryConnectMLP",
@@ -56,42 +77,26 @@ __all__ = [
     "check_arch_fits",
 ]
 
-MODEL_KINDS = ("stochastic", "binaryconnect", "bnn", "float")
+MODEL_KINDS = ("stochastic", "binaryconnect", "bnn", "twn", "float")
 OUTPUTS = ("probit", "snr", "mean")
 
 
-def parse_arch(arch: str) -> tuple[str, list[int]]:
-    """Split ``"mlp:784-1024-10"`` / ``"cnn:16-32-256-10"`` into (family, sizes); ValueError when malformed."""
-    if not isinstance(arch, str) or ":" not in arch:
-        raise ValueError(f"arch={arch!r}: expected 'mlp:IN-H1-...-OUT' or 'cnn:C1-C2-H-OUT'")
-    family, _, spec = arch.partition(":")
-    try:
-        sizes = [int(s) for s in spec.split("-")]
-    except ValueError:
-        raise ValueError(f"arch={arch!r}: layer sizes must be integers separated by '-'") from None
-    if any(s < 1 for s in sizes):
-        raise ValueError(f"arch={arch!r}: layer sizes must be positive")
-    if family == "mlp":
-        if len(sizes) < 2:
-            raise ValueError(f"arch={arch!r}: an MLP needs at least an input and an output size")
-    elif family == "cnn":
-        if len(sizes) != 4:
-            raise ValueError(f"arch={arch!r}: expected 'cnn:C1-C2-H-OUT' (four integers)")
-    else:
-        raise ValueError(f"arch={arch!r}: unknown family {family!r}; expected 'mlp' or 'cnn'")
-    return family, sizes
+def parse_arch(arch: str) -> tuple[str, list[Any]]:
+    """(family, layers): ``("mlp", [in, h1, ..., out])`` for an MLP, ``("cnn", tokens)``
+    for a CNN (:class:`~.architecture.Conv`, :class:`~.architecture.Pool`,
+    :class:`~.architecture.Dense`); ValueError when malformed."""
+    a = parse_architecture(arch)
+    if a.family == "mlp":
+        return "mlp", [a.input_shape[0]] + [t.units for t in a.layers if isinstance(t, Dense)]
+    return "cnn", list(a.layers)
 
 
-def check_arch_fits(arch: str, n_features: int, n_classes: int) -> None:
-    """ValueError when ``arch`` does not fit data with ``n_features`` inputs and ``n_classes``
-    classes (checked before a model is built, so a mismatch is not a shape error mid-run)."""
-    family, sizes = parse_arch(arch)
-    if family == "mlp" and sizes[0] != n_features:
-        raise ValueError(f"arch={arch!r} takes {sizes[0]} inputs but the data has {n_features} "
-                         f"features per example; start the MLP with {n_features}")
-    if sizes[-1] != n_classes:
-        raise ValueError(f"arch={arch!r} has {sizes[-1]} outputs but the data has {n_classes} classes; "
-                         f"end the architecture with {n_classes}")
+def _as_architecture(arch: str | Architecture | list[int]) -> Architecture:
+    if isinstance(arch, Architecture):
+        return arch
+    if isinstance(arch, (list, tuple)):
+        return parse_architecture("mlp:" + "-".join(str(s) for s in arch))
+    return parse_architecture(arch)
 
 
 class DeepModel(nn.Module):
@@ -100,9 +105,11 @@ class DeepModel(nn.Module):
     kind: str = ""
     modes: tuple[str, ...] = ("mean-field", "deploy")
 
-    def __init__(self, arch: str, class_names: list[str] | None, options: dict[str, Any]) -> None:
+    def __init__(self, arch: str | Architecture | list[int], class_names: list[str] | None,
+                 options: dict[str, Any]) -> None:  # fmt: skip
         super().__init__()
-        self.arch = arch
+        self.architecture = _as_architecture(arch)
+        self.arch = str(self.architecture)
         self.options = dict(options)
         self.mode = "mean-field"
         self.register_buffer("input_mean", torch.tensor(0.0))
@@ -117,8 +124,8 @@ class DeepModel(nn.Module):
         self.input_std.fill_(float(std))
 
     def preprocess(self, x: torch.Tensor) -> torch.Tensor:
-        """(x - mean)/std, flattened to (B, features)."""
-        return ((x - self.input_mean) / self.input_std).flatten(1)
+        """(x - mean)/std, reshaped to (B, *input_shape): (B, features) or (B, C, H, W)."""
+        return ((x - self.input_mean) / self.input_std).reshape(-1, *self.architecture.input_shape)
 
     def set_mode(self, mode: str) -> "DeepModel":
         """Choose the forward computation: one of ``self.modes``."""
@@ -134,7 +141,7 @@ class DeepModel(nn.Module):
         """Hook run before each training epoch (1-based): schedules that depend on the epoch."""
 
     def penalty(self) -> torch.Tensor | None:
-        """Extra term added to the training loss at each step (None: nothing; see StochasticMLP)."""
+        """Extra term added to the training loss at each step (None: nothing; see StochasticNet)."""
         return None
 
     @torch.no_grad()
@@ -159,6 +166,14 @@ class DeepModel(nn.Module):
             "layers": layers,
         }
 
+    def _export_check(self, activation: str) -> None:
+        if self.architecture.family != "mlp":
+            raise ValueError(f"a {self.kind} {self.arch} network cannot be exported yet: "
+                             f"only dense (mlp:...) sign networks can")  # fmt: skip
+        if activation != "sign":
+            raise ValueError(f"a {self.kind} network with activation={activation!r} cannot be exported: "
+                             f"only sign-activation networks can")  # fmt: skip
+
 
 def _np32(t: torch.Tensor | None) -> np.ndarray | None:
     return None if t is None else t.detach().cpu().to(torch.float32).numpy().copy()
@@ -174,32 +189,79 @@ def _bn_spec(weight, bias, mean, var, eps: float) -> dict[str, Any]:
     }
 
 
+def _build_layers(model: DeepModel, conv: Callable[[int, int, Conv], nn.Module],
+                  linear: Callable[[int, int], nn.Module],
+                  norm: Callable[[int, bool], nn.Module] | None) -> None:  # fmt: skip
+    """model.layers / model.norms from its architecture, and model.pools (the pools after each layer)."""
+    layers, norms, pools = [], [], []
+    for spec, after, in_shape, out_shape in model.architecture.blocks():
+        if isinstance(spec, Conv):
+            layers.append(conv(in_shape[0], spec.channels, spec))
+        else:
+            layers.append(linear(in_shape[0], spec.units))
+        if norm is not None:
+            norms.append(norm(out_shape[0], isinstance(spec, Conv)))
+        pools.append(after)
+    model.layers = nn.ModuleList(layers)
+    model.norms = nn.ModuleList(norms) if norm is not None else None
+    model.pools = pools
+
+
+def _flatten_for(layer: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """Flatten (B, C, H, W) maps before the first dense layer (every conv layer has a kernel_size)."""
+    return x.flatten(1) if x.dim() > 2 and not hasattr(layer, "kernel_size") else x
+
+
 def _set_beta(model: nn.Module, beta: float) -> None:
     for layer in model.modules():
-        if isinstance(layer, (StochasticBinaryLinear, StochasticBinaryConv2d)):
+        if isinstance(layer, _StochasticSynapses):
             layer.beta = float(beta)
 
 
-def synaptic_variance(model: nn.Module) -> torch.Tensor:
-    """Mean synaptic variance <1 - m**2> = <Var W> over every stochastic binary synapse of ``model``.
-
-    0 when every synapse is polarized (m = ±1: the stochastic network is the
-    deployed one), 1 - tanh(h_init)**2 on average at initialization.
-    """
+def _synapse_mean(model: nn.Module, per_layer: Callable[[Any], torch.Tensor], what: str) -> torch.Tensor:
     total, count = None, 0
     for layer in model.modules():
-        if isinstance(layer, (StochasticBinaryLinear, StochasticBinaryConv2d)):
-            m = layer.m
-            part = (1.0 - m * m).sum()
+        if isinstance(layer, _StochasticSynapses):
+            values = per_layer(layer)
+            part = values.sum()
             total = part if total is None else total + part
-            count += m.numel()
+            count += values.numel()
     if total is None:
-        raise ValueError(f"{type(model).__name__} has no stochastic binary synapses")
+        raise ValueError(f"{type(model).__name__} has no {what}")
     return total / count
 
 
+def synaptic_variance(model: nn.Module) -> torch.Tensor:
+    """Mean synaptic variance <Var W> (binary: <1 - m**2>) over every stochastic synapse of ``model``.
+
+    0 when every synapse is polarized (the stochastic network is the deployed
+    one); for binary synapses 1 - tanh(h_init)**2 on average at initialization.
+    """
+    return _synapse_mean(model, lambda layer: layer.synapse_variance(), "stochastic synapses")
+
+
+def zero_weight_fraction(model: nn.Module) -> float:
+    """Fraction of deployed weights equal to 0 over every low-precision weight layer of ``model``."""
+    zeros, count = 0, 0
+    for layer in model.modules():
+        if hasattr(layer, "deployed_weight"):
+            w = layer.deployed_weight()
+            zeros += int((w == 0).sum())
+            count += w.numel()
+    return zeros / max(1, count)
+
+
+SYNAPSES = ("binary", "ternary")
+
+
 def _check_stochastic_options(activation: str, output: str, score_scale: float, beta_growth: float,
-                              polarize: float) -> None:
+                              polarize: float, synapses: str, zero_prior: float) -> None:  # fmt: skip
+    if synapses not in SYNAPSES:
+        raise ValueError(f"synapses={synapses!r}: expected one of {SYNAPSES}")
+    if not (isinstance(zero_prior, (int, float)) and math.isfinite(zero_prior)):
+        raise ValueError(f"zero_prior={zero_prior!r}: expected a finite float")
+    if zero_prior != 0 and synapses != "ternary":
+        raise ValueError(f"zero_prior={zero_prior!r} weighs the zero state: it needs synapses='ternary'")
     if activation not in ACTIVATIONS:
         raise ValueError(f"activation={activation!r}: expected one of {ACTIVATIONS}")
     if output not in OUTPUTS:
@@ -222,14 +284,14 @@ class _StochasticSchedules:
     def set_epoch(self, epoch: int) -> None:
         """beta = beta_growth**(epoch - 1) in every layer (m = tanh(beta h)), and
         polarization weight lambda_e = polarize * (epoch - 1)."""
-        _set_beta(self, self.beta_growth ** (epoch - 1))
+        _set_beta(self, self.beta_growth ** (epoch - 1))  # type: ignore[arg-type]
         self.polarize_weight = self.polarize * (epoch - 1)
 
     def penalty(self) -> torch.Tensor | None:
-        """lambda_e * <1 - m**2> (see :func:`synaptic_variance`); None while lambda_e = 0."""
+        """lambda_e * <Var W> (see :func:`synaptic_variance`); None while lambda_e = 0."""
         if self.polarize_weight == 0.0:
             return None
-        return self.polarize_weight * synaptic_variance(self)
+        return self.polarize_weight * synaptic_variance(self)  # type: ignore[arg-type]
 
 
 def _output_scores(output: str, scale: float, mean: torch.Tensor, var: torch.Tensor) -> torch.Tensor:
@@ -248,28 +310,53 @@ def _output_scores(output: str, scale: float, mean: torch.Tensor, var: torch.Ten
     return s * scale
 
 
-class StochasticMLP(_StochasticSchedules, DeepModel):
-    """MLP of :class:`StochasticBinaryLinear` layers with optional :class:`MeanVarBatchNorm`.
+def _pool_all(x: torch.Tensor, pools: tuple[Pool, ...]) -> torch.Tensor:
+    for p in pools:
+        x = pool_values(x, p.kind, p.size)
+    return x
+
+
+class StochasticNet(_StochasticSchedules, DeepModel):
+    """Network of stochastic binary synapses (:class:`StochasticBinaryLinear` /
+    :class:`StochasticBinaryConv2d`) with :class:`MeanVarBatchNorm`, for any architecture.
 
     Modes: "mean-field" (training; moments propagated, scores from
     ``output``), "deploy" (weights sign(m), deterministic activations, batch norm
     with the calibrated deploy statistics), "sample" (local reparameterization,
     one stochastic network per example; pass ``generator`` to ``forward``).
 
+    Pooling in the mean-field pass (:mod:`.pooling`): average pooling of the
+    activations' moments; max pooling of sign units by the exact rule for
+    independent ±1 units (the OR of the bits); max pooling of ReLU units on the
+    Gaussian pre-activations by Clark's pairwise rule, then the ReLU moments.
+
     Args:
-        sizes: layer sizes [in, h1, ..., out].
+        arch: architecture string, :class:`~.architecture.Architecture`, or MLP sizes [in, h1, ..., out].
         activation: hidden units, "sign" (default) or "relu".
-        batch_norm: batch norm after every layer, the output included (default True).
+        batch_norm: batch norm after every layer, the output included (default
+            True; required for convolutional networks).
         bias: real biases (default False; batch norm supplies the offsets).
         h_init: latent fields start uniform in [-h_init, h_init] (default 1.0).
         output: score map of the output Gaussian, "probit" (default), "snr" or "mean".
         score_scale: multiplies the scores (default 1.0).
         beta_growth: inverse-temperature schedule m = tanh(beta h) with
             beta = beta_growth**(epoch - 1) (default 1.0: no annealing).
-        polarize: polarization term lambda_e * <1 - m**2> added to the training
+        polarize: polarization term lambda_e * <Var W> added to the training
             loss, lambda_e = polarize * (epoch - 1) (default 0.0: off; drives
             m -> ±1 so the mean-field and deployed networks converge; it did not
             raise deployed accuracy in our measurements, see docs/deep.md).
+        synapses: "binary" (default; W ∈ {±1}) or "ternary" (W ∈ {−1, 0, +1},
+            a categorical distribution per synapse; deployed at its most probable level).
+        zero_prior: log prior odds of the zero state against ±1, θ(0) in the
+            softmax (default 0.0; ternary synapses only): an l0-style prior, the
+            larger the sparser the deployed network (docs/deep.md, "Ternary synapses").
+
+    Shape: input (B, ...) with prod(...) = the architecture's input size; output (B, classes).
+
+    Examples:
+        >>> net = StochasticNet("cnn:4c3-p2-16-10")
+        >>> net(torch.rand(2, 1, 28, 28)).shape
+        torch.Size([2, 10])
     """
 
     kind = "stochastic"
@@ -277,7 +364,7 @@ class StochasticMLP(_StochasticSchedules, DeepModel):
 
     def __init__(
         self,
-        sizes: list[int],
+        arch: str | Architecture | list[int],
         activation: str = "sign",
         batch_norm: bool = True,
         bias: bool = False,
@@ -286,23 +373,58 @@ class StochasticMLP(_StochasticSchedules, DeepModel):
         score_scale: float = 1.0,
         beta_growth: float = 1.0,
         polarize: float = 0.0,
+        synapses: str = "binary",
+        zero_prior: float = 0.0,
         class_names: list[str] | None = None,
     ) -> None:
-        _check_stochastic_options(activation, output, score_scale, beta_growth, polarize)
-        arch = "mlp:" + "-".join(str(s) for s in sizes)
+        _check_stochastic_options(activation, output, score_scale, beta_growth, polarize, synapses, zero_prior)
         options = dict(activation=activation, batch_norm=batch_norm, bias=bias, h_init=h_init, output=output,
                        score_scale=score_scale, beta_growth=beta_growth, polarize=polarize)  # fmt: skip
+        if synapses != "binary" or zero_prior != 0.0:  # stored only when set: earlier runs' hparams stay valid
+            options.update(synapses=synapses, zero_prior=zero_prior)
         super().__init__(arch, class_names, options)
-        self.sizes = list(sizes)
+        if not batch_norm and self.architecture.family == "cnn":
+            raise ValueError("batch_norm=False: the stochastic conv net needs batch norm")
         self.output = output
         self.score_scale = float(score_scale)
-        self.layers = nn.ModuleList(
-            StochasticBinaryLinear(a, b, bias=bias, h_init=h_init) for a, b in zip(sizes[:-1], sizes[1:])
+        conv_cls, linear_cls = {
+            "binary": (StochasticBinaryConv2d, StochasticBinaryLinear),
+            "ternary": (StochasticTernaryConv2d, StochasticTernaryLinear),
+        }[synapses]
+        self.synapses = synapses
+        _build_layers(
+            self,
+            lambda c_in, c_out, spec: conv_cls(c_in, c_out, spec.kernel, padding=spec.padding, bias=bias,
+                                               h_init=h_init),  # fmt: skip
+            lambda a, b: linear_cls(a, b, bias=bias, h_init=h_init),
+            (lambda c, is_conv: MeanVarBatchNorm(c)) if batch_norm else None,
         )
-        self.norms = nn.ModuleList(MeanVarBatchNorm(b) for b in sizes[1:]) if batch_norm else None
+        for layer in self.layers:
+            if isinstance(layer, _TernarySynapses):
+                layer.zero_prior = float(zero_prior)
         self.act = MomentActivation(activation)
         self.beta_growth = float(beta_growth)
         self.polarize = float(polarize)
+
+    def _activate_pool_moments(self, mean: torch.Tensor, var: torch.Tensor,
+                               pools: tuple[Pool, ...]) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+        activated = False
+        for p in pools:
+            if p.kind == "max" and self.act.name == "relu" and not activated:
+                mean, var = max_pool_gauss_moments(mean, var, p.size)
+                continue
+            if not activated:
+                mean, var = self.act.forward_moments(mean, var)
+                activated = True
+            if p.kind == "avg":
+                mean, var = avg_pool_moments(mean, var, p.size)
+            elif self.act.name == "sign":
+                mean, var = max_pool_sign_moments(mean, p.size)
+            else:  # max of rectified units after an average pool: Clark's rule as an approximation
+                mean, var = max_pool_gauss_moments(mean, var, p.size)
+        if not activated:
+            mean, var = self.act.forward_moments(mean, var)
+        return mean, var
 
     def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """Class scores of raw inputs ``x`` in [0, 1] according to ``self.mode``."""
@@ -311,13 +433,16 @@ class StochasticMLP(_StochasticSchedules, DeepModel):
         if self.mode == "mean-field":
             mean, var = a, None
             for i, layer in enumerate(self.layers):
+                mean = _flatten_for(layer, mean)
+                var = None if var is None else _flatten_for(layer, var)
                 mean, var = layer.forward_moments(mean, var)
                 if self.norms is not None:
                     mean, var = self.norms[i].forward_moments(mean, var)
                 if i < last:
-                    mean, var = self.act.forward_moments(mean, var)
+                    mean, var = self._activate_pool_moments(mean, var, self.pools[i])
             return _output_scores(self.output, self.score_scale, mean, var)
         for i, layer in enumerate(self.layers):
+            a = _flatten_for(layer, a)
             if self.mode == "deploy":
                 z = layer(a)
                 if self.norms is not None:
@@ -326,29 +451,30 @@ class StochasticMLP(_StochasticSchedules, DeepModel):
                 z = layer.forward_sample(a, generator)
                 if self.norms is not None:
                     z = self.norms[i].forward_sample(z)
-            a = self.act(z) if i < last else z
+            a = _pool_all(self.act(z), self.pools[i]) if i < last else z
         return a
 
     @torch.no_grad()
-    def calibrate_deploy(self, x: torch.Tensor, batch_size: int = 2000) -> None:
-        """Set each batch norm's deploy statistics to the exact mean/variance of the
+    def calibrate_deploy(self, x: torch.Tensor, batch_size: int = 1000) -> None:
+        """Set each batch norm's deploy statistics to the exact per-channel mean/variance of the
         deployed pre-activations over ``x`` (layer by layer, earlier layers already calibrated)."""
         if self.norms is None:
             return
         a = self.preprocess(x)
         last = len(self.layers) - 1
         for i, layer in enumerate(self.layers):
+            a = _flatten_for(layer, a)
             z = torch.cat([layer(a[j : j + batch_size]) for j in range(0, len(a), batch_size)])
+            dims = [d for d in range(z.dim()) if d != 1]
             bn = self.norms[i]
-            bn.deploy_mean.copy_(z.mean(dim=0))
-            bn.deploy_var.copy_(z.var(dim=0, unbiased=False))
+            bn.deploy_mean.copy_(z.mean(dim=dims))
+            bn.deploy_var.copy_(z.var(dim=dims, unbiased=False))
             z = bn(z)
-            a = self.act(z) if i < last else z
+            a = _pool_all(self.act(z), self.pools[i]) if i < last else z
 
     def export_spec(self) -> dict[str, Any]:
         """The deployed network (weights sign(h) as int8, deploy batch-norm statistics)."""
-        if self.act.name != "sign":
-            raise ValueError(f"activation={self.act.name!r}: only sign-activation networks can be exported")
+        self._export_check(self.act.name)
         layers = []
         last = len(self.layers) - 1
         for i, layer in enumerate(self.layers):
@@ -366,111 +492,17 @@ class StochasticMLP(_StochasticSchedules, DeepModel):
         return self._spec(layers)
 
 
-class StochasticCNN(_StochasticSchedules, DeepModel):
-    """Small conv net of stochastic binary synapses for 1×28×28 inputs (not exportable).
+class _STENet(DeepModel):
+    """Network of BinaryConnect / full-precision layers with torch batch norm, for any architecture."""
 
-    conv3×3(C1, pad 1) → BN → act → avgpool2 → conv3×3(C2, pad 1) → BN → act →
-    avgpool2 → dense(H) → BN → act → dense(K) → BN. Average pooling of independent
-    units: mean averages, variance averages divided by the pool size (4).
-
-    Args: as :class:`StochasticMLP`; ``sizes`` = [C1, C2, H, K].
-    """
-
-    kind = "stochastic"
-    modes = MODES
-
-    def __init__(
-        self,
-        sizes: list[int],
-        activation: str = "sign",
-        batch_norm: bool = True,
-        bias: bool = False,
-        h_init: float = 1.0,
-        output: str = "probit",
-        score_scale: float = 1.0,
-        beta_growth: float = 1.0,
-        polarize: float = 0.0,
-        class_names: list[str] | None = None,
-    ) -> None:
-        _check_stochastic_options(activation, output, score_scale, beta_growth, polarize)
-        if not batch_norm:
-            raise ValueError("batch_norm=False: the conv net needs batch norm")
-        c1, c2, hidden, k = sizes
-        arch = f"cnn:{c1}-{c2}-{hidden}-{k}"
-        options = dict(activation=activation, batch_norm=True, bias=bias, h_init=h_init, output=output,
-                       score_scale=score_scale, beta_growth=beta_growth, polarize=polarize)  # fmt: skip
+    def __init__(self, arch, conv_factory, linear_factory, activation: str, batch_norm: bool, class_names,
+                 options) -> None:  # fmt: skip
         super().__init__(arch, class_names, options)
-        self.output = output
-        self.score_scale = float(score_scale)
-        self.layers = nn.ModuleList([
-            StochasticBinaryConv2d(1, c1, 3, padding=1, bias=bias, h_init=h_init),
-            StochasticBinaryConv2d(c1, c2, 3, padding=1, bias=bias, h_init=h_init),
-            StochasticBinaryLinear(c2 * 7 * 7, hidden, bias=bias, h_init=h_init),
-            StochasticBinaryLinear(hidden, k, bias=bias, h_init=h_init),
-        ])  # fmt: skip
-        self.norms = nn.ModuleList(MeanVarBatchNorm(c) for c in (c1, c2, hidden, k))
-        self.act = MomentActivation(activation)
-        self.beta_growth = float(beta_growth)
-        self.polarize = float(polarize)
-
-    def preprocess(self, x: torch.Tensor) -> torch.Tensor:
-        """(x - mean)/std reshaped to (B, 1, 28, 28)."""
-        return ((x - self.input_mean) / self.input_std).reshape(-1, 1, 28, 28)
-
-    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Class scores of raw inputs ``x`` in [0, 1] according to ``self.mode``."""
-        a = self.preprocess(x)
-        if self.mode == "mean-field":
-            mean, var = a, None
-            for i, layer in enumerate(self.layers):
-                if i == 2:
-                    mean, var = mean.flatten(1), var.flatten(1)
-                mean, var = layer.forward_moments(mean, var)
-                mean, var = self.norms[i].forward_moments(mean, var)
-                if i < 3:
-                    mean, var = self.act.forward_moments(mean, var)
-                if i < 2:
-                    mean, var = F.avg_pool2d(mean, 2), F.avg_pool2d(var, 2) / 4.0
-            return _output_scores(self.output, self.score_scale, mean, var)
-        for i, layer in enumerate(self.layers):
-            if i == 2:
-                a = a.flatten(1)
-            if self.mode == "deploy":
-                z = self.norms[i](layer(a))
-            else:
-                z = self.norms[i].forward_sample(layer.forward_sample(a, generator))
-            a = self.act(z) if i < 3 else z
-            if i < 2:
-                a = F.avg_pool2d(a, 2)
-        return a
-
-    @torch.no_grad()
-    def calibrate_deploy(self, x: torch.Tensor, batch_size: int = 1000) -> None:
-        """Exact per-channel deploy statistics over ``x``, layer by layer."""
-        a = self.preprocess(x)
-        for i, layer in enumerate(self.layers):
-            if i == 2:
-                a = a.flatten(1)
-            z = torch.cat([layer(a[j : j + batch_size]) for j in range(0, len(a), batch_size)])
-            dims = [d for d in range(z.dim()) if d != 1]
-            bn = self.norms[i]
-            bn.deploy_mean.copy_(z.mean(dim=dims))
-            bn.deploy_var.copy_(z.var(dim=dims, unbiased=False))
-            z = bn(z)
-            a = self.act(z) if i < 3 else z
-            if i < 2:
-                a = F.avg_pool2d(a, 2)
-
-
-class _STEMLP(DeepModel):
-    """MLP of BinaryConnect / full-precision linear layers with torch batch norm."""
-
-    def __init__(self, sizes, layer_factory, activation: str, batch_norm: bool, class_names, options) -> None:
-        super().__init__("mlp:" + "-".join(str(s) for s in sizes), class_names, options)
-        self.sizes = list(sizes)
         self.activation = activation
-        self.layers = nn.ModuleList(layer_factory(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
-        self.norms = nn.ModuleList(nn.BatchNorm1d(b) for b in sizes[1:]) if batch_norm else None
+        _build_layers(
+            self, conv_factory, linear_factory,
+            (lambda c, is_conv: nn.BatchNorm2d(c) if is_conv else nn.BatchNorm1d(c)) if batch_norm else None,
+        )  # fmt: skip
 
     def _act(self, z: torch.Tensor) -> torch.Tensor:
         if self.activation == "sign":
@@ -482,44 +514,63 @@ class _STEMLP(DeepModel):
         a = self.preprocess(x)
         last = len(self.layers) - 1
         for i, layer in enumerate(self.layers):
-            z = layer(a)
+            z = layer(_flatten_for(layer, a))
             if self.norms is not None:
                 z = self.norms[i](z)
-            a = self._act(z) if i < last else z
+            a = _pool_all(self._act(z), self.pools[i]) if i < last else z
         return a
 
     def after_step(self) -> None:
         """Clip BinaryConnect latent weights to [-1, 1]."""
         for layer in self.layers:
-            if isinstance(layer, BinaryConnectLinear):
+            if isinstance(layer, (BinaryConnectLinear, BinaryConnectConv2d)):
                 layer.clip_()
 
     def export_spec(self) -> dict[str, Any]:
-        """The deployed sign network: sign(W) as int8 and the batch-norm running statistics."""
-        if self.activation != "sign" or not all(isinstance(l, BinaryConnectLinear) for l in self.layers):
+        """The deployed sign network: sign(W) (BinaryConnect/BNN) or the ternary levels t
+        (TWN) as int8, and the batch-norm running statistics. TWN's positive scale
+        alpha is folded into the batch norm: BN(alpha z' + b) = BN'(z') with
+        mean' = (mean − b)/alpha, var' = var/alpha², eps' = eps/alpha²."""
+        if not all(isinstance(layer, (BinaryConnectLinear, TernaryWeightLinear)) for layer in self.layers):
             return super().export_spec()
+        self._export_check(self.activation)
         layers = []
         last = len(self.layers) - 1
         for i, layer in enumerate(self.layers):
+            twn = isinstance(layer, TernaryWeightLinear)
+            scale = layer.deploy_scale() if twn else 1.0
+            bias = layer.bias
             bn = None
             if self.norms is not None:
                 n = self.norms[i]
-                bn = _bn_spec(n.weight, n.bias, n.running_mean, n.running_var, n.eps)
+                if twn:
+                    mean = n.running_mean if bias is None else n.running_mean - bias.detach()
+                    bn = _bn_spec(n.weight, n.bias, mean / scale, n.running_var / scale**2, n.eps / scale**2)
+                    bias = None
+                else:
+                    bn = _bn_spec(n.weight, n.bias, n.running_mean, n.running_var, n.eps)
+            elif twn:
+                raise ValueError("a TWN network without batch norm cannot be exported (its scale has nowhere to go)")
             layers.append({
                 "kind": "linear",
                 "weight": layer.deployed_weight().cpu().to(torch.int8).numpy().copy(),
-                "bias": _np32(layer.bias),
+                "bias": _np32(bias),
                 "bn": bn,
                 "activation": "sign" if i < last else "none",
             })  # fmt: skip
         return self._spec(layers)
 
 
-class BinaryConnectMLP(_STEMLP):
-    """BinaryConnect MLP: binary weights (STE, clipping), real ReLU units, batch norm.
+def _bc_conv(bias: bool, stochastic: bool = False):
+    return lambda c_in, c_out, spec: BinaryConnectConv2d(c_in, c_out, spec.kernel, padding=spec.padding, bias=bias,
+                                                         stochastic=stochastic)  # fmt: skip
+
+
+class BinaryConnectNet(_STENet):
+    """BinaryConnect network: binary weights (STE, clipping), real ReLU units, batch norm.
 
     Args:
-        sizes: layer sizes [in, h1, ..., out].
+        arch: architecture string, :class:`~.architecture.Architecture`, or MLP sizes [in, h1, ..., out].
         stochastic: stochastic binarization while training (default False).
         activation: hidden units, "relu" (default, as in BinaryConnect) or "sign".
         batch_norm: batch norm after every layer (default True).
@@ -528,61 +579,96 @@ class BinaryConnectMLP(_STEMLP):
 
     kind = "binaryconnect"
 
-    def __init__(self, sizes, stochastic: bool = False, activation: str = "relu", batch_norm: bool = True,
+    def __init__(self, arch, stochastic: bool = False, activation: str = "relu", batch_norm: bool = True,
                  bias: bool = False, class_names=None) -> None:  # fmt: skip
         if activation not in ("relu", "sign"):
             raise ValueError(f"activation={activation!r}: expected 'relu' or 'sign'")
         options = dict(stochastic=stochastic, activation=activation, batch_norm=batch_norm, bias=bias)
-        super().__init__(sizes, lambda a, b: BinaryConnectLinear(a, b, bias=bias, stochastic=stochastic),
+        super().__init__(arch, _bc_conv(bias, stochastic),
+                         lambda a, b: BinaryConnectLinear(a, b, bias=bias, stochastic=stochastic),
                          activation, batch_norm, class_names, options)  # fmt: skip
 
 
-class BNNMLP(_STEMLP):
-    """BNN MLP (Hubara et al.): binary weights and sign activations, both with STE; batch norm.
+class BNNNet(_STENet):
+    """BNN (Hubara et al.): binary weights and sign activations, both with STE; batch norm.
 
     The first layer takes the real standardized inputs.
 
     Args:
-        sizes: layer sizes [in, h1, ..., out].
+        arch: architecture string, :class:`~.architecture.Architecture`, or MLP sizes [in, h1, ..., out].
         batch_norm: batch norm after every layer (default True).
         bias: real biases (default False).
     """
 
     kind = "bnn"
 
-    def __init__(self, sizes, batch_norm: bool = True, bias: bool = False, class_names=None) -> None:
+    def __init__(self, arch, batch_norm: bool = True, bias: bool = False, class_names=None) -> None:
         options = dict(batch_norm=batch_norm, bias=bias)
-        super().__init__(sizes, lambda a, b: BinaryConnectLinear(a, b, bias=bias), "sign", batch_norm,
-                         class_names, options)  # fmt: skip
+        super().__init__(arch, _bc_conv(bias), lambda a, b: BinaryConnectLinear(a, b, bias=bias), "sign",
+                         batch_norm, class_names, options)  # fmt: skip
 
 
-class FloatMLP(_STEMLP):
-    """Full-precision MLP with ReLU units and batch norm (not exportable).
+class TWNNet(_STENet):
+    """Ternary weight network (Li & Liu, arXiv:1605.04711): weights alpha · t, t ∈ {−1, 0, +1}
+    (threshold 0.7 E|W| per layer, STE), batch norm.
 
     Args:
-        sizes: layer sizes [in, h1, ..., out].
+        arch: architecture string, :class:`~.architecture.Architecture`, or MLP sizes [in, h1, ..., out].
+        activation: hidden units, "relu" (default, as in TWN) or "sign".
+        batch_norm: batch norm after every layer (default True).
+        bias: real biases (default False).
+    """
+
+    kind = "twn"
+
+    def __init__(self, arch, activation: str = "relu", batch_norm: bool = True, bias: bool = False,
+                 class_names=None) -> None:  # fmt: skip
+        if activation not in ("relu", "sign"):
+            raise ValueError(f"activation={activation!r}: expected 'relu' or 'sign'")
+        options = dict(activation=activation, batch_norm=batch_norm, bias=bias)
+        super().__init__(
+            arch,
+            lambda c_in, c_out, spec: TernaryWeightConv2d(c_in, c_out, spec.kernel, padding=spec.padding, bias=bias),
+            lambda a, b: TernaryWeightLinear(a, b, bias=bias),
+            activation, batch_norm, class_names, options,
+        )  # fmt: skip
+
+
+class FloatNet(_STENet):
+    """Full-precision network with ReLU units and batch norm (not exportable).
+
+    Args:
+        arch: architecture string, :class:`~.architecture.Architecture`, or MLP sizes [in, h1, ..., out].
         batch_norm: batch norm after every layer (default True).
         bias: biases (default True).
     """
 
     kind = "float"
 
-    def __init__(self, sizes, batch_norm: bool = True, bias: bool = True, class_names=None) -> None:
+    def __init__(self, arch, batch_norm: bool = True, bias: bool = True, class_names=None) -> None:
         options = dict(batch_norm=batch_norm, bias=bias)
-        super().__init__(sizes, lambda a, b: nn.Linear(a, b, bias=bias), "relu", batch_norm, class_names, options)
+        super().__init__(arch, lambda c_in, c_out, spec: nn.Conv2d(c_in, c_out, spec.kernel, padding=spec.padding,
+                                                                   bias=bias),  # fmt: skip
+                         lambda a, b: nn.Linear(a, b, bias=bias), "relu", batch_norm, class_names, options)
+
+
+# The earlier, family-specific names of the same classes.
+StochasticMLP = StochasticCNN = StochasticNet
+BinaryConnectMLP = BinaryConnectNet
+BNNMLP = BNNNet
+FloatMLP = FloatNet
+
+_CLASSES: dict[str, type[DeepModel]] = {
+    "stochastic": StochasticNet, "binaryconnect": BinaryConnectNet, "bnn": BNNNet, "twn": TWNNet, "float": FloatNet,
+}  # fmt: skip
 
 
 def build_model(kind: str, arch: str, class_names: list[str] | None = None, **options: Any) -> DeepModel:
     """Construct a model of ``kind`` (one of ``MODEL_KINDS``) for ``arch``; options as in each class."""
     if kind not in MODEL_KINDS:
         raise ValueError(f"model={kind!r}: expected one of {MODEL_KINDS}")
-    family, sizes = parse_arch(arch)
-    if family == "cnn":
-        if kind != "stochastic":
-            raise ValueError(f"arch={arch!r}: the conv net exists only for model='stochastic'")
-        return StochasticCNN(sizes, class_names=class_names, **options)
-    cls = {"stochastic": StochasticMLP, "binaryconnect": BinaryConnectMLP, "bnn": BNNMLP, "float": FloatMLP}[kind]
+    architecture = parse_architecture(arch)
     try:
-        return cls(sizes, class_names=class_names, **options)
+        return _CLASSES[kind](architecture, class_names=class_names, **options)  # type: ignore[call-arg]
     except TypeError as exc:
         raise TypeError(f"options {sorted(options)} for model={kind!r}: {exc}") from None

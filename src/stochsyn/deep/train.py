@@ -53,6 +53,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "stochastic": {"lr": 5e-2, "lr_decay": 0.85, "batch_size": 100},
     "binaryconnect": {"lr": 1e-2, "lr_decay": 0.85, "batch_size": 100},
     "bnn": {"lr": 1e-2, "lr_decay": 0.85, "batch_size": 100},
+    "twn": {"lr": 1e-2, "lr_decay": 0.85, "batch_size": 100},
     "float": {"lr": 3e-3, "lr_decay": 0.85, "batch_size": 100},
 }
 
@@ -85,13 +86,13 @@ def make_config(
     """Validated training configuration (a JSON-friendly dict).
 
     Args:
-        model: one of "stochastic", "binaryconnect", "bnn", "float" (default "stochastic").
+        model: one of "stochastic", "binaryconnect", "bnn", "twn", "float" (default "stochastic").
         arch: architecture string (default "mlp:784-1024-1024-10"); the input size must match the data.
         dataset: "fashion-mnist" (default), "mnist-5k", "idx" or "synthetic".
         epochs: passes over the training set (default 20).
         seed: seed of initialization, shuffling and sampling (default 0).
         batch_size: minibatch size (default per model, 100).
-        lr: Adam learning rate (default per model: 5e-2 stochastic, 1e-2 binaryconnect and bnn, 3e-3 float).
+        lr: Adam learning rate (default per model: 5e-2 stochastic, 1e-2 binaryconnect, bnn and twn, 3e-3 float).
         lr_decay: learning-rate factor per epoch (default 0.85).
         weight_decay: Adam L2 weight decay (default 0).
         calib_samples: training images used to calibrate the deployed network (default 10000).

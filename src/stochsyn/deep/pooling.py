@@ -1,0 +1,83 @@
+"""Pooling of values and of (mean, variance) pairs, for the architectures of :mod:`.architecture`.
+
+Values (deploy, sample and straight-through models): ``F.max_pool2d`` /
+``F.avg_pool2d`` with kernel = stride = size.
+
+Moments (the stochastic model's mean-field pass). The units of a window are
+treated as independent, the assumption of the whole moment propagation:
+
+* average of n = size² units:  mean = <mu>,  var = <v> / n  (exact).
+* max of ±1 units (sign activations). max = −1 only when every unit is −1, so
+  with q = Π_i P(s_i = −1) = Π_i (1 − mu_i)/2:
+  mean = 1 − 2q,  var = 4 q (1 − q)  (exact for independent units; the OR of
+  the bits, which is what the packed engine computes).
+* max of Gaussian units (before a ReLU; relu(max z) = max relu(z)): the
+  pairwise rule of Clark (Operations Research 9, 145 (1961)). For independent
+  X ~ N(mu1, v1), Y ~ N(mu2, v2), with theta = sqrt(v1 + v2), a = (mu1 − mu2)/theta,
+      E max    = mu1 Phi(a) + mu2 Phi(−a) + theta phi(a)
+      E max²   = (mu1² + v1) Phi(a) + (mu2² + v2) Phi(−a) + (mu1 + mu2) theta phi(a),
+  exact for two units; a window of n units is reduced as a balanced tree of
+  pairs, each intermediate maximum replaced by the Gaussian of its two moments.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from .activations import VAR_FLOOR
+
+__all__ = ["pool_values", "avg_pool_moments", "max_pool_sign_moments", "max_pool_gauss_moments", "clark_max"]
+
+_SQRT2 = math.sqrt(2.0)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+# Keeps log((1 - mu)/2) finite when a unit is certainly +1.
+_Q_FLOOR = 1e-12
+
+
+def pool_values(x: torch.Tensor, kind: str, size: int) -> torch.Tensor:
+    """Max ("max") or average ("avg") pooling of values over size×size windows, stride size."""
+    return F.max_pool2d(x, size) if kind == "max" else F.avg_pool2d(x, size)
+
+
+def avg_pool_moments(mean: torch.Tensor, var: torch.Tensor, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Moments of the average of size² independent units: (<mean>, <var>/size²)."""
+    return F.avg_pool2d(mean, size), F.avg_pool2d(var, size) / float(size * size)
+
+
+def max_pool_sign_moments(mean: torch.Tensor, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Moments of the max of size² independent ±1 units with means ``mean``.
+
+    q = Π (1 − mu_i)/2 (all units −1), mean = 1 − 2q, var = 4q(1 − q).
+    """
+    n = float(size * size)
+    log_q = F.avg_pool2d(torch.log(((1.0 - mean) * 0.5).clamp_min(_Q_FLOOR)), size) * n
+    q = torch.exp(log_q)
+    return 1.0 - 2.0 * q, (4.0 * q * (1.0 - q)).clamp_min(0.0)
+
+
+def clark_max(
+    mu1: torch.Tensor, v1: torch.Tensor, mu2: torch.Tensor, v2: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean and variance of max(X, Y) for independent Gaussians X ~ N(mu1, v1), Y ~ N(mu2, v2) (Clark 1961)."""
+    theta = torch.sqrt((v1 + v2).clamp_min(VAR_FLOOR))
+    a = (mu1 - mu2) / theta
+    cdf = 0.5 * (1.0 + torch.erf(a / _SQRT2))
+    pdf = _INV_SQRT_2PI * torch.exp(-0.5 * a * a)
+    e1 = mu1 * cdf + mu2 * (1.0 - cdf) + theta * pdf
+    e2 = (mu1 * mu1 + v1) * cdf + (mu2 * mu2 + v2) * (1.0 - cdf) + (mu1 + mu2) * theta * pdf
+    return e1, (e2 - e1 * e1).clamp_min(VAR_FLOOR)
+
+
+def max_pool_gauss_moments(mean: torch.Tensor, var: torch.Tensor, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Moments of the max over size×size windows of independent Gaussian units (pairwise Clark tree)."""
+    h, w = (mean.shape[-2] // size) * size, (mean.shape[-1] // size) * size
+    parts = [(mean[..., i:h:size, j:w:size], var[..., i:h:size, j:w:size]) for i in range(size) for j in range(size)]
+    while len(parts) > 1:
+        nxt = [clark_max(*parts[k], *parts[k + 1]) for k in range(0, len(parts) - 1, 2)]
+        if len(parts) % 2:
+            nxt.append(parts[-1])
+        parts = nxt
+    return parts[0]

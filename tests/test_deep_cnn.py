@@ -1,0 +1,170 @@
+"""Convolutional networks for every model: the architecture grammar, pooling moment rules, training."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from stochsyn.deep import DEFAULT_CNN, build_model, load_run, parse_architecture, train
+from stochsyn.deep.architecture import Conv, Dense, Pool, check_arch_fits
+from stochsyn.deep.data import synthetic_dataset
+from stochsyn.deep.models import MODEL_KINDS
+from stochsyn.deep.pooling import avg_pool_moments, clark_max, max_pool_gauss_moments, max_pool_sign_moments
+
+# ---------------------------------------------------------------- grammar
+
+
+def test_grammar_parses_tokens_shapes_and_round_trips():
+    a = parse_architecture("cnn:32c3-32c3-p2-64c5-a2-256-10")
+    assert a.family == "cnn" and a.input_shape == (1, 28, 28)
+    assert a.layers == (Conv(32, 3), Conv(32, 3), Pool("max", 2), Conv(64, 5), Pool("avg", 2), Dense(256), Dense(10))
+    assert str(a) == "cnn:32c3-32c3-p2-64c5-a2-256-10"
+    blocks = a.blocks()
+    assert [b[2] for b in blocks] == [(1, 28, 28), (32, 28, 28), (32, 14, 14), (64 * 7 * 7,), (256,)]
+    assert [b[1] for b in blocks][1] == (Pool("max", 2),)
+    assert a.n_inputs == 784 and a.n_outputs == 10
+    b = parse_architecture("cnn:3x32x32:8c3-p2-p2-10")
+    assert b.input_shape == (3, 32, 32) and b.blocks()[-1][2] == (8 * 8 * 8,)
+    assert str(b) == "cnn:3x32x32:8c3-p2-p2-10"
+    assert str(parse_architecture("cnn")) == DEFAULT_CNN
+    # the original four-integer form
+    assert str(parse_architecture("cnn:4-8-16-10")) == "cnn:4c3-a2-8c3-a2-16-10"
+    assert str(parse_architecture("mlp:784-100-10")) == "mlp:784-100-10"
+    check_arch_fits("cnn", 784, 10)
+    with pytest.raises(ValueError, match="classes"):
+        check_arch_fits("cnn", 784, 5)
+
+
+@pytest.mark.parametrize(
+    "arch,match",
+    [
+        ("cnn:4c2-10", "odd"),
+        ("cnn:p2-4c3-10", "before any convolution"),
+        ("cnn:4c3-10-4c3-10", "after a dense layer"),
+        ("cnn:4c3-p2", "ends with dense"),
+        ("cnn:16-10", "at least one convolution"),
+        ("cnn:4c3-q2-10", "is not NcK"),
+        ("cnn:4c3-p64-10", "leaves nothing"),
+        ("cnn:1x28:4c3-10", "CxHxW"),
+        ("cnn:0c3-10", "positive"),
+        ("rnn:4-10", "unknown family"),
+    ],
+)
+def test_grammar_errors_name_the_problem(arch, match):
+    with pytest.raises(ValueError, match=match):
+        parse_architecture(arch)
+
+
+# ---------------------------------------------------------------- pooling moments vs Monte Carlo
+
+
+def _gauss(shape, seed):
+    g = torch.Generator().manual_seed(seed)
+    mean = torch.randn(shape, generator=g, dtype=torch.float64)
+    var = 0.2 + torch.rand(shape, generator=g, dtype=torch.float64)
+    return mean, var
+
+
+def _samples(mean, var, n, seed):
+    g = torch.Generator().manual_seed(seed)
+    return mean + var.sqrt() * torch.randn((n, *mean.shape), generator=g, dtype=torch.float64)
+
+
+def test_avg_and_sign_max_pool_moments_match_monte_carlo():
+    mean, var = _gauss((1, 3, 4, 4), 0)
+    z = _samples(mean, var, 200_000, 1).flatten(0, 1)  # (n*1, 3, 4, 4)
+    pm, pv = avg_pool_moments(mean, var, 2)
+    avg = torch.nn.functional.avg_pool2d(z, 2)
+    assert torch.allclose(pm[0], avg.mean(0), atol=5e-3) and torch.allclose(pv[0], avg.var(0), rtol=2e-2)
+    mu = torch.tanh(mean)  # ±1 units with these means
+    g = torch.Generator().manual_seed(2)
+    s = torch.where(torch.rand((200_000, *mu.shape[1:]), generator=g, dtype=torch.float64) < (1 + mu[0]) / 2, 1.0, -1.0).double()
+    mx = torch.nn.functional.max_pool2d(s, 2)
+    sm, sv = max_pool_sign_moments(mu, 2)
+    assert torch.allclose(sm[0], mx.mean(0), atol=6e-3) and torch.allclose(sv[0], mx.var(0), atol=6e-3)
+
+
+def test_clark_rule_is_exact_for_pairs_and_close_for_windows():
+    m1, v1 = _gauss((50,), 3)
+    m2, v2 = _gauss((50,), 4)
+    x, y = _samples(m1, v1, 400_000, 5), _samples(m2, v2, 400_000, 6)
+    e, v = clark_max(m1, v1, m2, v2)
+    mx = torch.maximum(x, y)
+    assert torch.allclose(e, mx.mean(0), atol=6e-3) and torch.allclose(v, mx.var(0), atol=1e-2)
+    mean, var = _gauss((1, 2, 4, 4), 7)
+    z = _samples(mean, var, 200_000, 8).flatten(0, 1)
+    pm, pv = max_pool_gauss_moments(mean, var, 2)
+    mx = torch.nn.functional.max_pool2d(z, 2)
+    # a window of 4 is a tree of pairs with Gaussian intermediates: an approximation
+    assert (pm[0] - mx.mean(0)).abs().max() < 0.05 and (pv[0] - mx.var(0)).abs().max() < 0.08
+
+
+# ---------------------------------------------------------------- every model, every mode
+
+
+@pytest.mark.parametrize("kind", MODEL_KINDS)
+@pytest.mark.parametrize("arch", ["cnn:4c3-p2-6c3-a2-16-10", "cnn:4-4-16-10"])
+def test_every_model_builds_a_cnn_that_trains_and_deploys(kind, arch):
+    opts = {"activation": "relu"} if kind == "stochastic" and "p2" in arch else {}
+    model = build_model(kind, arch, **opts)
+    x = torch.rand(6, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    out = model(x)
+    assert out.shape == (6, 10)
+    out.sum().backward()
+    assert all(p.grad is not None for p in model.parameters() if p.requires_grad)
+    model.after_step()
+    model.eval()
+    model.calibrate_deploy(x)
+    assert model.set_mode("deploy")(x).shape == (6, 10)
+    # rebuilt from its hparams, it has the same parameters
+    hp = model.hparams()
+    clone = build_model(hp.pop("kind"), hp.pop("arch"), class_names=hp.pop("class_names"), **hp)
+    assert clone.state_dict().keys() == model.state_dict().keys()
+
+
+def test_stochastic_cnn_deploy_is_the_sign_network_it_describes():
+    model = build_model("stochastic", "cnn:3c3-p2-8-10").eval()
+    x = torch.rand(5, 1, 28, 28, generator=torch.Generator().manual_seed(1))
+    model.calibrate_deploy(x)
+    got = model.set_mode("deploy")(x)
+    a = (x - model.input_mean) / model.input_std
+    conv, dense1, dense2 = model.layers
+    z = torch.nn.functional.conv2d(a, torch.where(conv.h >= 0, 1.0, -1.0), padding=1)
+    z = model.norms[0](z)
+    a = torch.nn.functional.max_pool2d(torch.where(z >= 0, 1.0, -1.0), 2).flatten(1)
+    a = torch.where(model.norms[1](a @ torch.where(dense1.h >= 0, 1.0, -1.0).T) >= 0, 1.0, -1.0)
+    want = model.norms[2](a @ torch.where(dense2.h >= 0, 1.0, -1.0).T)
+    assert torch.allclose(got, want, atol=1e-5)
+    with pytest.raises(ValueError, match="cannot be exported"):
+        model.export_spec()
+
+
+def test_sign_max_pool_mean_field_matches_sample_mode():
+    """Mean-field first layer after max pooling vs Monte Carlo of the sample mode (independent
+    pre-activations: the local reparameterization the moment rules assume)."""
+    model = build_model("stochastic", "cnn:2c3-p2-10").eval()
+    x = torch.rand(1, 1, 28, 28, generator=torch.Generator().manual_seed(3))
+    a = model.preprocess(x)
+    conv, bn = model.layers[0], model.norms[0]
+    with torch.no_grad():
+        mean, var = bn.forward_moments(*conv.forward_moments(a, None))
+        mf, mf_var = model._activate_pool_moments(mean, var, model.pools[0])
+        g = torch.Generator().manual_seed(4)
+        draws = [
+            torch.nn.functional.max_pool2d(model.act(bn.forward_sample(conv.forward_sample(a, g))), 2)
+            for _ in range(4000)
+        ]
+    mc = torch.stack(draws)
+    assert (mf - mc.mean(0)).abs().max() < 0.06
+    assert (mf_var - mc.var(0)).abs().max() < 0.06
+
+
+@pytest.mark.parametrize("kind", ["stochastic", "binaryconnect"])
+def test_cnn_training_run_beats_chance_and_reloads(tmp_path, kind):
+    data = synthetic_dataset(n_train=400, n_test=200, seed=5)
+    m = train(tmp_path / kind, model=kind, arch="cnn:8c3-p2-16c3-p2-32-10", dataset="synthetic", epochs=2, seed=0,
+              data=data, threads=1, calib_samples=200)  # fmt: skip
+    last = m["epochs"][-1]
+    assert last["test_accuracy_deployed"] > 0.5  # chance is 0.1
+    model, cfg = load_run(tmp_path / kind)
+    assert cfg["arch"] == "cnn:8c3-p2-16c3-p2-32-10" and model.architecture.family == "cnn"
