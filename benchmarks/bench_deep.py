@@ -1,8 +1,11 @@
-"""Benchmark of stochsyn.deep: deployed test accuracy and seconds/epoch of the four models.
+"""Benchmark of stochsyn.deep: deployed test accuracy and seconds/epoch of every model.
 
 For each dataset (Fashion-MNIST 60k/10k, then the MNIST 5k subset) it trains the
-same MLP with the same epoch budget as "stochastic", "binaryconnect", "bnn" and
-"float", then prints one table per dataset and checks the bars:
+same architecture (an MLP by default; ``STOCHSYN_BENCH_ARCH=cnn`` for the default
+CNN) with the same epoch budget as "stochastic" (sign and ReLU units, binary and
+ternary synapses), "binaryconnect", "bnn", "twn" and "float", for each seed of
+``STOCHSYN_BENCH_SEEDS``, then prints one table per dataset (3-seed means with
+the standard error over seeds) and checks the bars:
 
 * stochastic deployed accuracy > BinaryConnect deployed accuracy (equal epochs);
 * float accuracy - stochastic deployed accuracy <= 2 points;
@@ -17,7 +20,11 @@ Settings (environment variables):
     STOCHSYN_BENCH_EPOCHS   epochs on Fashion-MNIST (default 4)
     STOCHSYN_BENCH_EPOCHS_5K  epochs on the MNIST 5k subset (default 10)
     STOCHSYN_BENCH_DATASETS comma list (default fashion-mnist,mnist-5k)
-    STOCHSYN_BENCH_SEED     seed (default 0)
+    STOCHSYN_BENCH_SEEDS    comma list of seeds (default 0; STOCHSYN_BENCH_SEED also accepted)
+    STOCHSYN_BENCH_ZERO_PRIOR  zero_prior of the ternary stochastic row (default 0.5)
+
+Besides the bars it prints the cost ratio stochastic / BinaryConnect in seconds
+per epoch (same architecture, same data) and the ternary rows' zero fractions.
 """
 
 from __future__ import annotations
@@ -38,6 +45,8 @@ MODELS = (
     ("float", "float", {}),
     ("bnn", "bnn", {}),
     ("stochastic-relu", "stochastic", {"activation": "relu"}),
+    ("stochastic-ternary", "stochastic", {"activation": "relu", "synapses": "ternary"}),
+    ("twn", "twn", {}),
 )
 ROOT = Path(__file__).resolve().parents[1]
 # Training images on which the deployed networks' accuracy is also reported: a
@@ -64,16 +73,27 @@ def _run(out: Path, model: str, arch: str, dataset: str, epochs: int, seed: int,
     return json.loads(metrics.read_text())
 
 
-def _train_accuracy(run_dir: Path, n: int) -> float:
-    """Deployed accuracy on the first ``n`` training images (overfitting diagnostic)."""
+def _deployed_stats(run_dir: Path, n: int) -> tuple[float, float]:
+    """(deployed accuracy on the first ``n`` training images, fraction of zero deployed weights)."""
     import torch
 
     from stochsyn.deep import evaluate, load_dataset, load_run
+    from stochsyn.deep.models import zero_weight_fraction
 
     torch.set_num_threads(1)
     model, cfg = load_run(run_dir)
     data = load_dataset(cfg["dataset"], cfg.get("data_dir"), seed=cfg["seed"])
-    return evaluate(model, data.x_train[:n], data.y_train[:n], "deploy")
+    return evaluate(model, data.x_train[:n], data.y_train[:n], "deploy"), zero_weight_fraction(model)
+
+
+def _mean_se(values: list[float]) -> tuple[float, float]:
+    """Mean and standard error of the mean over seeds (0 for one seed)."""
+    n = len(values)
+    mean = sum(values) / n
+    if n < 2:
+        return mean, 0.0
+    var = sum((v - mean) ** 2 for v in values) / (n - 1)
+    return mean, (var / n) ** 0.5
 
 
 def main() -> int:
@@ -84,29 +104,43 @@ def main() -> int:
         "mnist-5k": int(os.environ.get("STOCHSYN_BENCH_EPOCHS_5K", "10")),
     }
     datasets = os.environ.get("STOCHSYN_BENCH_DATASETS", "fashion-mnist,mnist-5k").split(",")
-    seed = int(os.environ.get("STOCHSYN_BENCH_SEED", "0"))
+    seeds = [int(v) for v in os.environ.get("STOCHSYN_BENCH_SEEDS", os.environ.get("STOCHSYN_BENCH_SEED", "0")).split(",")]
+    zero_prior = float(os.environ.get("STOCHSYN_BENCH_ZERO_PRIOR", "0.5"))
     fmnist = Path("/usr/share/datasets/fashion-mnist")
-    summary: dict = {"arch": arch, "seed": seed, "datasets": {}}
+    summary: dict = {"arch": arch, "seeds": seeds, "datasets": {}}
     all_ok = True
+    # runs of the default MLP keep their earlier folder names (seed 0 of "mlp:784-1024-1024-10")
+    tag = "" if arch == "mlp:784-1024-1024-10" else arch.replace(":", "_") + "/"
     for dataset in datasets:
         if dataset == "fashion-mnist" and not fmnist.is_dir() and not os.environ.get("STOCHSYN_DATA"):
             print("SKIP fashion-mnist: install dataset-fashion-mnist (make data as root)", flush=True)
             continue
         t0 = time.time()
         rows = {}
+        epochs.setdefault(dataset, epochs["fashion-mnist"])  # e.g. "synthetic", for a quick check of this script
         for model, kind, options in MODELS:
-            m = _run(out_root / dataset / model, kind, arch, dataset, epochs[dataset], seed, options)
-            eps = m["epochs"][: epochs[dataset]]
-            rows[model] = {
-                "epochs": len(eps),
-                "deployed": eps[-1]["test_accuracy_deployed"],
-                "training_net": eps[-1]["test_accuracy"],
-                "best_deployed": max(r["test_accuracy_deployed"] for r in eps),
-                "epoch1_deployed": eps[0]["test_accuracy_deployed"],
-                "s_per_epoch": sum(r["seconds"] for r in eps) / len(eps),
-            }
-            if len(m["epochs"]) == epochs[dataset]:  # the checkpoint is the budget's last epoch
-                rows[model]["train_deployed"] = _train_accuracy(out_root / dataset / model, TRAIN_ACC_SAMPLES)
+            if options.get("synapses") == "ternary":
+                options = {**options, "zero_prior": zero_prior}
+            per_seed = []
+            for seed in seeds:
+                folder = out_root / dataset / f"{tag}{model}" if seed == 0 else out_root / dataset / f"{tag}{model}-seed{seed}"
+                m = _run(folder, kind, arch, dataset, epochs[dataset], seed, options)
+                eps = m["epochs"][: epochs[dataset]]
+                r = {
+                    "deployed": eps[-1]["test_accuracy_deployed"],
+                    "training_net": eps[-1]["test_accuracy"],
+                    "best_deployed": max(e["test_accuracy_deployed"] for e in eps),
+                    "epoch1_deployed": eps[0]["test_accuracy_deployed"],
+                    "s_per_epoch": sum(e["seconds"] for e in eps) / len(eps),
+                }
+                if len(m["epochs"]) == epochs[dataset] and kind != "float":  # the checkpoint is the budget's last epoch
+                    r["train_deployed"], r["zero_fraction"] = _deployed_stats(folder, TRAIN_ACC_SAMPLES)
+                per_seed.append(r)
+            row = {"seeds": len(per_seed), "per_seed": per_seed}
+            for key in per_seed[0]:
+                vals = [r[key] for r in per_seed if key in r]
+                row[key], row[key + "_se"] = _mean_se(vals)
+            rows[model] = row
         st, bc, fl = rows["stochastic"]["deployed"], rows["binaryconnect"]["deployed"], rows["float"]["deployed"]
         sr = rows["stochastic-relu"]["deployed"]
         bars = {
@@ -119,20 +153,26 @@ def main() -> int:
         if dataset == "fashion-mnist":
             bars["one_epoch_cli_deployed_ge_80"] = rows["stochastic"]["epoch1_deployed"] >= 0.80
         all_ok &= all(bars.values())
+        cost = rows["stochastic"]["s_per_epoch"] / rows["binaryconnect"]["s_per_epoch"]
         summary["datasets"][dataset] = {"epochs": epochs[dataset], "rows": rows, "bars": bars,
+                                        "cost_ratio_stochastic_binaryconnect": cost,
                                         "wall_seconds": time.time() - t0}  # fmt: skip
-        print(f"\n== {dataset}, {arch}, {epochs[dataset]} epochs, seed {seed} (deployed = binary network; "
-              "float has no binary deployment)")  # fmt: skip
-        print(f"{'model':15s} {'deployed acc':>12s} {'train-net acc':>13s} {'best deployed':>13s} "
-              f"{'epoch-1 depl.':>13s} {'depl. on train':>14s} {'s/epoch':>8s} {'s/epoch ratio':>13s}")  # fmt: skip
+        print(f"\n== {dataset}, {arch}, {epochs[dataset]} epochs, seeds {seeds} (mean ± s.e. over seeds; "
+              "deployed = binary/ternary network; float has no low-precision deployment)")  # fmt: skip
+        print(f"{'model':19s} {'deployed acc':>16s} {'train-net acc':>13s} {'best deployed':>13s} "
+              f"{'epoch-1 depl.':>13s} {'depl. on train':>14s} {'zeros':>6s} {'s/epoch':>8s} {'s/epoch ratio':>13s}")  # fmt: skip
         ref = rows["float"]["s_per_epoch"]
         for model, r in rows.items():
             tr = f"{r['train_deployed']:14.4f}" if "train_deployed" in r else f"{'-':>14s}"
-            print(f"{model:15s} {r['deployed']:12.4f} {r['training_net']:13.4f} {r['best_deployed']:13.4f} "
-                  f"{r['epoch1_deployed']:13.4f} {tr} {r['s_per_epoch']:8.1f} {r['s_per_epoch'] / ref:13.2f}")  # fmt: skip
-        print(f"(depl. on train: deployed accuracy on the first {TRAIN_ACC_SAMPLES} training images, or all of them if fewer)")
+            zf = f"{r['zero_fraction']:6.3f}" if "zero_fraction" in r else f"{'-':>6s}"
+            dep = f"{r['deployed']:.4f} ± {r['deployed_se']:.4f}"
+            print(f"{model:19s} {dep:>16s} {r['training_net']:13.4f} {r['best_deployed']:13.4f} "
+                  f"{r['epoch1_deployed']:13.4f} {tr} {zf} {r['s_per_epoch']:8.1f} {r['s_per_epoch'] / ref:13.2f}")  # fmt: skip
+        print(f"(depl. on train: deployed accuracy on the first {TRAIN_ACC_SAMPLES} training images, or all of them if fewer; "
+              f"zeros: fraction of deployed weights equal to 0; ternary zero_prior={zero_prior})")
         print(f"stochastic - binaryconnect: {100 * (st - bc):+.2f} points; float - stochastic: {100 * (fl - st):+.2f} points; "
               f"stochastic-relu - binaryconnect: {100 * (sr - bc):+.2f}; float - stochastic-relu: {100 * (fl - sr):+.2f}")
+        print(f"cost: s/epoch stochastic / binaryconnect = {cost:.2f} (issue bar <= 1.5)")
         for name, ok in bars.items():
             print(f"  bar {name}: {'PASS' if ok else 'FAIL'}")
     out_root.mkdir(parents=True, exist_ok=True)
