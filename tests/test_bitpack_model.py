@@ -155,7 +155,7 @@ def test_spec_validation_errors() -> None:
     with pytest.raises(ValueError, match="activation"):
         network_from_spec(bad)
     w = spec["layers"][0]["weight"].copy()
-    w[0, 0] = 0
+    w[0, 0] = 2  # 0 is a valid ternary weight; 2 is no level
     with pytest.raises(ValueError, match="±1"):
         network_from_spec(dict(spec, layers=[dict(spec["layers"][0], weight=w), spec["layers"][1]]))
     with pytest.raises(ValueError, match="n_in"):

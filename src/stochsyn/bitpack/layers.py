@@ -21,6 +21,13 @@ The final layer ("activation": "none") gives class scores. With binary inputs
 z takes only the n + 1 values −n, −n + 2, …, n, so the scores are a lookup
 table evaluated with the reference float32 (bias, batch norm) at export time:
 packed scores are then bit-identical to the reference for the same z.
+
+Ternary weights T ∈ {−1, 0, +1} (every layer kind takes them) are stored as two
+bit planes: ``weights`` = U, the sign plane with the zeros read as +1, and
+``mask``, the non-zero plane. With V = U AND mask (the zeros read as −1),
+T = (U + V)/2, so T·a = (U·a + V·a)/2 is two exact ±1 products of the same
+kernels, and the integer z of a ternary layer on ±1 inputs takes every value in
+[−n, n] (the score table then has 2n + 1 rows, indexed by z + n).
 """
 
 from __future__ import annotations
@@ -222,6 +229,33 @@ def _check_signs(name: str, s: np.ndarray, k: int) -> np.ndarray:
     return s
 
 
+def _check_mask(mask: np.ndarray | None, weights: np.ndarray, n: int) -> None:
+    """A ternary layer's non-zero plane: same layout as the weights, and U = 1 wherever T = 0."""
+    if mask is None:
+        return
+    _check_packed_weights("mask", mask, n)
+    if mask.shape != weights.shape:
+        raise ValueError(f"mask: shape {mask.shape} differs from the weights' {weights.shape}")
+    if np.any(~weights & ~mask & pack(np.ones((1, n), dtype=np.int8))):
+        raise ValueError("weights: the sign plane of a ternary layer must read +1 where the mask is 0")
+
+
+def _product(kernel: Any, h: np.ndarray, weights: np.ndarray, mask: np.ndarray | None, n: int,
+             backend: str) -> np.ndarray:  # fmt: skip
+    """h · Tᵀ with the given ±1 kernel: T = U for binary layers, (U·h + V·h)/2 for ternary ones."""
+    if mask is None:
+        return kernel(h, weights, n, backend=backend)
+    k = weights.shape[0]
+    both = kernel(h, np.ascontiguousarray(np.concatenate([weights, weights & mask])), n, backend=backend)
+    total = both[:, :k] + both[:, k:]
+    return total // 2 if np.issubdtype(total.dtype, np.integer) else total * 0.5
+
+
+def _threshold_bits(z: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """Packed bits of [z_ik >= thresholds_k] (the unfused path of ternary sign layers)."""
+    return pack(np.where(z >= thresholds[None, :], 1, -1).astype(np.int8))
+
+
 @dataclass(frozen=True, eq=False)
 class RealSignLayer:
     """First hidden layer: real inputs x, ±1 weights, +1 iff signs_k · (x·W_k) ≥ thresholds_k.
@@ -235,9 +269,11 @@ class RealSignLayer:
     signs: np.ndarray
     thresholds: np.ndarray
     kind: str = "real_sign"
+    mask: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         k = _check_packed_weights("weights", self.weights, self.n_in).shape[0]
+        _check_mask(self.mask, self.weights, self.n_in)
         _check_signs("signs", self.signs, k)
         t = np.asarray(self.thresholds)
         if t.dtype != np.float64 or t.shape != (k,) or np.any(np.isnan(t)):
@@ -249,11 +285,14 @@ class RealSignLayer:
 
     def forward(self, x: np.ndarray, backend: str = "numba") -> np.ndarray:
         """Packed output bits (M, ceil(K/64)) for real inputs x (M, n_in)."""
+        if self.mask is not None:
+            z = _product(real_binary_matmul, x, self.weights, self.mask, self.n_in, backend)
+            return _threshold_bits(z, self.thresholds)
         return real_sign_pack(x, self.weights, self.n_in, self.thresholds, backend=backend)
 
     def preactivation(self, x: np.ndarray, backend: str = "numba") -> np.ndarray:
         """z = x · Wᵀ (float64, original weight signs, no bias)."""
-        return real_binary_matmul(x, self.weights, self.n_in, backend=backend) * self.signs[None, :]
+        return _product(real_binary_matmul, x, self.weights, self.mask, self.n_in, backend) * self.signs[None, :]
 
 
 @dataclass(frozen=True, eq=False)
@@ -265,9 +304,11 @@ class BinarySignLayer:
     signs: np.ndarray
     thresholds: np.ndarray
     kind: str = "binary_sign"
+    mask: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         k = _check_packed_weights("weights", self.weights, self.n_in).shape[0]
+        _check_mask(self.mask, self.weights, self.n_in)
         _check_signs("signs", self.signs, k)
         t = np.asarray(self.thresholds)
         if t.dtype != np.int32 or t.shape != (k,):
@@ -279,11 +320,15 @@ class BinarySignLayer:
 
     def forward(self, a_packed: np.ndarray, backend: str = "numba") -> np.ndarray:
         """Packed output bits (M, ceil(K/64)) for packed ±1 inputs (M, ceil(n_in/64))."""
+        if self.mask is not None:
+            z = _product(xnor_matmul, a_packed, self.weights, self.mask, self.n_in, backend)
+            return _threshold_bits(z, self.thresholds)
         return xnor_sign_pack(a_packed, self.weights, self.n_in, self.thresholds, backend=backend)
 
     def preactivation(self, a_packed: np.ndarray, backend: str = "numba") -> np.ndarray:
         """Integer z = a · Wᵀ (int32, original weight signs, no bias)."""
-        return xnor_matmul(a_packed, self.weights, self.n_in, backend=backend) * self.signs[None, :].astype(np.int32)
+        z = _product(xnor_matmul, a_packed, self.weights, self.mask, self.n_in, backend)
+        return z * self.signs[None, :].astype(np.int32)
 
 
 @dataclass(frozen=True, eq=False)
@@ -291,19 +336,23 @@ class BinaryScoreLayer:
     """Final layer on ±1 inputs: scores_ik = score_table[(z_ik + n_in) / 2, k], z = a·Wᵀ.
 
     ``score_table`` (n_in + 1, K) float32 holds the reference float32 output of
-    (bias, batch norm) for each possible integer pre-activation.
+    (bias, batch norm) for each possible integer pre-activation (ternary
+    weights: (2 n_in + 1, K), indexed by z + n_in).
     """
 
     weights: np.ndarray
     n_in: int
     score_table: np.ndarray
     kind: str = "binary_score"
+    mask: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         k = _check_packed_weights("weights", self.weights, self.n_in).shape[0]
+        _check_mask(self.mask, self.weights, self.n_in)
         t = np.asarray(self.score_table)
-        if t.dtype != np.float32 or t.shape != (self.n_in + 1, k):
-            raise ValueError(f"score_table: expected float32 of shape ({self.n_in + 1}, {k}), got {t.dtype} {t.shape}")
+        rows = self.n_in + 1 if self.mask is None else 2 * self.n_in + 1
+        if t.dtype != np.float32 or t.shape != (rows, k):
+            raise ValueError(f"score_table: expected float32 of shape ({rows}, {k}), got {t.dtype} {t.shape}")
 
     @property
     def n_out(self) -> int:
@@ -311,12 +360,12 @@ class BinaryScoreLayer:
 
     def preactivation(self, a_packed: np.ndarray, backend: str = "numba") -> np.ndarray:
         """Integer z = a · Wᵀ (int32)."""
-        return xnor_matmul(a_packed, self.weights, self.n_in, backend=backend)
+        return _product(xnor_matmul, a_packed, self.weights, self.mask, self.n_in, backend)
 
     def forward(self, a_packed: np.ndarray, backend: str = "numba") -> np.ndarray:
         """Class scores (M, K) float32."""
         z = self.preactivation(a_packed, backend=backend)
-        idx = (z + self.n_in) >> 1
+        idx = (z + self.n_in) >> 1 if self.mask is None else z + self.n_in
         return self.score_table[idx, np.arange(self.n_out)[None, :]]
 
 
@@ -334,9 +383,11 @@ class RealScoreLayer:
     scale: np.ndarray
     offset: np.ndarray
     kind: str = "real_score"
+    mask: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         k = _check_packed_weights("weights", self.weights, self.n_in).shape[0]
+        _check_mask(self.mask, self.weights, self.n_in)
         for name in ("scale", "offset"):
             v = np.asarray(getattr(self, name))
             if v.dtype != np.float64 or v.shape != (k,) or not np.all(np.isfinite(v)):
@@ -348,7 +399,7 @@ class RealScoreLayer:
 
     def preactivation(self, x: np.ndarray, backend: str = "numba") -> np.ndarray:
         """z = x · Wᵀ (float64)."""
-        return real_binary_matmul(x, self.weights, self.n_in, backend=backend)
+        return _product(real_binary_matmul, x, self.weights, self.mask, self.n_in, backend)
 
     def forward(self, x: np.ndarray, backend: str = "numba") -> np.ndarray:
         """Class scores (M, K) float64."""
@@ -372,8 +423,8 @@ def build_layer(spec: dict, *, index: int, first: bool, last: bool) -> RealSignL
     w = np.asarray(spec.get("weight"))
     if w.ndim != 2 or not (np.issubdtype(w.dtype, np.integer) or np.issubdtype(w.dtype, np.floating)):
         raise ValueError(f"{where}.weight: expected a 2-d ±1 array (out, in), got {w.dtype} {w.shape}")
-    if not np.all((w == 1) | (w == -1)):
-        raise ValueError(f"{where}.weight: expected only ±1 values (the packed engine has no ternary layers yet)")
+    if not np.all((w == 1) | (w == -1) | (w == 0)):
+        raise ValueError(f"{where}.weight: expected only ±1 (binary) or -1/0/+1 (ternary) values")
     k, n = int(w.shape[0]), int(w.shape[1])
     if k < 1 or n < 1:
         raise ValueError(f"{where}.weight: expected a non-empty matrix, got shape {w.shape}")
@@ -387,15 +438,22 @@ def build_layer(spec: dict, *, index: int, first: bool, last: bool) -> RealSignL
             f"{where}.activation={act!r}: expected {expected!r} ({'last' if last else 'hidden'} layer of a binary MLP)"
         )
     w8 = w.astype(np.int8)
+    ternary = bool(np.any(w8 == 0))
+    mask = pack(np.where(w8 != 0, 1, -1).astype(np.int8)) if ternary else None
+
+    def planes(t: np.ndarray) -> np.ndarray:
+        """The sign plane U (zeros read as +1)."""
+        return pack(np.where(t == 0, 1, t).astype(np.int8))
+
     if not last:
         signs, bounds = fold_sign_threshold(bn, k)
-        packed = pack(w8 * signs[:, None])
+        packed = planes(w8 * signs[:, None])
         if first:
             # signs*(z + b) >= bound ⟺ signs*z >= bound − signs*b (z is the float64 sum).
             shift = np.zeros(k) if bias is None else signs.astype(np.float64) * bias.astype(np.float64)
-            return RealSignLayer(packed, n, signs, bounds - shift)
-        return BinarySignLayer(packed, n, signs, _integer_thresholds(signs, bounds, bias, n))
-    packed = pack(w8)
+            return RealSignLayer(packed, n, signs, bounds - shift, mask=mask)
+        return BinarySignLayer(packed, n, signs, _integer_thresholds(signs, bounds, bias, n), mask=mask)
+    packed = planes(w8)
     if first:
         if bn is None:
             scale = np.ones(k)
@@ -404,15 +462,17 @@ def build_layer(spec: dict, *, index: int, first: bool, last: bool) -> RealSignL
             scale = bn["weight"].astype(np.float64) / np.sqrt(bn["running_var"].astype(np.float64) + bn["eps"])
             b = np.zeros(k) if bias is None else bias.astype(np.float64)
             offset = bn["bias"].astype(np.float64) + (b - bn["running_mean"].astype(np.float64)) * scale
-        return RealScoreLayer(packed, n, scale, offset)
-    z = np.arange(-n, n + 1, 2, dtype=np.float32)[:, None] * np.ones((1, k), dtype=np.float32)
+        return RealScoreLayer(packed, n, scale, offset, mask=mask)
+    z = np.arange(-n, n + 1, 1 if ternary else 2, dtype=np.float32)[:, None] * np.ones((1, k), dtype=np.float32)
     v = z if bias is None else (z + bias[None, :]).astype(np.float32)
     table = reference_activation_input(v, bn).astype(np.float32)
-    return BinaryScoreLayer(packed, n, np.ascontiguousarray(table))
+    return BinaryScoreLayer(packed, n, np.ascontiguousarray(table), mask=mask)
 
 
 def unpacked_weights(layer: Any) -> np.ndarray:
-    """The layer's ±1 weights (int8 (K, n_in)) in the original (unflipped) orientation."""
+    """The layer's ±1 (or ternary) weights (int8 (K, n_in)) in the original (unflipped) orientation."""
     w = unpack(layer.weights, layer.n_in)
+    if getattr(layer, "mask", None) is not None:
+        w = np.where(unpack(layer.mask, layer.n_in) > 0, w, 0).astype(np.int8)
     signs = getattr(layer, "signs", None)
     return w if signs is None else (w * signs[:, None]).astype(np.int8)

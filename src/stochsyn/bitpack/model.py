@@ -27,6 +27,10 @@ key                    dtype, shape             meaning
 ``layer{i}.score_table`` float32, (n_in+1, K)   binary_score: scores for z = −n_in, −n_in+2, …, n_in
 ``layer{i}.scale``,    float64, (K,)            real_score: scores = z · scale + offset
 ``layer{i}.offset``
+``layer{i}.mask``      uint64, (K, ⌈n_in/64⌉)   ternary layers only (metadata ``"ternary": true``):
+                                                the non-zero plane; ``weights`` is then the sign
+                                                plane with zeros read as +1, and the score table
+                                                has 2 n_in + 1 rows (z = −n_in, …, n_in)
 =====================  =======================  ===============================================
 
 Layer kinds: the first layer is ``real_sign`` (or ``real_score`` for a
@@ -68,6 +72,11 @@ _LAYER_ARRAYS = {
 }
 
 Layer = RealSignLayer | BinarySignLayer | BinaryScoreLayer | RealScoreLayer
+
+
+def _layer_arrays(kind: str, ternary: bool) -> tuple[str, ...]:
+    """The arrays stored for a layer: those of its kind, and the non-zero plane ``mask`` if ternary."""
+    return _LAYER_ARRAYS[kind] + (("mask",) if ternary else ())
 
 
 def _digest(arrays: dict[str, np.ndarray]) -> str:
@@ -232,7 +241,8 @@ class PackedNetwork:
             "class_names": self.class_names,
             "preprocess": self.preprocess,
             "input_dim": self.input_dim,
-            "layers": [{"kind": layer.kind, "n_in": int(layer.n_in), "n_out": int(layer.n_out)} for layer in self.layers],
+            "layers": [{"kind": layer.kind, "n_in": int(layer.n_in), "n_out": int(layer.n_out),
+                        **({"ternary": True} if layer.mask is not None else {})} for layer in self.layers],  # fmt: skip
             "creator": _creator(),
         }
         arrays: dict[str, np.ndarray] = {
@@ -241,7 +251,7 @@ class PackedNetwork:
             "metadata": np.array(json.dumps(meta, sort_keys=True)),
         }
         for i, layer in enumerate(self.layers):
-            for name in _LAYER_ARRAYS[layer.kind]:
+            for name in _layer_arrays(layer.kind, layer.mask is not None):
                 arrays[f"layer{i}.{name}"] = np.ascontiguousarray(getattr(layer, name))
         arrays["digest"] = np.array(_digest(arrays))
         return arrays
@@ -318,8 +328,11 @@ class PackedNetwork:
             n_in, n_out = spec.get("n_in"), spec.get("n_out")
             if not (isinstance(n_in, int) and isinstance(n_out, int) and n_in > 0 and n_out > 0):
                 raise ValueError(f"metadata.layers[{i}]: expected positive int n_in, n_out")
+            ternary = spec.get("ternary", False)
+            if not isinstance(ternary, bool):
+                raise ValueError(f"metadata.layers[{i}].ternary={ternary!r}: expected true or false")
             fields: dict[str, Any] = {}
-            for name in _LAYER_ARRAYS[kind]:
+            for name in _layer_arrays(kind, ternary):
                 key = f"layer{i}.{name}"
                 expected_keys.add(key)
                 if key not in arrays:

@@ -92,12 +92,14 @@ def spec_to_onnx(spec: dict) -> Any:
                     [v, const("bn_w", bn["weight"]), const("bn_b", bn["bias"]), const("bn_m", bn["running_mean"]),
                      const("bn_v", bn["running_var"])], ["scores"], epsilon=float(bn["eps"])))
             continue
-        # ±1 inputs: z is an integer in {−n, …, n} (step 2); look up torch's own float32 values
-        z = np.arange(-n, n + 1, 2, dtype=np.float32)[:, None] * np.ones((1, k), dtype=np.float32)
+        # ±1 inputs: z is an integer in {−n, …, n} (step 2; step 1 for ternary weights);
+        # look up torch's own float32 values
+        step = 1 if np.any(w == 0) else 2
+        z = np.arange(-n, n + 1, step, dtype=np.float32)[:, None] * np.ones((1, k), dtype=np.float32)
         vz = z if bias is None else (z + np.asarray(bias, np.float32)[None, :]).astype(np.float32)
         table = reference_activation_input(vz, bn).astype(np.float32)
         nodes.append(helper.make_node("Add", [v, const("n_last", np.float32(n))], ["zn"]))
-        nodes.append(helper.make_node("Div", ["zn", const("two", np.float32(2.0))], ["zi"]))
+        nodes.append(helper.make_node("Div", ["zn", const("step", np.float32(step))], ["zi"]))
         nodes.append(helper.make_node("Cast", ["zi"], ["idx"], to=TensorProto.INT64))
         nodes.append(helper.make_node("GatherElements", [const("score_table", table), "idx"], ["scores"], axis=0))
     nodes.append(helper.make_node("ArgMax", ["scores"], ["label"], axis=1, keepdims=0))
