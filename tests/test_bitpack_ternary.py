@@ -85,3 +85,28 @@ def test_trained_ternary_network_packed_and_onnx_match_torch(tmp_path: Path) -> 
     scores, label = sess.run(["scores", "label"], {"pixels": x01})
     np.testing.assert_array_equal(label, ref.argmax(1))
     np.testing.assert_array_equal(scores, ref)
+
+
+@pytest.mark.parametrize("kind,opts", [("binaryconnect", {}), ("stochastic", {"activation": "relu"}),
+                                       ("twn", {}), ("stochastic", {"activation": "relu", "synapses": "ternary",
+                                                                    "zero_prior": 0.5})])  # fmt: skip
+def test_relu_networks_deploy_packed_and_onnx_with_torch_predictions(tmp_path: Path, kind: str, opts: dict) -> None:
+    ort = pytest.importorskip("onnxruntime")
+    from stochsyn.bitpack import export_run_onnx
+
+    data = synthetic_dataset(n_train=400, n_test=300, seed=6)
+    run = tmp_path / "run"
+    deep.train(run, model=kind, arch="mlp:784-40-32-10", dataset="synthetic", epochs=1, seed=0, data=data,
+               calib_samples=300, threads=1, model_options=opts)  # fmt: skip
+    model, _ = deep.load_run(run)
+    with torch.no_grad():
+        ref = model(torch.as_tensor(data.x_test).float() / 255.0).numpy()
+    packed = PackedNetwork.load(export_run(run, tmp_path / "net.npz"))
+    assert [layer.kind for layer in packed.layers] == ["real_relu", "real_relu", "real_score"]
+    np.testing.assert_allclose(packed.scores(data.x_test), ref, rtol=1e-4, atol=1e-4)
+    np.testing.assert_array_equal(packed.predict(data.x_test), ref.argmax(1))
+    sess = ort.InferenceSession(str(export_run_onnx(run, tmp_path / "net.onnx")), providers=["CPUExecutionProvider"])
+    x01 = data.x_test.reshape(len(data.x_test), -1).astype(np.float32) / np.float32(255.0)
+    scores, label = sess.run(["scores", "label"], {"pixels": x01})
+    np.testing.assert_array_equal(label, ref.argmax(1))
+    np.testing.assert_allclose(scores, ref, rtol=1e-4, atol=1e-4)

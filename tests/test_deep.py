@@ -234,13 +234,12 @@ def test_export_spec_matches_deploy_forward(tmp_path, kind):
     assert np.mean(scores.argmax(1) == ref.argmax(1)) >= 0.99
 
 
-def test_float_and_relu_models_refuse_export():
+def test_float_refuses_export_and_relu_models_export_relu_layers():
     with pytest.raises(ValueError, match="cannot be exported"):
         build_model("float", "mlp:10-5-2").export_spec()
-    with pytest.raises(ValueError, match="cannot be exported"):
-        build_model("binaryconnect", "mlp:10-5-2").export_spec()
-    with pytest.raises(ValueError, match="relu"):
-        build_model("stochastic", "mlp:10-5-2", activation="relu").export_spec()
+    for kind, opts in (("binaryconnect", {}), ("stochastic", {"activation": "relu"}), ("twn", {})):
+        spec = build_model(kind, "mlp:10-5-4-2", **opts).export_spec()
+        assert [l["activation"] for l in spec["layers"]] == ["relu", "relu", "none"]
 
 
 def test_calibrate_deploy_sets_exact_statistics():

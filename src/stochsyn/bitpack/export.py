@@ -38,7 +38,11 @@ def network_from_spec(spec: dict) -> PackedNetwork:
     if not isinstance(layer_specs, (list, tuple)) or not layer_specs:
         raise ValueError("spec.layers: expected a non-empty list of layer dicts")
     last = len(layer_specs) - 1
-    layers = [build_layer(ls, index=i, first=i == 0, last=i == last) for i, ls in enumerate(layer_specs)]
+    layers = []
+    for i, ls in enumerate(layer_specs):
+        before = layer_specs[i - 1] if i > 0 else None
+        real_inputs = before is None or (isinstance(before, dict) and before.get("activation") == "relu")
+        layers.append(build_layer(ls, index=i, first=real_inputs, last=i == last))
     prep = spec["preprocess"]
     if not isinstance(prep, dict) or "mean" not in prep or "std" not in prep:
         raise ValueError(f"spec.preprocess={prep!r}: expected {{'mean': float, 'std': float}}")

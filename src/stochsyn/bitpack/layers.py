@@ -46,13 +46,17 @@ __all__ = [
     "BinarySignLayer",
     "BinaryScoreLayer",
     "RealScoreLayer",
+    "RealReluLayer",
+    "REAL_INPUT_KINDS",
     "reference_activation_input",
     "fold_sign_threshold",
     "build_layer",
     "unpacked_weights",
 ]
 
-LAYER_KINDS = ("real_sign", "binary_sign", "binary_score", "real_score")
+LAYER_KINDS = ("real_sign", "binary_sign", "binary_score", "real_score", "real_relu")
+# Kinds that take real-valued inputs (the first layer, or any layer after a ReLU layer).
+REAL_INPUT_KINDS = ("real_sign", "real_score", "real_relu")
 
 _F32_MAX = float(np.finfo(np.float32).max)
 
@@ -406,13 +410,64 @@ class RealScoreLayer:
         return self.preactivation(x, backend=backend) * self.scale[None, :] + self.offset[None, :]
 
 
-def build_layer(spec: dict, *, index: int, first: bool, last: bool) -> RealSignLayer | BinarySignLayer | BinaryScoreLayer | RealScoreLayer:
+@dataclass(frozen=True, eq=False)
+class RealReluLayer:
+    """Hidden ReLU layer on real inputs: out = max(0, (x·Wᵀ) · scale + offset), float64.
+
+    Binary or ternary weights against real-valued units (BinaryConnect-style
+    networks): (bias, batch norm) are folded algebraically as in
+    :class:`RealScoreLayer`, scale = γ/√(σ²+ε), offset = β + (b − μ)·scale. The
+    sums are float64 where the reference computes float32, so outputs differ
+    from it by rounding (~1e-6 relative); predictions are compared in the tests.
+    """
+
+    weights: np.ndarray
+    n_in: int
+    scale: np.ndarray
+    offset: np.ndarray
+    kind: str = "real_relu"
+    mask: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        k = _check_packed_weights("weights", self.weights, self.n_in).shape[0]
+        _check_mask(self.mask, self.weights, self.n_in)
+        for name in ("scale", "offset"):
+            v = np.asarray(getattr(self, name))
+            if v.dtype != np.float64 or v.shape != (k,) or not np.all(np.isfinite(v)):
+                raise ValueError(f"{name}: expected finite float64 of shape ({k},), got {v.dtype} {v.shape}")
+
+    @property
+    def n_out(self) -> int:
+        return int(self.weights.shape[0])
+
+    def preactivation(self, x: np.ndarray, backend: str = "numba") -> np.ndarray:
+        """z = x · Wᵀ (float64)."""
+        return _product(real_binary_matmul, x, self.weights, self.mask, self.n_in, backend)
+
+    def forward(self, x: np.ndarray, backend: str = "numba") -> np.ndarray:
+        """ReLU outputs (M, K) float64, the next layer's real inputs."""
+        return np.maximum(self.preactivation(x, backend=backend) * self.scale[None, :] + self.offset[None, :], 0.0)
+
+
+def _affine_fold(bn: dict | None, bias: np.ndarray | None, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(scale, offset) with BN_eval(z + b) = z · scale + offset (float64 algebra)."""
+    b = np.zeros(k) if bias is None else bias.astype(np.float64)
+    if bn is None:
+        return np.ones(k), b
+    scale = bn["weight"].astype(np.float64) / np.sqrt(bn["running_var"].astype(np.float64) + bn["eps"])
+    return scale, bn["bias"].astype(np.float64) + (b - bn["running_mean"].astype(np.float64)) * scale
+
+
+def build_layer(
+    spec: dict, *, index: int, first: bool, last: bool
+) -> RealSignLayer | BinarySignLayer | BinaryScoreLayer | RealScoreLayer | RealReluLayer:
     """Packed layer from one entry of an export spec (see :mod:`stochsyn.bitpack.export`).
 
     ``spec`` = {"kind": "linear", "weight": int8 (out, in) ±1, "bias": float32
     (out,) or None, "bn": None or {"running_mean", "running_var", "weight",
-    "bias", "eps"}, "activation": "sign" (hidden) or "none" (last)}. ``first``:
-    the inputs are real; otherwise they are the ±1 outputs of the layer before.
+    "bias", "eps"}, "activation": "sign" or "relu" (hidden) or "none" (last)}.
+    ``first``: the inputs are real (the first layer, or a layer after a ReLU
+    layer); otherwise they are the ±1 outputs of the layer before.
     """
     where = f"layers[{index}]"
     if not isinstance(spec, dict):
@@ -432,10 +487,11 @@ def build_layer(spec: dict, *, index: int, first: bool, last: bool) -> RealSignL
     bias = None if bias is None else _as_f32_vector(f"{where}.bias", bias, k)
     bn = _check_bn(spec.get("bn"), k, where)
     act = spec.get("activation")
-    expected = "none" if last else "sign"
-    if act != expected:
+    expected = ("none",) if last else ("sign", "relu")
+    if act not in expected:
         raise ValueError(
-            f"{where}.activation={act!r}: expected {expected!r} ({'last' if last else 'hidden'} layer of a binary MLP)"
+            f"{where}.activation={act!r}: expected {' or '.join(map(repr, expected))} "
+            f"({'last' if last else 'hidden'} layer of a binary MLP)"
         )
     w8 = w.astype(np.int8)
     ternary = bool(np.any(w8 == 0))
@@ -445,6 +501,10 @@ def build_layer(spec: dict, *, index: int, first: bool, last: bool) -> RealSignL
         """The sign plane U (zeros read as +1)."""
         return pack(np.where(t == 0, 1, t).astype(np.int8))
 
+    if act == "relu":
+        if not first:
+            raise ValueError(f"{where}: a ReLU layer after a sign layer is not supported (mixed units)")
+        return RealReluLayer(planes(w8), n, *_affine_fold(bn, bias, k), mask=mask)
     if not last:
         signs, bounds = fold_sign_threshold(bn, k)
         packed = planes(w8 * signs[:, None])
@@ -455,14 +515,7 @@ def build_layer(spec: dict, *, index: int, first: bool, last: bool) -> RealSignL
         return BinarySignLayer(packed, n, signs, _integer_thresholds(signs, bounds, bias, n), mask=mask)
     packed = planes(w8)
     if first:
-        if bn is None:
-            scale = np.ones(k)
-            offset = np.zeros(k) if bias is None else bias.astype(np.float64)
-        else:
-            scale = bn["weight"].astype(np.float64) / np.sqrt(bn["running_var"].astype(np.float64) + bn["eps"])
-            b = np.zeros(k) if bias is None else bias.astype(np.float64)
-            offset = bn["bias"].astype(np.float64) + (b - bn["running_mean"].astype(np.float64)) * scale
-        return RealScoreLayer(packed, n, scale, offset, mask=mask)
+        return RealScoreLayer(packed, n, *_affine_fold(bn, bias, k), mask=mask)
     z = np.arange(-n, n + 1, 1 if ternary else 2, dtype=np.float32)[:, None] * np.ones((1, k), dtype=np.float32)
     v = z if bias is None else (z + bias[None, :]).astype(np.float32)
     table = reference_activation_input(v, bn).astype(np.float32)

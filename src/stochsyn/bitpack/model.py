@@ -35,7 +35,8 @@ key                    dtype, shape             meaning
 
 Layer kinds: the first layer is ``real_sign`` (or ``real_score`` for a
 one-layer network), later hidden layers ``binary_sign``, the last
-``binary_score``. :meth:`PackedNetwork.load` checks all of it and raises
+``binary_score``. Networks of real-valued (ReLU) units have ``real_relu``
+hidden layers (``scale``, ``offset`` as ``real_score``) and a ``real_score`` last layer. :meth:`PackedNetwork.load` checks all of it and raises
 ValueError naming the file and the problem for a truncated, corrupt or
 inconsistent file.
 """
@@ -51,7 +52,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .layers import BinaryScoreLayer, BinarySignLayer, RealScoreLayer, RealSignLayer
+from .layers import BinaryScoreLayer, BinarySignLayer, RealReluLayer, RealScoreLayer, RealSignLayer
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "PackedNetwork"]
 
@@ -63,15 +64,17 @@ _LAYER_CLASSES = {
     "binary_sign": BinarySignLayer,
     "binary_score": BinaryScoreLayer,
     "real_score": RealScoreLayer,
+    "real_relu": RealReluLayer,
 }
 _LAYER_ARRAYS = {
     "real_sign": ("weights", "signs", "thresholds"),
     "binary_sign": ("weights", "signs", "thresholds"),
     "binary_score": ("weights", "score_table"),
     "real_score": ("weights", "scale", "offset"),
+    "real_relu": ("weights", "scale", "offset"),
 }
 
-Layer = RealSignLayer | BinarySignLayer | BinaryScoreLayer | RealScoreLayer
+Layer = RealSignLayer | BinarySignLayer | BinaryScoreLayer | RealScoreLayer | RealReluLayer
 
 
 def _layer_arrays(kind: str, ternary: bool) -> tuple[str, ...]:
@@ -111,13 +114,15 @@ class PackedNetwork:
         if not layers:
             raise ValueError("layers: expected at least one layer")
         for i, layer in enumerate(layers):
-            first, last = i == 0, i == len(layers) - 1
+            # real inputs: the first layer and any layer after a ReLU layer
+            real = i == 0 or getattr(layers[i - 1], "kind", None) == "real_relu"
+            last = i == len(layers) - 1
             allowed = {
                 (True, True): ("real_score",),
-                (True, False): ("real_sign",),
+                (True, False): ("real_sign", "real_relu"),
                 (False, True): ("binary_score",),
                 (False, False): ("binary_sign",),
-            }[(first, last)]
+            }[(real, last)]
             if getattr(layer, "kind", None) not in allowed:
                 raise ValueError(f"layers[{i}]: kind {getattr(layer, 'kind', None)!r}, expected one of {allowed}")
             if i > 0 and layer.n_in != layers[i - 1].n_out:

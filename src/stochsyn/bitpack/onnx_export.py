@@ -1,4 +1,4 @@
-"""ONNX export of a deployed binary sign-unit MLP (the export spec of :mod:`.export`).
+"""ONNX export of a deployed binary (or ternary) MLP with sign or ReLU units (the export spec of :mod:`.export`).
 
 The graph uses standard operators only (opset 17) and reproduces torch deploy mode:
 
@@ -10,7 +10,9 @@ The graph uses standard operators only (opset 17) and reproduces torch deploy mo
   GreaterOrEqual, Where → ±1). The fold is exact for every float32 v, so the only
   possible difference from torch is the rounding of the first layer's real-valued
   sums (an accumulation-order effect; the later sums are of ±1 integers and exact);
-* the last layer's class scores: after a real-input layer BatchNormalization
+* hidden ReLU layers (real-valued units with binary or ternary weights):
+  BatchNormalization of v, then Relu;
+* the last layer's class scores: after real inputs BatchNormalization
   (or nothing); after ±1 inputs the integer sum z ∈ {−n, −n+2, …, n} indexes the
   table of torch's own float32 values BN_eval(z + b) (Add, Div, Cast, GatherElements),
   so the scores are bit-identical to torch for the same z;
@@ -68,6 +70,21 @@ def spec_to_onnx(spec: dict) -> Any:
         bn = _check_bn(ls.get("bn"), k, f"layers[{i}]")
         nodes.append(helper.make_node("MatMul", [cur, const(f"W{i}T", np.ascontiguousarray(w.T))], [f"z{i}"]))
         v = f"z{i}"
+        real_inputs = i == 0 or layers[i - 1].get("activation") == "relu"
+        if ls.get("activation") == "relu":  # real units: BN_eval(x·Wᵀ + b), then Relu
+            if bias is not None:
+                nodes.append(helper.make_node("Add", [v, const(f"b{i}", np.asarray(bias, np.float32))], [f"v{i}"]))
+                v = f"v{i}"
+            if bn is not None:
+                nodes.append(helper.make_node(
+                    "BatchNormalization",
+                    [v, const(f"bn_w{i}", bn["weight"]), const(f"bn_b{i}", bn["bias"]),
+                     const(f"bn_m{i}", bn["running_mean"]), const(f"bn_v{i}", bn["running_var"])],
+                    [f"y{i}"], epsilon=float(bn["eps"])))  # fmt: skip
+                v = f"y{i}"
+            nodes.append(helper.make_node("Relu", [v], [f"a{i + 1}"]))
+            cur = f"a{i + 1}"
+            continue
         if i < last:
             if bias is not None:
                 nodes.append(helper.make_node("Add", [v, const(f"b{i}", np.asarray(bias, np.float32))], [f"v{i}"]))
@@ -80,7 +97,7 @@ def spec_to_onnx(spec: dict) -> Any:
                                                     const(f"minus{i}", np.float32(-1.0))], [f"a{i + 1}"]))
             cur = f"a{i + 1}"
             continue
-        if i == 0:  # a single real-input layer: scores = BN_eval(x·Wᵀ + b)
+        if real_inputs:  # real inputs (one-layer or ReLU network): scores = BN_eval(x·Wᵀ + b)
             if bias is not None:
                 nodes.append(helper.make_node("Add", [v, const("b_last", np.asarray(bias, np.float32))], ["v_last"]))
                 v = "v_last"

@@ -50,7 +50,7 @@ __all__ = [
 FAMILIES = ("mlp", "cnn")
 DEFAULT_INPUT_SHAPE = (1, 28, 28)
 # The documented default CNN (docs/deep.md, "Convolutional networks").
-DEFAULT_CNN = "cnn:32c3-p2-64c3-p2-256-10"
+DEFAULT_CNN = "cnn:32c5-p2-64c3-p2-512-10"
 
 _CONV = re.compile(r"^(\d+)c(\d+)$")
 _POOL = re.compile(r"^([pa])(\d+)$")

@@ -1,6 +1,6 @@
 """Models for the four methods, built from one architecture grammar (:mod:`.architecture`).
 
-Architectures: ``"mlp:784-1024-1024-10"`` (dense) or ``"cnn:32c3-p2-64c3-p2-256-10"``
+Architectures: ``"mlp:784-1024-1024-10"`` (dense) or ``"cnn:32c5-p2-64c3-p2-512-10"``
 (convolutional; ``"cnn"`` alone is the documented default
 :data:`~stochsyn.deep.architecture.DEFAULT_CNN`). Every weight layer is followed by
 batch norm, the activation and the pooling its tokens name; every convolution and
@@ -169,10 +169,10 @@ class DeepModel(nn.Module):
     def _export_check(self, activation: str) -> None:
         if self.architecture.family != "mlp":
             raise ValueError(f"a {self.kind} {self.arch} network cannot be exported yet: "
-                             f"only dense (mlp:...) sign networks can")  # fmt: skip
-        if activation != "sign":
+                             f"only dense (mlp:...) networks can")  # fmt: skip
+        if activation not in ("sign", "relu"):
             raise ValueError(f"a {self.kind} network with activation={activation!r} cannot be exported: "
-                             f"only sign-activation networks can")  # fmt: skip
+                             f"only sign and relu networks can")  # fmt: skip
 
 
 def _np32(t: torch.Tensor | None) -> np.ndarray | None:
@@ -487,7 +487,7 @@ class StochasticNet(_StochasticSchedules, DeepModel):
                 "weight": layer.deployed_weight().detach().cpu().to(torch.int8).numpy().copy(),
                 "bias": _np32(layer.bias),
                 "bn": bn,
-                "activation": "sign" if i < last else "none",
+                "activation": self.act.name if i < last else "none",
             })  # fmt: skip
         return self._spec(layers)
 
@@ -556,7 +556,7 @@ class _STENet(DeepModel):
                 "weight": layer.deployed_weight().cpu().to(torch.int8).numpy().copy(),
                 "bias": _np32(bias),
                 "bn": bn,
-                "activation": "sign" if i < last else "none",
+                "activation": self.activation if i < last else "none",
             })  # fmt: skip
         return self._spec(layers)
 
