@@ -254,10 +254,11 @@ class _StochasticConv2d(_StochasticSynapses):
         out_mean = self._conv(mean, m, self.bias)
         out_var = self._conv(mean * mean, (1.0 if r is None else r) - m * m)
         if var is not None:
-            if r is None:
-                r = torch.ones(1, self.in_channels, self.kernel_size, self.kernel_size, dtype=var.dtype,
-                               device=var.device)  # fmt: skip
-            out_var = out_var + self._conv(var, r)
+            if r is None:  # E[W²] = 1: the same sum for every output channel, over the channel-summed variance
+                ones = torch.ones(1, 1, self.kernel_size, self.kernel_size, dtype=var.dtype, device=var.device)
+                out_var = out_var + self._conv(var.sum(dim=1, keepdim=True), ones)
+            else:
+                out_var = out_var + self._conv(var, r)
         return out_mean, out_var
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
