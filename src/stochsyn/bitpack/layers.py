@@ -233,8 +233,14 @@ def _check_signs(name: str, s: np.ndarray, k: int) -> np.ndarray:
     return s
 
 
-def _check_mask(mask: np.ndarray | None, weights: np.ndarray, n: int) -> None:
-    """A ternary layer's non-zero plane: same layout as the weights, and U = 1 wherever T = 0."""
+def _check_mask(layer: Any) -> None:
+    """A ternary layer's non-zero plane: same layout as the weights, and U = 1 wherever T = 0.
+
+    Also stores the stacked planes [U; V] (V = U AND mask) that every product of the
+    layer multiplies, once, as ``layer._planes`` (None for binary layers).
+    """
+    mask, weights, n = layer.mask, layer.weights, layer.n_in
+    object.__setattr__(layer, "_planes", None)
     if mask is None:
         return
     _check_packed_weights("mask", mask, n)
@@ -242,15 +248,15 @@ def _check_mask(mask: np.ndarray | None, weights: np.ndarray, n: int) -> None:
         raise ValueError(f"mask: shape {mask.shape} differs from the weights' {weights.shape}")
     if np.any(~weights & ~mask & pack(np.ones((1, n), dtype=np.int8))):
         raise ValueError("weights: the sign plane of a ternary layer must read +1 where the mask is 0")
+    object.__setattr__(layer, "_planes", np.ascontiguousarray(np.concatenate([weights, weights & mask])))
 
 
-def _product(kernel: Any, h: np.ndarray, weights: np.ndarray, mask: np.ndarray | None, n: int,
-             backend: str) -> np.ndarray:  # fmt: skip
+def _product(kernel: Any, h: np.ndarray, layer: Any, backend: str) -> np.ndarray:
     """h · Tᵀ with the given ±1 kernel: T = U for binary layers, (U·h + V·h)/2 for ternary ones."""
-    if mask is None:
-        return kernel(h, weights, n, backend=backend)
-    k = weights.shape[0]
-    both = kernel(h, np.ascontiguousarray(np.concatenate([weights, weights & mask])), n, backend=backend)
+    if layer.mask is None:
+        return kernel(h, layer.weights, layer.n_in, backend=backend)
+    k = layer.weights.shape[0]
+    both = kernel(h, layer._planes, layer.n_in, backend=backend)
     total = both[:, :k] + both[:, k:]
     return total // 2 if np.issubdtype(total.dtype, np.integer) else total * 0.5
 
@@ -277,7 +283,7 @@ class RealSignLayer:
 
     def __post_init__(self) -> None:
         k = _check_packed_weights("weights", self.weights, self.n_in).shape[0]
-        _check_mask(self.mask, self.weights, self.n_in)
+        _check_mask(self)
         _check_signs("signs", self.signs, k)
         t = np.asarray(self.thresholds)
         if t.dtype != np.float64 or t.shape != (k,) or np.any(np.isnan(t)):
@@ -290,13 +296,13 @@ class RealSignLayer:
     def forward(self, x: np.ndarray, backend: str = "numba") -> np.ndarray:
         """Packed output bits (M, ceil(K/64)) for real inputs x (M, n_in)."""
         if self.mask is not None:
-            z = _product(real_binary_matmul, x, self.weights, self.mask, self.n_in, backend)
+            z = _product(real_binary_matmul, x, self, backend)
             return _threshold_bits(z, self.thresholds)
         return real_sign_pack(x, self.weights, self.n_in, self.thresholds, backend=backend)
 
     def preactivation(self, x: np.ndarray, backend: str = "numba") -> np.ndarray:
         """z = x · Wᵀ (float64, original weight signs, no bias)."""
-        return _product(real_binary_matmul, x, self.weights, self.mask, self.n_in, backend) * self.signs[None, :]
+        return _product(real_binary_matmul, x, self, backend) * self.signs[None, :]
 
 
 @dataclass(frozen=True, eq=False)
@@ -312,7 +318,7 @@ class BinarySignLayer:
 
     def __post_init__(self) -> None:
         k = _check_packed_weights("weights", self.weights, self.n_in).shape[0]
-        _check_mask(self.mask, self.weights, self.n_in)
+        _check_mask(self)
         _check_signs("signs", self.signs, k)
         t = np.asarray(self.thresholds)
         if t.dtype != np.int32 or t.shape != (k,):
@@ -325,13 +331,13 @@ class BinarySignLayer:
     def forward(self, a_packed: np.ndarray, backend: str = "numba") -> np.ndarray:
         """Packed output bits (M, ceil(K/64)) for packed ±1 inputs (M, ceil(n_in/64))."""
         if self.mask is not None:
-            z = _product(xnor_matmul, a_packed, self.weights, self.mask, self.n_in, backend)
+            z = _product(xnor_matmul, a_packed, self, backend)
             return _threshold_bits(z, self.thresholds)
         return xnor_sign_pack(a_packed, self.weights, self.n_in, self.thresholds, backend=backend)
 
     def preactivation(self, a_packed: np.ndarray, backend: str = "numba") -> np.ndarray:
         """Integer z = a · Wᵀ (int32, original weight signs, no bias)."""
-        z = _product(xnor_matmul, a_packed, self.weights, self.mask, self.n_in, backend)
+        z = _product(xnor_matmul, a_packed, self, backend)
         return z * self.signs[None, :].astype(np.int32)
 
 
@@ -352,7 +358,7 @@ class BinaryScoreLayer:
 
     def __post_init__(self) -> None:
         k = _check_packed_weights("weights", self.weights, self.n_in).shape[0]
-        _check_mask(self.mask, self.weights, self.n_in)
+        _check_mask(self)
         t = np.asarray(self.score_table)
         rows = self.n_in + 1 if self.mask is None else 2 * self.n_in + 1
         if t.dtype != np.float32 or t.shape != (rows, k):
@@ -364,7 +370,7 @@ class BinaryScoreLayer:
 
     def preactivation(self, a_packed: np.ndarray, backend: str = "numba") -> np.ndarray:
         """Integer z = a · Wᵀ (int32)."""
-        return _product(xnor_matmul, a_packed, self.weights, self.mask, self.n_in, backend)
+        return _product(xnor_matmul, a_packed, self, backend)
 
     def forward(self, a_packed: np.ndarray, backend: str = "numba") -> np.ndarray:
         """Class scores (M, K) float32."""
@@ -391,7 +397,7 @@ class RealScoreLayer:
 
     def __post_init__(self) -> None:
         k = _check_packed_weights("weights", self.weights, self.n_in).shape[0]
-        _check_mask(self.mask, self.weights, self.n_in)
+        _check_mask(self)
         for name in ("scale", "offset"):
             v = np.asarray(getattr(self, name))
             if v.dtype != np.float64 or v.shape != (k,) or not np.all(np.isfinite(v)):
@@ -403,7 +409,7 @@ class RealScoreLayer:
 
     def preactivation(self, x: np.ndarray, backend: str = "numba") -> np.ndarray:
         """z = x · Wᵀ (float64)."""
-        return _product(real_binary_matmul, x, self.weights, self.mask, self.n_in, backend)
+        return _product(real_binary_matmul, x, self, backend)
 
     def forward(self, x: np.ndarray, backend: str = "numba") -> np.ndarray:
         """Class scores (M, K) float64."""
@@ -411,42 +417,20 @@ class RealScoreLayer:
 
 
 @dataclass(frozen=True, eq=False)
-class RealReluLayer:
+class RealReluLayer(RealScoreLayer):
     """Hidden ReLU layer on real inputs: out = max(0, (x·Wᵀ) · scale + offset), float64.
 
     Binary or ternary weights against real-valued units (BinaryConnect-style
-    networks): (bias, batch norm) are folded algebraically as in
-    :class:`RealScoreLayer`, scale = γ/√(σ²+ε), offset = β + (b − μ)·scale. The
-    sums are float64 where the reference computes float32, so outputs differ
-    from it by rounding (~1e-6 relative); predictions are compared in the tests.
+    networks): :class:`RealScoreLayer` followed by max(0, ·). The sums are float64
+    where the reference computes float32, so outputs differ from it by rounding
+    (~1e-6 relative); predictions are compared in the tests.
     """
 
-    weights: np.ndarray
-    n_in: int
-    scale: np.ndarray
-    offset: np.ndarray
     kind: str = "real_relu"
-    mask: np.ndarray | None = None
-
-    def __post_init__(self) -> None:
-        k = _check_packed_weights("weights", self.weights, self.n_in).shape[0]
-        _check_mask(self.mask, self.weights, self.n_in)
-        for name in ("scale", "offset"):
-            v = np.asarray(getattr(self, name))
-            if v.dtype != np.float64 or v.shape != (k,) or not np.all(np.isfinite(v)):
-                raise ValueError(f"{name}: expected finite float64 of shape ({k},), got {v.dtype} {v.shape}")
-
-    @property
-    def n_out(self) -> int:
-        return int(self.weights.shape[0])
-
-    def preactivation(self, x: np.ndarray, backend: str = "numba") -> np.ndarray:
-        """z = x · Wᵀ (float64)."""
-        return _product(real_binary_matmul, x, self.weights, self.mask, self.n_in, backend)
 
     def forward(self, x: np.ndarray, backend: str = "numba") -> np.ndarray:
         """ReLU outputs (M, K) float64, the next layer's real inputs."""
-        return np.maximum(self.preactivation(x, backend=backend) * self.scale[None, :] + self.offset[None, :], 0.0)
+        return np.maximum(super().forward(x, backend=backend), 0.0)
 
 
 def _affine_fold(bn: dict | None, bias: np.ndarray | None, k: int) -> tuple[np.ndarray, np.ndarray]:

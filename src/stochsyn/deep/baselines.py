@@ -23,6 +23,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .activations import sign_pm1
+from .layers import _check_padding, _check_sizes
 
 __all__ = [
     "BinaryConnectLinear",
@@ -93,10 +94,26 @@ class _BinaryConnectWeights(nn.Module):
         self.weight.clamp_(-1.0, 1.0)
 
 
-def _check_positive(**values: int) -> None:
-    for name, val in values.items():
-        if not isinstance(val, int) or isinstance(val, bool) or val < 1:
-            raise ValueError(f"{name}={val!r}: expected a positive int")
+def _init_linear(layer: nn.Module, in_features: int, out_features: int, bias: bool) -> None:
+    """Sizes, a latent (out, in) weight and an optional bias, for the straight-through linear layers."""
+    _check_sizes(in_features=in_features, out_features=out_features)
+    layer.in_features = in_features
+    layer.out_features = out_features
+    layer.weight = nn.Parameter(torch.empty(out_features, in_features))
+    layer.bias = nn.Parameter(torch.empty(out_features)) if bias else None
+
+
+def _init_conv(layer: nn.Module, in_channels: int, out_channels: int, kernel_size: int, padding: int,
+               bias: bool) -> None:  # fmt: skip
+    """Sizes, a latent (out, in, k, k) kernel and an optional bias, for the straight-through conv layers."""
+    _check_sizes(in_channels=in_channels, out_channels=out_channels, kernel_size=kernel_size)
+    _check_padding(padding)
+    layer.in_channels = in_channels
+    layer.out_channels = out_channels
+    layer.kernel_size = kernel_size
+    layer.padding = padding
+    layer.weight = nn.Parameter(torch.empty(out_channels, in_channels, kernel_size, kernel_size))
+    layer.bias = nn.Parameter(torch.empty(out_channels)) if bias else None
 
 
 class BinaryConnectLinear(_BinaryConnectWeights):
@@ -114,12 +131,8 @@ class BinaryConnectLinear(_BinaryConnectWeights):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = False, stochastic: bool = False) -> None:
         super().__init__()
-        _check_positive(in_features=in_features, out_features=out_features)
-        self.in_features = in_features
-        self.out_features = out_features
+        _init_linear(self, in_features, out_features, bias)
         self.stochastic = bool(stochastic)
-        self.weight = nn.Parameter(torch.empty(out_features, in_features))
-        self.bias = nn.Parameter(torch.empty(out_features)) if bias else None
         self.reset_parameters()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -148,16 +161,8 @@ class BinaryConnectConv2d(_BinaryConnectWeights):
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, padding: int = 0, bias: bool = False,
                  stochastic: bool = False) -> None:  # fmt: skip
         super().__init__()
-        _check_positive(in_channels=in_channels, out_channels=out_channels, kernel_size=kernel_size)
-        if not isinstance(padding, int) or padding < 0:
-            raise ValueError(f"padding={padding!r}: expected a non-negative int")
-        self.in_channels = in_channels
-        self.out_channels = out_channels
-        self.kernel_size = kernel_size
-        self.padding = padding
+        _init_conv(self, in_channels, out_channels, kernel_size, padding, bias)
         self.stochastic = bool(stochastic)
-        self.weight = nn.Parameter(torch.empty(out_channels, in_channels, kernel_size, kernel_size))
-        self.bias = nn.Parameter(torch.empty(out_channels)) if bias else None
         self.reset_parameters()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -228,11 +233,7 @@ class TernaryWeightLinear(_TernaryWeights):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = False) -> None:
         super().__init__()
-        _check_positive(in_features=in_features, out_features=out_features)
-        self.in_features = in_features
-        self.out_features = out_features
-        self.weight = nn.Parameter(torch.empty(out_features, in_features))
-        self.bias = nn.Parameter(torch.empty(out_features)) if bias else None
+        _init_linear(self, in_features, out_features, bias)
         self.reset_parameters()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -255,15 +256,7 @@ class TernaryWeightConv2d(_TernaryWeights):
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, padding: int = 0,
                  bias: bool = False) -> None:  # fmt: skip
         super().__init__()
-        _check_positive(in_channels=in_channels, out_channels=out_channels, kernel_size=kernel_size)
-        if not isinstance(padding, int) or padding < 0:
-            raise ValueError(f"padding={padding!r}: expected a non-negative int")
-        self.in_channels = in_channels
-        self.out_channels = out_channels
-        self.kernel_size = kernel_size
-        self.padding = padding
-        self.weight = nn.Parameter(torch.empty(out_channels, in_channels, kernel_size, kernel_size))
-        self.bias = nn.Parameter(torch.empty(out_channels)) if bias else None
+        _init_conv(self, in_channels, out_channels, kernel_size, padding, bias)
         self.reset_parameters()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

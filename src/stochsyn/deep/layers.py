@@ -162,9 +162,16 @@ class _TernarySynapses(_StochasticSynapses):
 
 
 def _check_sizes(**values: int) -> None:
+    """ValueError unless every value is a positive int (layer sizes, kernel sizes, strides)."""
     for name, val in values.items():
         if not isinstance(val, int) or isinstance(val, bool) or val < 1:
             raise ValueError(f"{name}={val!r}: expected a positive int")
+
+
+def _check_padding(padding: int) -> None:
+    """ValueError unless ``padding`` is a non-negative int."""
+    if not isinstance(padding, int) or padding < 0:
+        raise ValueError(f"padding={padding!r}: expected a non-negative int")
 
 
 class _StochasticLinear(_StochasticSynapses):
@@ -231,8 +238,7 @@ class _StochasticConv2d(_StochasticSynapses):
     ) -> None:
         super().__init__()
         _check_sizes(in_channels=in_channels, out_channels=out_channels, kernel_size=kernel_size, stride=stride)
-        if not isinstance(padding, int) or padding < 0:
-            raise ValueError(f"padding={padding!r}: expected a non-negative int")
+        _check_padding(padding)
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.kernel_size = kernel_size
