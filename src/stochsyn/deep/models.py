@@ -218,26 +218,21 @@ def _set_beta(model: nn.Module, beta: float) -> None:
             layer.beta = float(beta)
 
 
-def _synapse_mean(model: nn.Module, per_layer: Callable[[Any], torch.Tensor], what: str) -> torch.Tensor:
-    total, count = None, 0
-    for layer in model.modules():
-        if isinstance(layer, _StochasticSynapses):
-            values = per_layer(layer)
-            part = values.sum()
-            total = part if total is None else total + part
-            count += values.numel()
-    if total is None:
-        raise ValueError(f"{type(model).__name__} has no {what}")
-    return total / count
-
-
 def synaptic_variance(model: nn.Module) -> torch.Tensor:
     """Mean synaptic variance <Var W> (binary: <1 - m**2>) over every stochastic synapse of ``model``.
 
     0 when every synapse is polarized (the stochastic network is the deployed
     one); for binary synapses 1 - tanh(h_init)**2 on average at initialization.
     """
-    return _synapse_mean(model, lambda layer: layer.synapse_variance(), "stochastic synapses")
+    total, count = None, 0
+    for layer in model.modules():
+        if isinstance(layer, _StochasticSynapses):
+            values = layer.synapse_variance()
+            total = values.sum() if total is None else total + values.sum()
+            count += values.numel()
+    if total is None:
+        raise ValueError(f"{type(model).__name__} has no stochastic synapses")
+    return total / count
 
 
 def zero_weight_fraction(model: nn.Module) -> float:
