@@ -135,8 +135,12 @@ def test_stochastic_cnn_deploy_is_the_sign_network_it_describes():
     a = torch.where(model.norms[1](a @ torch.where(dense1.h >= 0, 1.0, -1.0).T) >= 0, 1.0, -1.0)
     want = model.norms[2](a @ torch.where(dense2.h >= 0, 1.0, -1.0).T)
     assert torch.allclose(got, want, atol=1e-5)
-    with pytest.raises(ValueError, match="cannot be exported"):
-        model.export_spec()
+    spec = model.export_spec()
+    assert spec["input_shape"] == [1, 28, 28]
+    assert [(l["kind"], l["activation"]) for l in spec["layers"]] == [("conv", "sign"), ("linear", "sign"),
+                                                                       ("linear", "none")]  # fmt: skip
+    assert spec["layers"][0]["weight"].shape == (3, 1, 3, 3) and spec["layers"][0]["padding"] == 1
+    assert spec["layers"][0]["pools"] == [["max", 2]]
 
 
 def test_sign_max_pool_mean_field_matches_sample_mode():

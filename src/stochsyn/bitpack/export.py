@@ -21,10 +21,38 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .layers import build_layer
+import numpy as np
+
+from .conv import POOL_KINDS, PackedConv2d
+from .layers import build_layer, output_is_real
 from .model import PackedNetwork
 
 __all__ = ["network_from_spec", "export_model", "export_run"]
+
+
+def _conv_spec_as_linear(ls: dict, index: int) -> tuple[dict, int, int]:
+    """The dense layer over (dy, dx, c) patches of a "conv" spec entry, and its (kernel, padding)."""
+    where = f"layers[{index}]"
+    w = np.asarray(ls.get("weight"))
+    if w.ndim != 4 or w.shape[2] != w.shape[3]:
+        raise ValueError(f"{where}.weight: expected a conv kernel (out, in, K, K), got shape {w.shape}")
+    padding = ls.get("padding", 0)
+    if isinstance(padding, bool) or not isinstance(padding, (int, np.integer)) or padding < 0:
+        raise ValueError(f"{where}.padding={padding!r}: expected a non-negative int")
+    dense = {key: ls.get(key) for key in ("bias", "bn", "activation")}
+    dense["kind"] = "linear"
+    dense["weight"] = np.ascontiguousarray(w.transpose(0, 2, 3, 1)).reshape(w.shape[0], -1)
+    return dense, int(w.shape[2]), int(padding)
+
+
+def _pools_of(ls: dict, index: int) -> tuple[tuple[str, int], ...]:
+    pools = ls.get("pools", [])
+    if not isinstance(pools, (list, tuple)) or not all(
+        isinstance(p, (list, tuple)) and len(p) == 2 and p[0] in POOL_KINDS and isinstance(p[1], (int, np.integer))
+        and p[1] >= 1 for p in pools  # fmt: skip
+    ):
+        raise ValueError(f"layers[{index}].pools={pools!r}: expected a list of [kind, size], kind in {POOL_KINDS}")
+    return tuple((str(k), int(n)) for k, n in pools)
 
 
 def network_from_spec(spec: dict) -> PackedNetwork:
@@ -37,12 +65,43 @@ def network_from_spec(spec: dict) -> PackedNetwork:
     layer_specs = spec["layers"]
     if not isinstance(layer_specs, (list, tuple)) or not layer_specs:
         raise ValueError("spec.layers: expected a non-empty list of layer dicts")
+    shape: tuple[int, ...] | None = None
+    if "input_shape" in spec:
+        shape = tuple(int(v) for v in spec["input_shape"])
+        if len(shape) != 3 or min(shape) < 1:
+            raise ValueError(f"spec.input_shape={spec['input_shape']!r}: expected [C, H, W]")
     last = len(layer_specs) - 1
-    layers = []
+    layers: list[Any] = []
+    real_inputs = True  # the first layer sees the real pixels
     for i, ls in enumerate(layer_specs):
-        before = layer_specs[i - 1] if i > 0 else None
-        real_inputs = before is None or (isinstance(before, dict) and before.get("activation") == "relu")
-        layers.append(build_layer(ls, index=i, first=real_inputs, last=i == last))
+        if not isinstance(ls, dict):
+            raise TypeError(f"layers[{i}]: expected a dict, got {type(ls).__name__}")
+        if ls.get("kind") == "conv":
+            if shape is None or len(shape) != 3:
+                raise ValueError(f"layers[{i}]: a conv layer needs (C, H, W) maps (spec.input_shape, conv layers "
+                                 "before any dense one)")  # fmt: skip
+            if i == last:
+                raise ValueError(f"layers[{i}]: the last layer must be dense (class scores)")
+            dense, kernel, padding = _conv_spec_as_linear(ls, i)
+            if dense["weight"].shape[1] != kernel * kernel * shape[0]:
+                raise ValueError(f"layers[{i}].weight: {np.asarray(ls['weight']).shape[1]} input channels, "
+                                 f"the maps have {shape[0]}")  # fmt: skip
+            inner = build_layer(dense, index=i, first=real_inputs, last=False)
+            layer: Any = PackedConv2d(inner, shape, kernel, padding, _pools_of(ls, i))  # type: ignore[arg-type]
+            shape = layer.out_shape
+        else:
+            if shape is not None and len(shape) == 3:
+                # torch flattens (c, y, x); the packed maps are flattened (y, x, c)
+                c, h, w = shape
+                wt = np.asarray(ls.get("weight"))
+                if wt.ndim != 2 or wt.shape[1] != c * h * w:
+                    raise ValueError(f"layers[{i}].weight: expected {c * h * w} = {c}×{h}×{w} inputs after the "
+                                     f"conv layers, got shape {wt.shape}")  # fmt: skip
+                ls = dict(ls, weight=wt.reshape(-1, c, h, w).transpose(0, 2, 3, 1).reshape(wt.shape[0], -1))
+            layer = build_layer(ls, index=i, first=real_inputs, last=i == last)
+            shape = (layer.n_out,)
+        real_inputs = output_is_real(layer)
+        layers.append(layer)
     prep = spec["preprocess"]
     if not isinstance(prep, dict) or "mean" not in prep or "std" not in prep:
         raise ValueError(f"spec.preprocess={prep!r}: expected {{'mean': float, 'std': float}}")

@@ -48,6 +48,7 @@ __all__ = [
     "RealScoreLayer",
     "RealReluLayer",
     "REAL_INPUT_KINDS",
+    "output_is_real",
     "reference_activation_input",
     "fold_sign_threshold",
     "build_layer",
@@ -59,6 +60,12 @@ LAYER_KINDS = ("real_sign", "binary_sign", "binary_score", "real_score", "real_r
 REAL_INPUT_KINDS = ("real_sign", "real_score", "real_relu")
 
 _F32_MAX = float(np.finfo(np.float32).max)
+
+
+def output_is_real(layer: Any) -> bool:
+    """True when ``layer`` hands real values to the next layer (ReLU units; see also PackedConv2d)."""
+    real = getattr(layer, "real_output", None)
+    return bool(real) if real is not None else getattr(layer, "kind", None) == "real_relu"
 
 
 def _as_f32_vector(name: str, v: Any, k: int) -> np.ndarray:

@@ -52,7 +52,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .layers import BinaryScoreLayer, BinarySignLayer, RealReluLayer, RealScoreLayer, RealSignLayer
+from .conv import PackedConv2d, flatten_maps
+from .layers import BinaryScoreLayer, BinarySignLayer, RealReluLayer, RealScoreLayer, RealSignLayer, output_is_real
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "PackedNetwork"]
 
@@ -74,7 +75,7 @@ _LAYER_ARRAYS = {
     "real_relu": ("weights", "scale", "offset"),
 }
 
-Layer = RealSignLayer | BinarySignLayer | BinaryScoreLayer | RealScoreLayer | RealReluLayer
+Layer = RealSignLayer | BinarySignLayer | BinaryScoreLayer | RealScoreLayer | RealReluLayer | PackedConv2d
 
 
 def _layer_arrays(kind: str, ternary: bool) -> tuple[str, ...]:
@@ -113,22 +114,35 @@ class PackedNetwork:
         layers = list(layers)
         if not layers:
             raise ValueError("layers: expected at least one layer")
+        real = True  # the first layer sees the real pixels
+        shape: tuple[int, ...] | None = None
         for i, layer in enumerate(layers):
-            # real inputs: the first layer and any layer after a ReLU layer
-            real = i == 0 or getattr(layers[i - 1], "kind", None) == "real_relu"
             last = i == len(layers) - 1
+            conv = isinstance(layer, PackedConv2d)
+            if conv and last:
+                raise ValueError(f"layers[{i}]: the last layer must be dense (class scores), got a conv layer")
             allowed = {
                 (True, True): ("real_score",),
                 (True, False): ("real_sign", "real_relu"),
                 (False, True): ("binary_score",),
                 (False, False): ("binary_sign",),
             }[(real, last)]
-            if getattr(layer, "kind", None) not in allowed:
-                raise ValueError(f"layers[{i}]: kind {getattr(layer, 'kind', None)!r}, expected one of {allowed}")
-            if i > 0 and layer.n_in != layers[i - 1].n_out:
-                raise ValueError(
-                    f"layers[{i}]: n_in={layer.n_in} does not match n_out={layers[i - 1].n_out} of layers[{i - 1}]"
-                )
+            kind = layer.layer.kind if conv else getattr(layer, "kind", None)
+            if kind not in allowed:
+                what = "real" if real else "±1"
+                raise ValueError(f"layers[{i}]: kind {kind!r} on {what} inputs, expected one of {allowed}")
+            if conv:
+                if i > 0 and layer.in_shape != shape:
+                    raise ValueError(f"layers[{i}]: input maps {layer.in_shape} do not match the output "
+                                     f"{shape} of layers[{i - 1}]")  # fmt: skip
+                shape = layer.out_shape
+            else:
+                n_in = int(np.prod(shape)) if shape is not None else layer.n_in
+                if layer.n_in != n_in:
+                    raise ValueError(f"layers[{i}]: n_in={layer.n_in} does not match the {n_in} outputs of "
+                                     f"layers[{i - 1}]")  # fmt: skip
+                shape = (layer.n_out,)
+            real = output_is_real(layer)
         if not isinstance(arch, str):
             raise TypeError(f"arch={arch!r}: expected a str")
         names = [str(c) for c in class_names]
@@ -146,9 +160,15 @@ class PackedNetwork:
 
     # ------------------------------------------------------------------ shape
     @property
+    def input_shape(self) -> tuple[int, ...]:
+        """(C, H, W) of the input images of a convolutional network, (features,) for an MLP."""
+        first = self.layers[0]
+        return first.in_shape if isinstance(first, PackedConv2d) else (int(first.n_in),)
+
+    @property
     def input_dim(self) -> int:
         """Number of (flattened) inputs."""
-        return int(self.layers[0].n_in)
+        return int(np.prod(self.input_shape))
 
     @property
     def n_classes(self) -> int:
@@ -202,10 +222,24 @@ class PackedNetwork:
 
     def scores_prepared(self, x_dep: np.ndarray, *, backend: str = "numba") -> np.ndarray:
         """Class scores for already-preprocessed float inputs (M, input_dim)."""
-        h = x_dep
-        for layer in self.layers:
-            h = layer.forward(h, backend=backend)
+        h = self._maps(x_dep)
+        for i, layer in enumerate(self.layers):
+            h = layer.forward(self._flatten_before(i, h), backend=backend)
         return h
+
+    def _maps(self, x_dep: np.ndarray) -> np.ndarray:
+        """Deployed inputs as the first layer takes them: rows, or channels-last maps (M, H, W, C)."""
+        if not isinstance(self.layers[0], PackedConv2d):
+            return x_dep
+        c, h, w = self.input_shape
+        return np.ascontiguousarray(x_dep.reshape(-1, c, h, w).transpose(0, 2, 3, 1))
+
+    def _flatten_before(self, i: int, h: np.ndarray) -> np.ndarray:
+        """The maps of conv layer i − 1 flattened for dense layer i (unchanged otherwise)."""
+        if h.ndim != 4 or isinstance(self.layers[i], PackedConv2d):
+            return h
+        before = self.layers[i - 1]
+        return flatten_maps(h, before.n_out, bits=not output_is_real(before))
 
     def scores(self, x: np.ndarray, *, batch_size: int = 4096, backend: str = "numba") -> np.ndarray:
         """Class scores (M, n_classes) for raw inputs (see :meth:`prepare_input`), in batches."""
@@ -227,16 +261,17 @@ class PackedNetwork:
         For testing against a reference forward: returns {"z": [...], "a": [...]}
         with one entry per layer ("a" of the last layer = class scores).
         """
-        h = x_dep
-        zs, acts = [], []
-        for layer in self.layers:
-            zs.append(layer.preactivation(h, backend=backend))
-            h = layer.forward(h, backend=backend)
-            acts.append(h)
         from .packing import unpack
 
-        decoded = [unpack(a, layer.n_out) if layer.kind.endswith("sign") else a for a, layer in zip(acts, self.layers)]
-        return {"z": zs, "a": decoded}
+        h = self._maps(x_dep)
+        zs, acts = [], []
+        last = len(self.layers) - 1
+        for i, layer in enumerate(self.layers):
+            h = self._flatten_before(i, h)
+            zs.append(layer.preactivation(h, backend=backend))
+            h = layer.forward(h, backend=backend)
+            acts.append(h if i == last or output_is_real(layer) else unpack(h, layer.n_out))
+        return {"z": zs, "a": acts}
 
     # -------------------------------------------------------------------- I/O
     def to_arrays(self) -> dict[str, np.ndarray]:
@@ -246,8 +281,7 @@ class PackedNetwork:
             "class_names": self.class_names,
             "preprocess": self.preprocess,
             "input_dim": self.input_dim,
-            "layers": [{"kind": layer.kind, "n_in": int(layer.n_in), "n_out": int(layer.n_out),
-                        **({"ternary": True} if layer.mask is not None else {})} for layer in self.layers],  # fmt: skip
+            "layers": [_layer_metadata(layer) for layer in self.layers],
             "creator": _creator(),
         }
         arrays: dict[str, np.ndarray] = {
@@ -256,8 +290,9 @@ class PackedNetwork:
             "metadata": np.array(json.dumps(meta, sort_keys=True)),
         }
         for i, layer in enumerate(self.layers):
-            for name in _layer_arrays(layer.kind, layer.mask is not None):
-                arrays[f"layer{i}.{name}"] = np.ascontiguousarray(getattr(layer, name))
+            inner = layer.layer if isinstance(layer, PackedConv2d) else layer
+            for name in _layer_arrays(inner.kind, inner.mask is not None):
+                arrays[f"layer{i}.{name}"] = np.ascontiguousarray(getattr(inner, name))
         arrays["digest"] = np.array(_digest(arrays))
         return arrays
 
@@ -328,6 +363,11 @@ class PackedNetwork:
         expected_keys = {"format", "format_version", "metadata", "digest"}
         for i, spec in enumerate(specs):
             kind = spec.get("kind") if isinstance(spec, dict) else None
+            conv = spec.get("conv") if kind == "conv" else None
+            if kind == "conv":
+                if not isinstance(conv, dict):
+                    raise ValueError(f"metadata.layers[{i}].conv: expected the conv geometry (a JSON object)")
+                kind = conv.get("layer_kind")
             if kind not in _LAYER_CLASSES:
                 raise ValueError(f"metadata.layers[{i}].kind={kind!r}: expected one of {tuple(_LAYER_CLASSES)}")
             n_in, n_out = spec.get("n_in"), spec.get("n_out")
@@ -346,15 +386,32 @@ class PackedNetwork:
             if fields["weights"].ndim != 2 or fields["weights"].shape[0] != n_out:
                 raise ValueError(f"layer{i}.weights: shape {fields['weights'].shape}, expected ({n_out}, ...)")
             try:
-                layers.append(_LAYER_CLASSES[kind](n_in=n_in, **fields))
-            except (ValueError, TypeError) as exc:
+                layer = _LAYER_CLASSES[kind](n_in=n_in, **fields)
+                if conv is not None:
+                    layer = PackedConv2d(layer, tuple(conv["in_shape"]), int(conv["kernel"]), int(conv["padding"]),
+                                         tuple(tuple(p) for p in conv["pools"]))  # fmt: skip
+                layers.append(layer)
+            except (ValueError, TypeError, KeyError) as exc:
                 raise ValueError(f"layer{i}: {exc}") from None
         extra = set(arrays) - expected_keys
         if extra:
             raise ValueError(f"unexpected arrays {sorted(extra)}")
-        if meta["input_dim"] != layers[0].n_in:
-            raise ValueError(f"metadata.input_dim={meta['input_dim']} but layer0 has n_in={layers[0].n_in}")
-        return cls(layers, arch=meta["arch"], class_names=meta["class_names"], preprocess=meta["preprocess"])
+        net = cls(layers, arch=meta["arch"], class_names=meta["class_names"], preprocess=meta["preprocess"])
+        if meta["input_dim"] != net.input_dim:
+            raise ValueError(f"metadata.input_dim={meta['input_dim']} but the layers take {net.input_dim} inputs")
+        return net
+
+
+def _layer_metadata(layer: Layer) -> dict[str, Any]:
+    """The metadata entry of one layer: kind and sizes (and, for a conv layer, its geometry)."""
+    inner = layer.layer if isinstance(layer, PackedConv2d) else layer
+    meta: dict[str, Any] = {"kind": layer.kind, "n_in": int(inner.n_in), "n_out": int(inner.n_out)}
+    if inner.mask is not None:
+        meta["ternary"] = True
+    if isinstance(layer, PackedConv2d):
+        meta["conv"] = {"layer_kind": inner.kind, "in_shape": list(layer.in_shape), "kernel": layer.kernel,
+                        "padding": layer.padding, "pools": [list(p) for p in layer.pools]}  # fmt: skip
+    return meta
 
 
 def _check_batch_size(batch_size: int) -> int:

@@ -1,10 +1,14 @@
-"""ONNX export of a deployed binary (or ternary) MLP with sign or ReLU units (the export spec of :mod:`.export`).
+"""ONNX export of a deployed binary (or ternary) MLP or CNN with sign or ReLU units (the export spec of :mod:`.export`).
 
 The graph uses standard operators only (opset 17) and reproduces torch deploy mode:
 
 * input ``pixels``: float32 (M, D) in [0, 1] (0–255 images divided by 255);
   ``a = (pixels − mean) / std`` (Sub, Div);
-* every layer ``v = a·Wᵀ (+ b)`` (MatMul with the ±1 weights stored as float32, Add);
+* convolutional networks: the inputs reshaped to NCHW (Reshape), every conv layer
+  ``v = conv(a, W) (+ b)`` (Conv, zero padding as in torch, the ±1/0 kernels stored
+  as float32), its pools (MaxPool / AveragePool, kernel = stride), Flatten before
+  the first dense layer (torch's (c, y, x) order);
+* every dense layer ``v = a·Wᵀ (+ b)`` (MatMul with the ±1 weights stored as float32, Add);
 * hidden layers: sign(BN_eval(v)) with sign(0) = +1, as the folded comparison
   ``s ⊙ v ≥ t`` of :func:`~stochsyn.bitpack.layers.fold_sign_threshold` (Mul,
   GreaterOrEqual, Where → ±1). The fold is exact for every float32 v, so the only
@@ -55,26 +59,45 @@ def spec_to_onnx(spec: dict) -> Any:
         return name
 
     layers = spec["layers"]
-    d_in = int(np.asarray(layers[0]["weight"]).shape[1])
+    d_in = int(np.prod(spec["input_shape"])) if "input_shape" in spec else int(np.asarray(layers[0]["weight"]).shape[1])
     prep = spec["preprocess"]
     const("mean", np.array(prep["mean"], dtype=np.float32))
     const("std", np.array(prep["std"], dtype=np.float32))
     nodes.append(helper.make_node("Sub", ["pixels", "mean"], ["centred"]))
     nodes.append(helper.make_node("Div", ["centred", "std"], ["a0"]))
     cur = "a0"
+    if "input_shape" in spec:  # NCHW images, as torch's conv layers see them
+        shape = np.array([-1, *map(int, spec["input_shape"])], dtype=np.int64)
+        nodes.append(helper.make_node("Reshape", ["a0", const("input_shape", shape)], ["a0_maps"]))
+        cur = "a0_maps"
     last = len(layers) - 1
     for i, ls in enumerate(layers):
+        conv = ls.get("kind") == "conv"
         w = np.asarray(ls["weight"]).astype(np.float32)
-        k, n = w.shape
+        k, n = w.shape[0], int(np.prod(w.shape[1:]))
         bias = ls.get("bias")
         bn = _check_bn(ls.get("bn"), k, f"layers[{i}]")
-        nodes.append(helper.make_node("MatMul", [cur, const(f"W{i}T", np.ascontiguousarray(w.T))], [f"z{i}"]))
+
+        def per_unit(name: str, v: np.ndarray, conv: bool = conv) -> str:
+            """A per-unit constant, shaped (1, C, 1, 1) to broadcast over NCHW maps in conv layers."""
+            v = np.asarray(v, dtype=np.float32)
+            return const(name, v.reshape(1, -1, 1, 1) if conv else v)
+
+        if conv:
+            p = int(ls.get("padding", 0))
+            nodes.append(helper.make_node("Conv", [cur, const(f"W{i}", w)], [f"z{i}"], kernel_shape=list(w.shape[2:]),
+                                          pads=[p, p, p, p], strides=[1, 1]))  # fmt: skip
+        else:
+            if i > 0 and layers[i - 1].get("kind") == "conv":
+                nodes.append(helper.make_node("Flatten", [cur], [f"flat{i}"], axis=1))
+                cur = f"flat{i}"
+            nodes.append(helper.make_node("MatMul", [cur, const(f"W{i}T", np.ascontiguousarray(w.T))], [f"z{i}"]))
         v = f"z{i}"
-        real_inputs = i == 0 or layers[i - 1].get("activation") == "relu"
+        real_inputs = i == 0 or _real_output(layers[i - 1])
+        if i < last and bias is not None:
+            nodes.append(helper.make_node("Add", [v, per_unit(f"b{i}", bias)], [f"v{i}"]))
+            v = f"v{i}"
         if ls.get("activation") == "relu":  # real units: BN_eval(x·Wᵀ + b), then Relu
-            if bias is not None:
-                nodes.append(helper.make_node("Add", [v, const(f"b{i}", np.asarray(bias, np.float32))], [f"v{i}"]))
-                v = f"v{i}"
             if bn is not None:
                 nodes.append(helper.make_node(
                     "BatchNormalization",
@@ -83,19 +106,15 @@ def spec_to_onnx(spec: dict) -> Any:
                     [f"y{i}"], epsilon=float(bn["eps"])))  # fmt: skip
                 v = f"y{i}"
             nodes.append(helper.make_node("Relu", [v], [f"a{i + 1}"]))
-            cur = f"a{i + 1}"
+            cur = _pools(nodes, f"a{i + 1}", ls, i)
             continue
         if i < last:
-            if bias is not None:
-                nodes.append(helper.make_node("Add", [v, const(f"b{i}", np.asarray(bias, np.float32))], [f"v{i}"]))
-                v = f"v{i}"
             signs, bounds = fold_sign_threshold(bn, k)
-            nodes.append(helper.make_node("Mul", [v, const(f"s{i}", signs.astype(np.float32))], [f"sv{i}"]))
-            nodes.append(helper.make_node("GreaterOrEqual", [f"sv{i}", const(f"t{i}", bounds.astype(np.float32))],
-                                          [f"on{i}"]))
+            nodes.append(helper.make_node("Mul", [v, per_unit(f"s{i}", signs)], [f"sv{i}"]))
+            nodes.append(helper.make_node("GreaterOrEqual", [f"sv{i}", per_unit(f"t{i}", bounds)], [f"on{i}"]))
             nodes.append(helper.make_node("Where", [f"on{i}", const(f"one{i}", np.float32(1.0)),
                                                     const(f"minus{i}", np.float32(-1.0))], [f"a{i + 1}"]))
-            cur = f"a{i + 1}"
+            cur = _pools(nodes, f"a{i + 1}", ls, i)
             continue
         if real_inputs:  # real inputs (one-layer or ReLU network): scores = BN_eval(x·Wᵀ + b)
             if bias is not None:
@@ -122,7 +141,7 @@ def spec_to_onnx(spec: dict) -> Any:
     nodes.append(helper.make_node("ArgMax", ["scores"], ["label"], axis=1, keepdims=0))
     k_out = int(np.asarray(layers[-1]["weight"]).shape[0])
     graph = helper.make_graph(
-        nodes, "stochsyn_binary_mlp",
+        nodes, "stochsyn_binary_network",
         [helper.make_tensor_value_info("pixels", TensorProto.FLOAT, ["batch", d_in])],
         [helper.make_tensor_value_info("scores", TensorProto.FLOAT, ["batch", k_out]),
          helper.make_tensor_value_info("label", TensorProto.INT64, ["batch"])],
@@ -136,6 +155,22 @@ def spec_to_onnx(spec: dict) -> Any:
     meta.key, meta.value = "class_names", ",".join(map(str, spec["class_names"]))
     onnx.checker.check_model(model)
     return model
+
+
+def _real_output(ls: dict) -> bool:
+    """The layer hands real values on: ReLU units, or sign units average-pooled."""
+    return ls.get("activation") == "relu" or any(p[0] == "avg" for p in ls.get("pools", []))
+
+
+def _pools(nodes: list[Any], cur: str, ls: dict, i: int) -> str:
+    """MaxPool / AveragePool nodes (kernel = stride = size) for the pools of layer i; returns the output name."""
+    from onnx import helper
+
+    for j, (kind, size) in enumerate(ls.get("pools", [])):
+        op = "MaxPool" if kind == "max" else "AveragePool"
+        nodes.append(helper.make_node(op, [cur], [f"pool{i}_{j}"], kernel_shape=[size, size], strides=[size, size]))
+        cur = f"pool{i}_{j}"
+    return cur
 
 
 def export_onnx(model_or_spec: Any, out: str | os.PathLike) -> Path:

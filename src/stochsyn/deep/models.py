@@ -159,17 +159,33 @@ class DeepModel(nn.Module):
     def _spec(self, layers: list[dict[str, Any]]) -> dict[str, Any]:
         n_out = layers[-1]["weight"].shape[0]
         names = self.class_names if self.class_names is not None else [str(c) for c in range(n_out)]
-        return {
+        spec = {
             "arch": self.arch,
             "class_names": list(names),
             "preprocess": {"mean": float(self.input_mean), "std": float(self.input_std)},
             "layers": layers,
         }
+        if self.architecture.family == "cnn":
+            spec["input_shape"] = [int(s) for s in self.architecture.input_shape]
+        return spec
+
+    def _layer_spec(self, i: int, weight: torch.Tensor, bias: np.ndarray | None, bn: dict[str, Any] | None,
+                    activation: str) -> dict[str, Any]:  # fmt: skip
+        """One entry of the export spec: a "linear" layer, or a "conv" layer with its padding and pools."""
+        layer = self.layers[i]
+        entry: dict[str, Any] = {
+            "kind": "conv" if hasattr(layer, "kernel_size") else "linear",
+            "weight": weight.detach().cpu().to(torch.int8).numpy().copy(),
+            "bias": bias,
+            "bn": bn,
+            "activation": activation,
+        }
+        if entry["kind"] == "conv":
+            entry["padding"] = int(layer.padding)
+            entry["pools"] = [[p.kind, int(p.size)] for p in self.pools[i]]
+        return entry
 
     def _export_check(self, activation: str) -> None:
-        if self.architecture.family != "mlp":
-            raise ValueError(f"a {self.kind} {self.arch} network cannot be exported yet: "
-                             f"only dense (mlp:...) networks can")  # fmt: skip
         if activation not in ("sign", "relu"):
             raise ValueError(f"a {self.kind} network with activation={activation!r} cannot be exported: "
                              f"only sign and relu networks can")  # fmt: skip
@@ -477,13 +493,8 @@ class StochasticNet(_StochasticSchedules, DeepModel):
             if self.norms is not None:
                 n = self.norms[i]
                 bn = _bn_spec(n.weight, n.bias, n.deploy_mean, n.deploy_var, n.eps)
-            layers.append({
-                "kind": "linear",
-                "weight": layer.deployed_weight().detach().cpu().to(torch.int8).numpy().copy(),
-                "bias": _np32(layer.bias),
-                "bn": bn,
-                "activation": self.act.name if i < last else "none",
-            })  # fmt: skip
+            layers.append(self._layer_spec(i, layer.deployed_weight(), _np32(layer.bias), bn,
+                                           self.act.name if i < last else "none"))  # fmt: skip
         return self._spec(layers)
 
 
@@ -526,13 +537,14 @@ class _STENet(DeepModel):
         (TWN) as int8, and the batch-norm running statistics. TWN's positive scale
         alpha is folded into the batch norm: BN(alpha z' + b) = BN'(z') with
         mean' = (mean − b)/alpha, var' = var/alpha², eps' = eps/alpha²."""
-        if not all(isinstance(layer, (BinaryConnectLinear, TernaryWeightLinear)) for layer in self.layers):
+        low_precision = (BinaryConnectLinear, BinaryConnectConv2d, TernaryWeightLinear, TernaryWeightConv2d)
+        if not all(isinstance(layer, low_precision) for layer in self.layers):
             return super().export_spec()
         self._export_check(self.activation)
         layers = []
         last = len(self.layers) - 1
         for i, layer in enumerate(self.layers):
-            twn = isinstance(layer, TernaryWeightLinear)
+            twn = isinstance(layer, (TernaryWeightLinear, TernaryWeightConv2d))
             scale = layer.deploy_scale() if twn else 1.0
             bias = layer.bias
             bn = None
@@ -546,13 +558,8 @@ class _STENet(DeepModel):
                     bn = _bn_spec(n.weight, n.bias, n.running_mean, n.running_var, n.eps)
             elif twn:
                 raise ValueError("a TWN network without batch norm cannot be exported (its scale has nowhere to go)")
-            layers.append({
-                "kind": "linear",
-                "weight": layer.deployed_weight().cpu().to(torch.int8).numpy().copy(),
-                "bias": _np32(bias),
-                "bn": bn,
-                "activation": self.activation if i < last else "none",
-            })  # fmt: skip
+            layers.append(self._layer_spec(i, layer.deployed_weight(), _np32(bias), bn,
+                                           self.activation if i < last else "none"))  # fmt: skip
         return self._spec(layers)
 
 

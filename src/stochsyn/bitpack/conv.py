@@ -1,0 +1,341 @@
+"""Packed convolution for deployed binary / ternary CNNs (``cnn:...`` networks of ``stochsyn.deep``).
+
+Feature maps are stored channels-last, one image per row:
+
+* real maps (ReLU units, the input pixels, or sign units after an average pool):
+  float (M, H, W, C);
+* ±1 maps (sign units): the channels of every pixel packed into words,
+  uint64 (M, H, W, ⌈C/64⌉), bit c % 64 of word c // 64 = +1 (padding bits 0).
+
+A convolution layer (kernel K, stride 1, zero padding p) computes, like torch's
+``F.conv2d`` in deploy mode,
+
+    z[m, y, x, k] = Σ_{(dy, dx) inside the image} Σ_c W[k, c, dy, dx] · a[m, y + dy − p, x + dx − p, c].
+
+**Padding convention.** Torch pads with 0, and a ±1 unit cannot be 0, so a
+padded tap is not "a −1 input" nor "a +1 input": it contributes nothing. The
+packed kernel (:func:`xnor_conv2d`) therefore *skips* the taps that fall outside
+the image and counts the valid ones: for ±1 maps
+z = Σ_valid (C − 2 popcount(a XOR W)), an exact integer whose range shrinks
+at the border (nothing is replaced by a sign). For real maps the patches of
+:func:`im2col` are padded with 0.0, which contributes exactly 0 to the sums.
+
+The layer's (bias, batch norm, activation) are those of a dense packed layer
+(:mod:`.layers`) applied to the patch vectors, whose entries are ordered
+(dy, dx, c): :class:`PackedConv2d` wraps that dense layer ("inner" layer) and
+adds the geometry and the pools that follow it. Pools (non-overlapping
+windows, stride = size, the last partial row/column dropped, as ``F.max_pool2d``):
+max of ±1 units = OR of the bits; average of ±1 units leaves ±1 for real
+values (the next layer then takes real inputs); max / average of real units as
+torch computes them in float32.
+
+The dense layer after the last convolution sees the maps flattened in (y, x, c)
+order; :func:`stochsyn.bitpack.export.network_from_spec` permutes its weight
+columns from torch's (c, y, x) flattening once, at export.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .layers import REAL_INPUT_KINDS, output_is_real
+from .packing import n_words, pack, unpack
+
+__all__ = [
+    "POOL_KINDS",
+    "xnor_conv2d",
+    "im2col",
+    "pool_maps",
+    "flatten_maps",
+    "PackedConv2d",
+]
+
+POOL_KINDS = ("max", "avg")
+
+try:
+    from numba import njit, prange
+
+    from ..packed.products import popcount as _popcount
+
+    _HAVE_NUMBA = True
+except ImportError:  # pragma: no cover - exercised only on broken installs
+    _HAVE_NUMBA = False
+
+
+if _HAVE_NUMBA:
+
+    @njit(cache=True, parallel=True)
+    def _xnor_conv_numba(a, w, c_in, ks, pad, thresholds, fuse, z_out, bits_out):
+        """z (or the packed bits of z >= thresholds when ``fuse``) of the ±1 convolution, padded taps skipped."""
+        m, h, wd, nwc = a.shape
+        k_out = w.shape[2]
+        ho = h + 2 * pad - ks + 1
+        wo = wd + 2 * pad - ks + 1
+        nwo = (k_out + 63) // 64
+        for r in prange(m * ho):
+            i = r // ho
+            y = r - i * ho
+            acc = np.empty(k_out, dtype=np.int64)
+            for x in range(wo):
+                for k in range(k_out):
+                    acc[k] = 0
+                valid = 0
+                for dy in range(ks):
+                    yy = y + dy - pad
+                    if yy < 0 or yy >= h:
+                        continue
+                    for dx in range(ks):
+                        xx = x + dx - pad
+                        if xx < 0 or xx >= wd:
+                            continue
+                        valid += 1
+                        t = dy * ks + dx
+                        for q in range(nwc):
+                            av = a[i, yy, xx, q]
+                            for k in range(k_out):
+                                acc[k] += _popcount(av ^ w[t, q, k])
+                base = valid * c_in
+                if fuse:
+                    for q in range(nwo):
+                        word = np.uint64(0)
+                        top = min(64, k_out - q * 64)
+                        for u in range(top):
+                            k = q * 64 + u
+                            if base - 2 * acc[k] >= thresholds[k]:
+                                word |= np.uint64(1) << np.uint64(u)
+                        bits_out[i, y, x, q] = word
+                else:
+                    for k in range(k_out):
+                        z_out[i, y, x, k] = base - 2 * acc[k]
+
+
+def _check_maps(a: np.ndarray, c_in: int) -> np.ndarray:
+    a = np.asarray(a)
+    if a.dtype != np.uint64 or a.ndim != 4 or a.shape[3] != n_words(c_in):
+        raise ValueError(f"a_packed: expected uint64 maps (M, H, W, {n_words(c_in)}), got {a.dtype} {a.shape}")
+    return np.ascontiguousarray(a)
+
+
+def tap_weights(weights: np.ndarray, c_in: int, kernel: int) -> np.ndarray:
+    """Per-tap packed kernels (K·K, ⌈C/64⌉, C_out) from dense packed rows over (dy, dx, c) patches."""
+    w = unpack(np.asarray(weights), kernel * kernel * c_in).reshape(-1, kernel * kernel, c_in)
+    return np.ascontiguousarray(pack(w).transpose(1, 2, 0))
+
+
+def xnor_conv2d(
+    a_packed: np.ndarray,
+    w_taps: np.ndarray,
+    c_in: int,
+    kernel: int,
+    padding: int,
+    thresholds: np.ndarray | None = None,
+    *,
+    backend: str = "numba",
+) -> np.ndarray:
+    """Exact ±1 convolution of packed maps, stride 1, zero padding (padded taps contribute 0).
+
+    z[m, y, x, k] = Σ_{valid (dy, dx)} (C − 2 popcount(a[m, y+dy−p, x+dx−p] XOR W[dy·K+dx, :, k])).
+
+    Args:
+        a_packed: uint64 (M, H, W, ⌈c_in/64⌉), packed ±1 maps (padding bits 0).
+        w_taps: uint64 (K·K, ⌈c_in/64⌉, C_out), from :func:`tap_weights`.
+        c_in, kernel, padding: input channels C, kernel size K, zero padding p.
+        thresholds: int (C_out,) or None. Given, the result is the packed maps of
+            [z ≥ thresholds] (uint64 (M, H', W', ⌈C_out/64⌉)); else z itself (int32 (M, H', W', C_out)).
+        backend: "numba" (multithreaded kernel) or "numpy" (the unpacked int64 reference).
+
+    Shape: H' = H + 2p − K + 1, W' = W + 2p − K + 1.
+    """
+    a = _check_maps(a_packed, c_in)
+    w = np.asarray(w_taps)
+    if w.dtype != np.uint64 or w.ndim != 3 or w.shape[:2] != (kernel * kernel, n_words(c_in)):
+        raise ValueError(f"w_taps: expected uint64 ({kernel * kernel}, {n_words(c_in)}, C_out), got {w.dtype} {w.shape}")
+    m, h, wd, _ = a.shape
+    ho, wo = h + 2 * padding - kernel + 1, wd + 2 * padding - kernel + 1
+    if ho < 1 or wo < 1 or padding < 0:
+        raise ValueError(f"kernel={kernel}, padding={padding} do not fit {h}×{wd} maps")
+    k_out = w.shape[2]
+    fuse = thresholds is not None
+    t = np.zeros(k_out, dtype=np.int64) if thresholds is None else np.asarray(thresholds, dtype=np.int64)
+    if t.shape != (k_out,):
+        raise ValueError(f"thresholds: expected shape ({k_out},), got {t.shape}")
+    if backend == "numpy" or not _HAVE_NUMBA:
+        x = unpack(a, c_in).astype(np.int64)
+        wt = unpack(np.ascontiguousarray(w.transpose(2, 0, 1)), c_in).astype(np.int64)  # (C_out, K·K, C)
+        patches = im2col(x, kernel, padding)  # zero padding: the padded taps contribute 0
+        z = (patches @ wt.reshape(k_out, -1).T).reshape(m, ho, wo, k_out)
+        return pack(z >= t) if fuse else z.astype(np.int32)
+    z_out = np.empty((m, ho, wo, 0 if fuse else k_out), dtype=np.int32)
+    bits = np.empty((m, ho, wo, n_words(k_out) if fuse else 0), dtype=np.uint64)
+    if m:
+        _xnor_conv_numba(a, w, int(c_in), int(kernel), int(padding), t, fuse, z_out, bits)
+    return bits if fuse else z_out
+
+
+def im2col(x: np.ndarray, kernel: int, padding: int) -> np.ndarray:
+    """Patches (M·H'·W', K·K·C) of real maps x (M, H, W, C), entries ordered (dy, dx, c), zero padded."""
+    x = np.asarray(x)
+    m, h, w, c = x.shape
+    xp = np.pad(x, ((0, 0), (padding, padding), (padding, padding), (0, 0))) if padding else x
+    win = np.lib.stride_tricks.sliding_window_view(xp, (kernel, kernel), axis=(1, 2))  # (M, H', W', C, K, K)
+    ho, wo = win.shape[1], win.shape[2]
+    return np.ascontiguousarray(win.transpose(0, 1, 2, 4, 5, 3)).reshape(m * ho * wo, kernel * kernel * c)
+
+
+def pool_maps(h: np.ndarray, kind: str, size: int, channels: int, bits: bool) -> tuple[np.ndarray, bool]:
+    """Pool maps over size×size windows (stride size, remainder dropped); returns (maps, still_bits).
+
+    Max of ±1 maps is the OR of their words; average of ±1 maps unpacks them to ±1.0
+    (float32) first and returns real maps; real maps are pooled in float32.
+    """
+    if kind not in POOL_KINDS:
+        raise ValueError(f"pool kind={kind!r}: expected one of {POOL_KINDS}")
+    m, hh, ww = h.shape[:3]
+    ho, wo = hh // size, ww // size
+    if bits and kind == "max":
+        v = h[:, : ho * size, : wo * size].reshape(m, ho, size, wo, size, h.shape[3])
+        return np.bitwise_or.reduce(np.bitwise_or.reduce(v, axis=4), axis=2), True
+    if bits:
+        h = unpack(h, channels).astype(np.float32)
+    v = h[:, : ho * size, : wo * size].reshape(m, ho, size, wo, size, h.shape[3])
+    if kind == "max":
+        return v.max(axis=(2, 4)), False
+    # torch's average pool: the float32 sum of the window divided by its size
+    return (v.sum(axis=(2, 4), dtype=np.float32) / np.float32(size * size)).astype(np.float32), False
+
+
+def flatten_maps(h: np.ndarray, channels: int, bits: bool) -> np.ndarray:
+    """Maps (M, H, W, ·) as rows in (y, x, c) order: packed (M, ⌈H·W·C/64⌉) for ±1 maps, else (M, H·W·C)."""
+    m = h.shape[0]
+    if not bits:
+        return h.reshape(m, -1)
+    if channels % 64 == 0:  # the words of consecutive pixels already are the row's packing
+        return np.ascontiguousarray(h).reshape(m, -1)
+    return pack(unpack(h, channels).reshape(m, -1))
+
+
+@dataclass(frozen=True, eq=False)
+class PackedConv2d:
+    """A packed convolution layer: a dense packed layer over (dy, dx, c) patches, its geometry and pools.
+
+    Args:
+        layer: the inner dense layer (:mod:`.layers`): ``real_sign`` or ``real_relu`` on real maps,
+            ``binary_sign`` on ±1 maps; ``n_in`` = K·K·C, ``n_out`` = output channels.
+        in_shape: (C, H, W) of the input maps.
+        kernel, padding: K (odd or even) and the zero padding p (stride 1).
+        pools: the pools after the activation, ((kind, size), ...).
+    """
+
+    layer: Any
+    in_shape: tuple[int, int, int]
+    kernel: int
+    padding: int
+    pools: tuple[tuple[str, int], ...] = ()
+    kind: str = "conv"
+
+    def __post_init__(self) -> None:
+        c, h, w = (int(v) for v in self.in_shape)
+        object.__setattr__(self, "in_shape", (c, h, w))
+        object.__setattr__(self, "pools", tuple((str(k), int(s)) for k, s in self.pools))
+        if min(c, h, w) < 1 or self.kernel < 1 or self.padding < 0:
+            raise ValueError(f"in_shape={self.in_shape}, kernel={self.kernel}, padding={self.padding}: expected "
+                             "positive sizes and a non-negative padding")  # fmt: skip
+        if self.layer.kind not in ("real_sign", "real_relu", "binary_sign"):
+            raise ValueError(f"conv: inner layer kind {self.layer.kind!r}, expected real_sign, real_relu or binary_sign")
+        if self.layer.n_in != self.kernel * self.kernel * c:
+            raise ValueError(f"conv: inner layer has n_in={self.layer.n_in}, expected K·K·C = {self.kernel**2 * c}")
+        if h + 2 * self.padding < self.kernel or w + 2 * self.padding < self.kernel:
+            raise ValueError(f"conv: kernel {self.kernel} with padding {self.padding} does not fit {h}×{w} maps")
+        for kind, size in self.pools:
+            if kind not in POOL_KINDS or size < 1:
+                raise ValueError(f"conv: pool ({kind!r}, {size}): expected kind in {POOL_KINDS} and size >= 1")
+        taps = planes = None
+        if not self.real_input:
+            taps = tap_weights(self.layer.weights, c, self.kernel)
+            if self.layer.mask is not None:
+                planes = (taps, tap_weights(self.layer.weights & self.layer.mask, c, self.kernel))
+        object.__setattr__(self, "_taps", taps)
+        object.__setattr__(self, "_planes", planes)
+        if min(self.out_shape) < 1:
+            raise ValueError(f"conv: the pools {self.pools} leave no output pixel")
+
+    # ---------------------------------------------------------------- shapes
+    @property
+    def real_input(self) -> bool:
+        return self.layer.kind in REAL_INPUT_KINDS
+
+    @property
+    def conv_shape(self) -> tuple[int, int, int]:
+        """(C_out, H', W') before the pools."""
+        c, h, w = self.in_shape
+        return (self.n_out, h + 2 * self.padding - self.kernel + 1, w + 2 * self.padding - self.kernel + 1)
+
+    @property
+    def out_shape(self) -> tuple[int, int, int]:
+        """(C_out, H'', W'') after the pools."""
+        c, h, w = self.conv_shape
+        for _, size in self.pools:
+            h, w = h // size, w // size
+        return (c, h, w)
+
+    @property
+    def real_output(self) -> bool:
+        """True when the output maps are real (ReLU units, or sign units after an average pool)."""
+        return output_is_real(self.layer) or any(kind == "avg" for kind, _ in self.pools)
+
+    @property
+    def n_in(self) -> int:
+        return int(self.layer.n_in)
+
+    @property
+    def n_out(self) -> int:
+        return int(self.layer.n_out)
+
+    @property
+    def weights(self) -> np.ndarray:
+        return self.layer.weights
+
+    @property
+    def mask(self) -> np.ndarray | None:
+        return self.layer.mask
+
+    # -------------------------------------------------------------- compute
+    def _convolve(self, h: np.ndarray, backend: str) -> np.ndarray:
+        """The activation maps before the pools: packed ±1 (sign units) or real (ReLU units)."""
+        c, _, _ = self.in_shape
+        m = h.shape[0]
+        _, ho, wo = self.conv_shape
+        if self.real_input:
+            out = self.layer.forward(im2col(h, self.kernel, self.padding), backend=backend)
+            return out.reshape(m, ho, wo, out.shape[1])
+        thresholds = self.layer.thresholds
+        if self._planes is None:
+            return xnor_conv2d(h, self._taps, c, self.kernel, self.padding, thresholds, backend=backend)
+        zu, zv = (xnor_conv2d(h, p, c, self.kernel, self.padding, backend=backend) for p in self._planes)
+        return pack((zu + zv) // 2 >= thresholds)
+
+    def forward(self, h: np.ndarray, backend: str = "numba") -> np.ndarray:
+        """Output maps (see the module docstring for the layouts) of input maps ``h``."""
+        out = self._convolve(h, backend)
+        bits = not output_is_real(self.layer)
+        for kind, size in self.pools:
+            out, bits = pool_maps(out, kind, size, self.n_out, bits)
+        return out
+
+    def preactivation(self, h: np.ndarray, backend: str = "numba") -> np.ndarray:
+        """z maps (M, H', W', C_out) in the original weight orientation, no bias (int32 on ±1 maps)."""
+        c, _, _ = self.in_shape
+        m = h.shape[0]
+        _, ho, wo = self.conv_shape
+        if self.real_input:
+            z = self.layer.preactivation(im2col(h, self.kernel, self.padding), backend=backend)
+            return z.reshape(m, ho, wo, self.n_out)
+        if self._planes is None:
+            z = xnor_conv2d(h, self._taps, c, self.kernel, self.padding, backend=backend)
+        else:
+            zu, zv = (xnor_conv2d(h, p, c, self.kernel, self.padding, backend=backend) for p in self._planes)
+            z = (zu + zv) // 2
+        return z * self.layer.signs.astype(np.int32)
