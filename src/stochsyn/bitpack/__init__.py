@@ -8,7 +8,7 @@ ONNX file of standard operators). See docs/bitpack.md.
 """
 
 from .export import export_model, export_run, network_from_spec
-from .onnx_export import export_onnx, export_run_onnx, spec_to_onnx
+from .onnx_export import OnnxNetwork, export_onnx, export_run_onnx, spec_to_onnx
 from .kernels import real_binary_matmul, real_sign_pack, xnor_matmul, xnor_sign_pack
 from .model import FORMAT_NAME, FORMAT_VERSION, PackedNetwork
 from .packing import n_words, pack, unpack
@@ -28,6 +28,7 @@ __all__ = [
     "export_model",
     "export_run",
     "export_onnx",
+    "OnnxNetwork",
     "export_run_onnx",
     "spec_to_onnx",
 ]

@@ -47,6 +47,7 @@ from .packing import n_words, pack, unpack
 __all__ = [
     "POOL_KINDS",
     "xnor_conv2d",
+    "real_conv2d",
     "im2col",
     "pool_maps",
     "flatten_maps",
@@ -104,12 +105,131 @@ if _HAVE_NUMBA:
                         top = min(64, k_out - q * 64)
                         for u in range(top):
                             k = q * 64 + u
-                            if base - 2 * acc[k] >= thresholds[k]:
-                                word |= np.uint64(1) << np.uint64(u)
+                            word |= np.uint64(base - 2 * acc[k] >= thresholds[k]) << np.uint64(u)
                         bits_out[i, y, x, q] = word
                 else:
                     for k in range(k_out):
                         z_out[i, y, x, k] = base - 2 * acc[k]
+
+
+    @njit(cache=True, parallel=True, fastmath={"reassoc", "contract"})
+    def _real_conv_numba(x, wt, ks, pad, thresholds, gamma, fuse, z_out, bits_out):
+        """float32 sums of the real convolution (padded taps skipped), or, when ``fuse``, the packed
+        bits of [exact sum >= thresholds]: decided by the float32 sum when it is farther from the
+        threshold than the float32 error bound gamma Σ|x|, else by an exact float64 sum."""
+        m, h, wd, c = x.shape
+        k_out = wt.shape[2]
+        ho = h + 2 * pad - ks + 1
+        wo = wd + 2 * pad - ks + 1
+        nwo = (k_out + 63) // 64
+        for r in prange(m * ho):
+            i = r // ho
+            y = r - i * ho
+            # one output row at a time, taps outermost: a tap's C_out kernel values stay in
+            # registers while they sweep the row
+            zrow = np.zeros((wo, k_out), dtype=np.float32)
+            arow = np.zeros(wo, dtype=np.float64)
+            for dy in range(ks):
+                yy = y + dy - pad
+                if yy < 0 or yy >= h:
+                    continue
+                for dx in range(ks):
+                    t = dy * ks + dx
+                    x0 = max(0, pad - dx)
+                    x1 = min(wo, wd + pad - dx)
+                    for ci in range(c):
+                        for xo in range(x0, x1):
+                            v = x[i, yy, xo + dx - pad, ci]
+                            arow[xo] += abs(np.float64(v))
+                            for k in range(k_out):
+                                zrow[xo, k] += v * wt[t, ci, k]
+            for xo in range(wo):
+                acc = zrow[xo]
+                absx = arow[xo]
+                if not fuse:
+                    for k in range(k_out):
+                        z_out[i, y, xo, k] = acc[k]
+                    continue
+                bound = gamma * absx
+                for q in range(nwo):
+                    word = np.uint64(0)
+                    top = min(64, k_out - q * 64)
+                    for u in range(top):
+                        k = q * 64 + u
+                        zz = np.float64(acc[k])
+                        d = zz - thresholds[k]
+                        margin = bound + 1e-15 * (abs(zz) + abs(thresholds[k]))
+                        bit = d > margin  # branch-free on the common path: the sign of d is random
+                        if abs(d) <= margin:  # too close to call in float32: the exact float64 sum
+                            e = 0.0
+                            for dy in range(ks):
+                                yy = y + dy - pad
+                                if yy < 0 or yy >= h:
+                                    continue
+                                for dx in range(ks):
+                                    xx = xo + dx - pad
+                                    if xx < 0 or xx >= wd:
+                                        continue
+                                    for ci in range(c):
+                                        e += np.float64(x[i, yy, xx, ci]) * np.float64(wt[dy * ks + dx, ci, k])
+                            bit = e >= thresholds[k]
+                        word |= np.uint64(bit) << np.uint64(u)
+                    bits_out[i, y, xo, q] = word
+
+
+def real_conv2d(
+    x: np.ndarray,
+    w_taps: np.ndarray,
+    kernel: int,
+    padding: int,
+    thresholds: np.ndarray | None = None,
+    *,
+    backend: str = "numba",
+) -> np.ndarray:
+    """Convolution of real maps with ±1 (or ternary) kernels, stride 1, zero padding.
+
+    Args:
+        x: float (M, H, W, C) real maps.
+        w_taps: float32 (K·K, C, C_out) kernel values in {−1, 0, +1} (:func:`real_tap_weights`).
+        kernel, padding: K and the zero padding p.
+        thresholds: float64 (C_out,) or None. Given, the packed maps of [z ≥ thresholds]
+            (uint64 (M, H', W', ⌈C_out/64⌉)), decided as by the exact sum (float32 sums,
+            the ones within the rigorous float32 error bound 1.01·n·2⁻²⁴·Σ|x| of the
+            threshold recomputed in float64, as :func:`~stochsyn.bitpack.kernels.real_sign_pack`);
+            else the float32 sums z (M, H', W', C_out).
+        backend: "numba" (direct multithreaded kernel) or "numpy" (im2col and float64 BLAS).
+    """
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    w = np.ascontiguousarray(w_taps, dtype=np.float32)
+    m, h, wd, c = x.shape
+    if w.ndim != 3 or w.shape[:2] != (kernel * kernel, c):
+        raise ValueError(f"w_taps: expected ({kernel * kernel}, {c}, C_out), got {w.shape}")
+    k_out = w.shape[2]
+    ho, wo = h + 2 * padding - kernel + 1, wd + 2 * padding - kernel + 1
+    fuse = thresholds is not None
+    t = np.zeros(k_out) if thresholds is None else np.asarray(thresholds, dtype=np.float64)
+    if backend == "numpy" or not _HAVE_NUMBA:
+        z = im2col(x.astype(np.float64), kernel, padding) @ w.reshape(-1, k_out).astype(np.float64)
+        z = z.reshape(m, ho, wo, k_out)
+        return pack(z >= t) if fuse else z.astype(np.float32)
+    z_out = np.empty((m, ho, wo, 0 if fuse else k_out), dtype=np.float32)
+    bits = np.empty((m, ho, wo, n_words(k_out) if fuse else 0), dtype=np.uint64)
+    gamma = 1.01 * kernel * kernel * c * 2.0**-24
+    if m:
+        _real_conv_numba(x, w, int(kernel), int(padding), t, gamma, fuse, z_out, bits)
+    return bits if fuse else z_out
+
+
+def real_tap_weights(layer: Any, c_in: int, kernel: int) -> np.ndarray:
+    """float32 (K·K, C, C_out) kernel values of a dense packed layer over (dy, dx, c) patches (zeros of ternary
+    layers included; the rows of flipped sign units as stored)."""
+    from .layers import unpacked_weights
+
+    w = unpacked_weights(layer).astype(np.float32)
+    signs = getattr(layer, "signs", None)
+    if signs is not None:  # back to the stored (flipped) orientation the thresholds refer to
+        w = w * signs[:, None].astype(np.float32)
+    return np.ascontiguousarray(w.reshape(-1, kernel * kernel, c_in).transpose(1, 2, 0))
 
 
 def _check_maps(a: np.ndarray, c_in: int) -> np.ndarray:
@@ -253,7 +373,9 @@ class PackedConv2d:
             if kind not in POOL_KINDS or size < 1:
                 raise ValueError(f"conv: pool ({kind!r}, {size}): expected kind in {POOL_KINDS} and size >= 1")
         taps = planes = None
-        if not self.real_input:
+        if self.real_input:
+            taps = real_tap_weights(self.layer, c, self.kernel)
+        else:
             taps = tap_weights(self.layer.weights, c, self.kernel)
             if self.layer.mask is not None:
                 planes = (taps, tap_weights(self.layer.weights & self.layer.mask, c, self.kernel))
@@ -306,11 +428,11 @@ class PackedConv2d:
     def _convolve(self, h: np.ndarray, backend: str) -> np.ndarray:
         """The activation maps before the pools: packed ±1 (sign units) or real (ReLU units)."""
         c, _, _ = self.in_shape
-        m = h.shape[0]
-        _, ho, wo = self.conv_shape
         if self.real_input:
-            out = self.layer.forward(im2col(h, self.kernel, self.padding), backend=backend)
-            return out.reshape(m, ho, wo, out.shape[1])
+            if self.layer.kind == "real_sign":
+                return real_conv2d(h, self._taps, self.kernel, self.padding, self.layer.thresholds, backend=backend)
+            z = real_conv2d(h, self._taps, self.kernel, self.padding, backend=backend)
+            return np.maximum(z * self.layer.scale + self.layer.offset, 0.0).astype(np.float32)
         thresholds = self.layer.thresholds
         if self._planes is None:
             return xnor_conv2d(h, self._taps, c, self.kernel, self.padding, thresholds, backend=backend)
@@ -328,11 +450,9 @@ class PackedConv2d:
     def preactivation(self, h: np.ndarray, backend: str = "numba") -> np.ndarray:
         """z maps (M, H', W', C_out) in the original weight orientation, no bias (int32 on ±1 maps)."""
         c, _, _ = self.in_shape
-        m = h.shape[0]
-        _, ho, wo = self.conv_shape
         if self.real_input:
-            z = self.layer.preactivation(im2col(h, self.kernel, self.padding), backend=backend)
-            return z.reshape(m, ho, wo, self.n_out)
+            z = real_conv2d(h, self._taps, self.kernel, self.padding, backend=backend)
+            return z * getattr(self.layer, "signs", np.ones(self.n_out, dtype=np.int8)).astype(np.float32)
         if self._planes is None:
             z = xnor_conv2d(h, self._taps, c, self.kernel, self.padding, backend=backend)
         else:

@@ -142,9 +142,8 @@ if _HAVE_NUMBA:
                 word = np.uint64(0)
                 base = q * 64
                 top = min(64, k - base)
-                for u in range(top):
-                    if z[r, base + u] >= thresholds[base + u]:
-                        word |= np.uint64(1) << np.uint64(u)
+                for u in range(top):  # branch-free: the comparisons are close to random
+                    word |= np.uint64(z[r, base + u] >= thresholds[base + u]) << np.uint64(u)
                 out[i0 + r, q] = word
 
     @njit(cache=True, parallel=True)

@@ -197,6 +197,12 @@ class PackedNetwork:
         Integers outside [0, 255], floats outside [0, 1] (e.g. 0–255 pixels cast to float)
         and NaN/inf raise ValueError instead of giving wrong classes.
         """
+        x = self._pixels(x, self.input_dim)
+        return (x - np.float32(self.preprocess["mean"])) / np.float32(self.preprocess["std"])
+
+    @staticmethod
+    def _pixels(x: np.ndarray, input_dim: int) -> np.ndarray:
+        """Pixels in [0, 1] as float32 (M, input_dim), checked (the contract of :meth:`prepare_input`)."""
         x = np.asarray(x)
         if x.ndim < 1:
             raise ValueError("x: expected an array of shape (M, ...)")
@@ -216,9 +222,9 @@ class PackedNetwork:
         else:
             raise TypeError(f"x: expected an integer (0-255) or float ([0, 1]) pixel array, got dtype {x.dtype}")
         x = x.reshape(x.shape[0], -1)
-        if x.shape[1] != self.input_dim:
-            raise ValueError(f"x: {x.shape[1]} inputs per example, expected {self.input_dim}")
-        return (x - np.float32(self.preprocess["mean"])) / np.float32(self.preprocess["std"])
+        if x.shape[1] != input_dim:
+            raise ValueError(f"x: {x.shape[1]} inputs per example, expected {input_dim}")
+        return x
 
     def scores_prepared(self, x_dep: np.ndarray, *, backend: str = "numba") -> np.ndarray:
         """Class scores for already-preprocessed float inputs (M, input_dim)."""

@@ -153,8 +153,22 @@ def spec_to_onnx(spec: dict) -> Any:
     meta.key, meta.value = "arch", str(spec["arch"])
     meta = model.metadata_props.add()
     meta.key, meta.value = "class_names", ",".join(map(str, spec["class_names"]))
+    meta = model.metadata_props.add()
+    meta.key, meta.value = "stochsyn_digest", _graph_digest(model)
     onnx.checker.check_model(model)
     return model
+
+
+def _graph_digest(model: Any) -> str:
+    """SHA-256 over the graph's nodes and constants (ONNX has no checksum of its own): detects corrupt weights."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for node in model.graph.node:
+        h.update(node.SerializeToString(deterministic=True))
+    for init in model.graph.initializer:
+        h.update(init.SerializeToString(deterministic=True))
+    return h.hexdigest()
 
 
 def _real_output(ls: dict) -> bool:
@@ -183,3 +197,89 @@ def export_onnx(model_or_spec: Any, out: str | os.PathLike) -> Path:
 def export_run_onnx(run_dir: str | os.PathLike, out: str | os.PathLike) -> Path:
     """Load a ``stochsyn deep train`` run and write its deployed network as ONNX to ``out``."""
     return export_onnx(load_run_model(run_dir), out)
+
+
+class OnnxNetwork:
+    """An exported ONNX network run by onnxruntime, with the inference interface of PackedNetwork.
+
+    Load with :meth:`load`; ``predict`` / ``scores`` take the same pixel arrays
+    (integer 0–255 or float [0, 1]) as :meth:`PackedNetwork.prepare_input`.
+    """
+
+    def __init__(self, session: Any, *, arch: str, class_names: list[str], input_dim: int, n_weights: int,
+                 file_bytes: int) -> None:  # fmt: skip
+        self.session = session
+        self.arch = arch
+        self.class_names = class_names
+        self.input_dim = input_dim
+        self.n_classes = len(class_names)
+        self.n_weights = n_weights
+        self.weight_bytes = file_bytes  # the whole file: ONNX stores the ±1 weights as float32
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, *, threads: int | None = None) -> "OnnxNetwork":
+        """Read, check and open an ONNX file written by :func:`export_onnx`.
+
+        Raises FileNotFoundError if it is missing and one ValueError naming the file
+        for anything else: not ONNX, truncated or corrupt (protobuf or checker
+        errors), not a stochsyn network (no ``pixels`` input / ``scores``,
+        ``label`` outputs), or onnxruntime missing.
+        """
+        import onnx
+
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no such ONNX model file")
+        try:
+            proto = onnx.load(str(path))
+            onnx.checker.check_model(proto)
+        except Exception as exc:  # onnx raises protobuf DecodeError, ValidationError, OSError...
+            raise ValueError(f"{path}: not a readable ONNX model ({type(exc).__name__}: {str(exc)[:200]})") from None
+        graph = proto.graph
+        inputs = [i.name for i in graph.input]
+        outputs = {o.name for o in graph.output}
+        if inputs != ["pixels"] or not {"scores", "label"} <= outputs:
+            raise ValueError(f"{path}: not a stochsyn network (expected the input 'pixels' and the outputs 'scores', "
+                             f"'label'; found inputs {inputs}, outputs {sorted(outputs)})")  # fmt: skip
+        meta = {p.key: p.value for p in proto.metadata_props}
+        if "stochsyn_digest" not in meta:
+            raise ValueError(f"{path}: not written by stochsyn (no stochsyn_digest metadata)")
+        if meta["stochsyn_digest"] != _graph_digest(proto):
+            raise ValueError(f"{path}: checksum mismatch: the file is corrupt or was modified")
+        try:
+            dims = graph.input[0].type.tensor_type.shape.dim
+            input_dim = int(dims[1].dim_value)
+            n_classes = int(graph.output[0].type.tensor_type.shape.dim[1].dim_value)
+        except (IndexError, ValueError):
+            raise ValueError(f"{path}: the graph's input/output shapes are not (batch, D) / (batch, classes)") from None
+        names = meta.get("class_names", "").split(",") if meta.get("class_names") else [str(c) for c in range(n_classes)]
+        if len(names) != n_classes:
+            raise ValueError(f"{path}: metadata names {len(names)} classes, the graph has {n_classes} outputs")
+        try:
+            import onnxruntime as ort
+        except ImportError:
+            raise ValueError(f"{path}: running ONNX files needs onnxruntime (pip install onnxruntime)") from None
+        opts = ort.SessionOptions()
+        if threads is not None:
+            opts.intra_op_num_threads = int(threads)
+        try:
+            session = ort.InferenceSession(proto.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime's own graph errors
+            raise ValueError(f"{path}: onnxruntime cannot run it ({type(exc).__name__}: {str(exc)[:200]})") from None
+        n_weights = sum(int(np.prod(t.dims)) for t in graph.initializer if t.name.startswith("W"))
+        return cls(session, arch=meta.get("arch", "?"), class_names=names, input_dim=input_dim, n_weights=n_weights,
+                   file_bytes=path.stat().st_size)  # fmt: skip
+
+    def scores(self, x: np.ndarray, *, batch_size: int = 4096, backend: str | None = None) -> np.ndarray:
+        """Class scores (M, classes) float32; ``backend`` is ignored (onnxruntime chooses its kernels)."""
+        from .model import PackedNetwork
+
+        x = np.asarray(x)
+        pixels = PackedNetwork._pixels(x, self.input_dim)
+        out = [self.session.run(["scores"], {"pixels": pixels[i : i + batch_size]})[0]
+               for i in range(0, len(pixels), batch_size)]  # fmt: skip
+        return np.concatenate(out) if out else np.empty((0, self.n_classes), dtype=np.float32)
+
+    def predict(self, x: np.ndarray, *, batch_size: int = 4096, backend: str | None = None) -> np.ndarray:
+        """Predicted class indices (int64, (M,)): argmax of :meth:`scores` (first maximum)."""
+        return np.argmax(self.scores(x, batch_size=batch_size), axis=1)

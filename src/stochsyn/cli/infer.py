@@ -1,4 +1,4 @@
-"""``stochsyn infer MODEL.npz --dataset NAME``: bit-packed inference, accuracy and throughput."""
+"""``stochsyn infer MODEL.npz|MODEL.onnx --dataset NAME``: deployed inference, accuracy and throughput."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ def register(app: typer.Typer) -> None:
 
     @app.command("infer")
     def infer(
-        model: Path = typer.Argument(..., help="Packed model file written by `stochsyn deep export` (.npz)."),
+        model: Path = typer.Argument(..., help="Model file written by `stochsyn deep export`: .npz (packed engine) "
+                                               "or .onnx (run by onnxruntime)."),
         dataset: str = typer.Option(
             "fashion-mnist", "--dataset", help="fashion-mnist, mnist-5k (alias mnist5k), idx (with --data-dir) or synthetic."
         ),
@@ -38,7 +39,7 @@ def register(app: typer.Typer) -> None:
         import numpy as np
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-        from ..bitpack import PackedNetwork
+        from ..bitpack import OnnxNetwork, PackedNetwork
         from ..bitpack.kernels import BACKENDS
         from ..deep.data import load_dataset
 
@@ -46,7 +47,9 @@ def register(app: typer.Typer) -> None:
             raise ValueError(f"--split={split!r}: expected 'test' or 'train'")
         if backend not in BACKENDS:
             raise ValueError(f"--backend={backend!r}: expected one of {BACKENDS}")
-        net = PackedNetwork.load(model)
+        net = OnnxNetwork.load(model) if model.suffix.lower() == ".onnx" else PackedNetwork.load(model)
+        if isinstance(net, OnnxNetwork):
+            backend = "onnxruntime"
         name = _ALIASES.get(dataset, dataset)
         data = load_dataset(name, None if data_dir is None else str(data_dir), seed=seed)
         x, y = (data.x_test, data.y_test) if split == "test" else (data.x_train, data.y_train)
@@ -90,13 +93,15 @@ def register(app: typer.Typer) -> None:
             return
         from rich.table import Table
 
-        table = Table(title=f"packed inference: {net.arch} on {name} ({split})")
+        engine = "ONNX (onnxruntime)" if isinstance(net, OnnxNetwork) else "packed"
+        table = Table(title=f"{engine} inference: {net.arch} on {name} ({split})")
         table.add_column("quantity")
         table.add_column("value", justify="right")
         table.add_row("images", f"{result['n']}")
         table.add_row("accuracy", f"{accuracy:.4f}")
         table.add_row("throughput", f"{result['images_per_s']:,.0f} images/s")
         table.add_row("time", f"{elapsed:.3f} s")
-        table.add_row("weights", f"{net.n_weights:,} bits in {net.weight_bytes:,} bytes")
+        stored = "file of" if isinstance(net, OnnxNetwork) else "bits in"
+        table.add_row("weights", f"{net.n_weights:,} weights, {stored} {net.weight_bytes:,} bytes")
         table.add_row("backend / batch", f"{backend} / {batch_size}")
         console.print(table)
