@@ -95,6 +95,7 @@ CASES = [
     ("stochastic", "cnn:8c3-p2-16c3-p2-24-10", {}),
     ("stochastic", "cnn:6c5-p2-70c3-a2-20-10", {}),  # 70 channels (words with padding bits), avg pool → real inputs
     ("bnn", "cnn:8c3-p2-64c3-p2-16-10", {}),
+    ("bnn", "cnn:8c3-a2-16c3-p2-24-10", {}),  # a real-input sign conv of 72 inputs: BLAS and the exact guard
     ("stochastic", "cnn:8c3-p2-16c3-p2-24-10", {"synapses": "ternary", "zero_prior": 0.5}),
     ("twn", "cnn:8c3-p2-16c3-p2-24-10", {}),
     ("binaryconnect", "cnn:8c3-p2-16c3-p2-24-10", {}),

@@ -41,7 +41,8 @@ from typing import Any
 
 import numpy as np
 
-from .layers import REAL_INPUT_KINDS, output_is_real
+from .kernels import guarded_sign_pack
+from .layers import REAL_INPUT_KINDS, float_weights, output_is_real
 from .packing import n_words, pack, unpack
 
 __all__ = [
@@ -222,14 +223,8 @@ def real_conv2d(
 
 def real_tap_weights(layer: Any, c_in: int, kernel: int) -> np.ndarray:
     """float32 (K·K, C, C_out) kernel values of a dense packed layer over (dy, dx, c) patches (zeros of ternary
-    layers included; the rows of flipped sign units as stored)."""
-    from .layers import unpacked_weights
-
-    w = unpacked_weights(layer).astype(np.float32)
-    signs = getattr(layer, "signs", None)
-    if signs is not None:  # back to the stored (flipped) orientation the thresholds refer to
-        w = w * signs[:, None].astype(np.float32)
-    return np.ascontiguousarray(w.reshape(-1, kernel * kernel, c_in).transpose(1, 2, 0))
+    layers included; the rows of flipped sign units as stored, the orientation of the thresholds)."""
+    return float_weights(layer, stored=True).reshape(kernel * kernel, c_in, -1)
 
 
 def _check_maps(a: np.ndarray, c_in: int) -> np.ndarray:
@@ -430,14 +425,40 @@ class PackedConv2d:
         c, _, _ = self.in_shape
         if self.real_input:
             if self.layer.kind == "real_sign":
-                return real_conv2d(h, self._taps, self.kernel, self.padding, self.layer.thresholds, backend=backend)
-            z = real_conv2d(h, self._taps, self.kernel, self.padding, backend=backend)
+                if backend == "numpy" or self.layer.n_in < 64:
+                    return real_conv2d(h, self._taps, self.kernel, self.padding, self.layer.thresholds, backend=backend)
+                return self._blas_conv(h, sign=True)
+            z = self._real_sums(h, backend)
             return np.maximum(z * self.layer.scale + self.layer.offset, 0.0).astype(np.float32)
         thresholds = self.layer.thresholds
         if self._planes is None:
             return xnor_conv2d(h, self._taps, c, self.kernel, self.padding, thresholds, backend=backend)
         zu, zv = (xnor_conv2d(h, p, c, self.kernel, self.padding, backend=backend) for p in self._planes)
         return pack((zu + zv) // 2 >= thresholds)
+
+    def _real_sums(self, h: np.ndarray, backend: str) -> np.ndarray:
+        """float32 sums of a real-input conv: the direct kernel for small patches, else im2col and BLAS."""
+        if backend == "numpy" or self.layer.n_in < 64:
+            return real_conv2d(h, self._taps, self.kernel, self.padding, backend=backend)
+        return self._blas_conv(h, sign=False)
+
+    def _blas_conv(self, h: np.ndarray, sign: bool) -> np.ndarray:
+        """im2col and float32 BLAS (sgemm) in chunks of images (patches of at most ~8 MB): the float32
+        sums, or (``sign``) the packed bits decided as by the exact sums (guarded, see real_conv2d)."""
+        _, ho, wo = self.conv_shape
+        n = self.layer.n_in
+        w = float_weights(self.layer, stored=sign)
+        chunk = max(1, (8 << 20) // (4 * ho * wo * n))
+        width = n_words(self.n_out) if sign else self.n_out
+        out = np.empty((h.shape[0], ho, wo, width), dtype=np.uint64 if sign else np.float32)
+        for i in range(0, h.shape[0], chunk):
+            part = h[i : i + chunk]
+            patches = im2col(np.asarray(part, dtype=np.float32), self.kernel, self.padding)
+            z = patches @ w
+            if sign:
+                z = guarded_sign_pack(patches, w, z, self.layer.thresholds)
+            out[i : i + len(part)] = z.reshape(len(part), ho, wo, -1)
+        return out
 
     def forward(self, h: np.ndarray, backend: str = "numba") -> np.ndarray:
         """Output maps (see the module docstring for the layouts) of input maps ``h``."""

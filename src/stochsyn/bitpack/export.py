@@ -1,18 +1,23 @@
-"""Export a trained binary MLP (``stochsyn.deep``) to a :class:`PackedNetwork` file.
+"""Export a trained binary network (``stochsyn.deep``, MLP or CNN) to a :class:`PackedNetwork` file.
 
 The export contract (implemented by ``stochsyn.deep`` models as ``export_spec()``)::
 
     {"arch": str, "class_names": list[str],
-     "preprocess": {"mean": float, "std": float},      # deployed input = (x − mean)/std, flattened
+     "preprocess": {"mean": float, "std": float},      # deployed input = (x − mean)/std
+     "input_shape": [C, H, W],                          # convolutional networks only
      "layers": [{"kind": "linear",
-                 "weight": int8 (out, in) of ±1,
+                 "weight": int8 (out, in) in {−1, 0, +1},
                  "bias": float32 (out,) or None,
                  "bn": None or {"running_mean", "running_var", "weight", "bias": float32 (out,), "eps": float},
-                 "activation": "sign" (hidden) or "none" (last: class scores)}, ...]}
+                 "activation": "sign" | "relu" (hidden) or "none" (last: class scores)},
+                {"kind": "conv", "weight": int8 (out, in, K, K), "padding": int,
+                 "pools": [["max" | "avg", size], ...], "bias", "bn" (per channel), "activation"}, ...]}
 
-whose torch deploy-mode forward is z = x·Wᵀ (+b) → F.batch_norm(eval) → sign
-(sign(0) = +1) for hidden layers. The folding of (bias, BN, sign) into packed
-thresholds is described in :mod:`stochsyn.bitpack.layers`.
+whose torch deploy-mode forward is z = x·Wᵀ (+b) (or the zero-padded, stride-1
+convolution) → F.batch_norm(eval) → sign (sign(0) = +1) or ReLU → pools for hidden
+layers, torch's (c, y, x) flattening before the first dense layer. The folding of
+(bias, BN, sign) into packed thresholds is described in :mod:`stochsyn.bitpack.layers`,
+the packed convolution in :mod:`stochsyn.bitpack.conv`.
 """
 
 from __future__ import annotations

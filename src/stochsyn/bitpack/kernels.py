@@ -318,6 +318,62 @@ if _HAVE_NUMBA:
             _guarded_threshold_pack(x, w, n, z, i0, i1 - i0, thresholds, gamma, out)
 
 
+    @njit(cache=True, parallel=True)
+    def _guarded_pack_f32w_numba(x, wf, z, thresholds, gamma, out):
+        """Bits of [exact Σ_j x_ij wf_jk >= t_k] from float32 sums z (any order): z decides outside
+        the float32 error bound gamma Σ_j |x_ij|, an exact float64 sum inside it."""
+        m, n = x.shape
+        k = z.shape[1]
+        nwo = out.shape[1]
+        for i in prange(m):
+            absx = 0.0
+            for j in range(n):
+                absx += abs(np.float64(x[i, j]))
+            bound = gamma * absx
+            for q in range(nwo):
+                word = np.uint64(0)
+                top = min(64, k - q * 64)
+                for u in range(top):
+                    kk = q * 64 + u
+                    zz = np.float64(z[i, kk])
+                    d = zz - thresholds[kk]
+                    margin = bound + 1e-15 * (abs(zz) + abs(thresholds[kk]))
+                    bit = d > margin
+                    if abs(d) <= margin:
+                        e = 0.0
+                        for j in range(n):
+                            e += np.float64(x[i, j]) * np.float64(wf[j, kk])
+                        bit = e >= thresholds[kk]
+                    word |= np.uint64(bit) << np.uint64(u)
+                out[i, q] = word
+
+
+def guarded_sign_pack(x: np.ndarray, w_float: np.ndarray, z: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """Packed bits of [exact Σ_j x_ij w_jk ≥ t_k] (uint64 (M, ⌈K/64⌉)) from float32 sums ``z`` = x·w of any order.
+
+    ``x`` float32 (M, n), ``w_float`` float32 (n, K) with values in {−1, 0, +1}
+    (every product exact), ``z`` float32 (M, K) (e.g. float32 BLAS), ``thresholds``
+    float64 (K,). A sum of n exact terms in float32, in any order, is within
+    1.01·n·2⁻²⁴·Σ_j|x_ij| of the exact sum (Higham, §4.2); outside that distance of
+    the threshold z decides, inside it an exact float64 sum does. The decisions
+    are therefore those of the exact sum, whatever order the BLAS summed in.
+    """
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    wf = np.ascontiguousarray(w_float, dtype=np.float32)
+    z = np.ascontiguousarray(z, dtype=np.float32)
+    m, n = x.shape
+    k = wf.shape[1]
+    if wf.shape[0] != n or z.shape != (m, k):
+        raise ValueError(f"guarded_sign_pack: shapes x {x.shape}, w {wf.shape}, z {z.shape} do not agree")
+    t = _check_thresholds(thresholds, k, np.float64)
+    out = np.empty((m, n_words(k)), dtype=np.uint64)
+    if not _HAVE_NUMBA:  # pragma: no cover
+        return _pack_bits((x.astype(np.float64) @ wf.astype(np.float64)) >= t[None, :])
+    if m:
+        _guarded_pack_f32w_numba(x, wf, z, t, 1.01 * n * 2.0**-24, out)
+    return out
+
+
 def _row_block(m: int, largest: int, multiple: int) -> int:
     """Rows per parallel task: ``largest``, or fewer so that small batches still
     give every thread about two tasks (a multiple of ``multiple`` rows)."""

@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from .kernels import real_binary_matmul, real_sign_pack, xnor_matmul, xnor_sign_pack
+from .kernels import guarded_sign_pack, real_binary_matmul, xnor_matmul, xnor_sign_pack
 from .packing import n_words, pack, padding_is_clear, unpack
 
 __all__ = [
@@ -53,6 +53,7 @@ __all__ = [
     "fold_sign_threshold",
     "build_layer",
     "unpacked_weights",
+    "float_weights",
 ]
 
 LAYER_KINDS = ("real_sign", "binary_sign", "binary_score", "real_score", "real_relu")
@@ -301,11 +302,19 @@ class RealSignLayer:
         return int(self.weights.shape[0])
 
     def forward(self, x: np.ndarray, backend: str = "numba") -> np.ndarray:
-        """Packed output bits (M, ceil(K/64)) for real inputs x (M, n_in)."""
-        if self.mask is not None:
+        """Packed output bits (M, ceil(K/64)) for real inputs x (M, n_in).
+
+        Default: float32 BLAS on the weights expanded once, every decision checked
+        against the float32 error bound and recomputed exactly near the threshold
+        (:func:`~stochsyn.bitpack.kernels.guarded_sign_pack`); ``backend="numpy"``:
+        the exact float64 product.
+        """
+        x32 = np.ascontiguousarray(x, dtype=np.float32)
+        if backend == "numpy" or not np.array_equal(x32, x):
             z = _product(real_binary_matmul, x, self, backend)
             return _threshold_bits(z, self.thresholds)
-        return real_sign_pack(x, self.weights, self.n_in, self.thresholds, backend=backend)
+        wf = float_weights(self, stored=True)
+        return guarded_sign_pack(x32, wf, x32 @ wf, self.thresholds)
 
     def preactivation(self, x: np.ndarray, backend: str = "numba") -> np.ndarray:
         """z = x · Wᵀ (float64, original weight signs, no bias)."""
@@ -388,11 +397,13 @@ class BinaryScoreLayer:
 
 @dataclass(frozen=True, eq=False)
 class RealScoreLayer:
-    """Final layer on real inputs (a one-layer network): scores = (x·Wᵀ) · scale + offset, float64.
+    """Final layer on real inputs (a one-layer or ReLU network): scores = (x·Wᵀ) · scale + offset.
 
     (bias, batch norm) are folded algebraically: scale = γ/√(σ²+ε),
-    offset = β + (b − μ)·scale. Unlike the other kinds this does not replay the
-    reference float32 rounding; predictions can differ from it on near ties.
+    offset = β + (b − μ)·scale. x·Wᵀ is float32 BLAS on the weights expanded once
+    (:func:`float_weights`; float64 sums with ``backend="numpy"``). Unlike the
+    other kinds this does not replay the reference float32 rounding; predictions
+    can differ from it on near ties.
     """
 
     weights: np.ndarray
@@ -415,8 +426,10 @@ class RealScoreLayer:
         return int(self.weights.shape[0])
 
     def preactivation(self, x: np.ndarray, backend: str = "numba") -> np.ndarray:
-        """z = x · Wᵀ (float64)."""
-        return _product(real_binary_matmul, x, self, backend)
+        """z = x · Wᵀ: float32 BLAS on the weights expanded once (default), float64 with ``backend="numpy"``."""
+        if backend == "numpy":
+            return _product(real_binary_matmul, x, self, backend)
+        return np.ascontiguousarray(x, dtype=np.float32) @ float_weights(self)
 
     def forward(self, x: np.ndarray, backend: str = "numba") -> np.ndarray:
         """Class scores (M, K) float64."""
@@ -428,9 +441,10 @@ class RealReluLayer(RealScoreLayer):
     """Hidden ReLU layer on real inputs: out = max(0, (x·Wᵀ) · scale + offset), float64.
 
     Binary or ternary weights against real-valued units (BinaryConnect-style
-    networks): :class:`RealScoreLayer` followed by max(0, ·). The sums are float64
-    where the reference computes float32, so outputs differ from it by rounding
-    (~1e-6 relative); predictions are compared in the tests.
+    networks): :class:`RealScoreLayer` followed by max(0, ·). The sums are float32
+    in another order than the reference's (float64 with ``backend="numpy"``), so
+    outputs differ from it by rounding (~1e-6 relative); predictions are compared
+    in the tests.
     """
 
     kind: str = "real_relu"
@@ -438,6 +452,26 @@ class RealReluLayer(RealScoreLayer):
     def forward(self, x: np.ndarray, backend: str = "numba") -> np.ndarray:
         """ReLU outputs (M, K) float64, the next layer's real inputs."""
         return np.maximum(super().forward(x, backend=backend), 0.0)
+
+
+def float_weights(layer: Any, stored: bool = False) -> np.ndarray:
+    """The layer's weights as float32 (n_in, K) ±1/0 values, expanded from its bit planes once and cached.
+
+    Real inputs gain nothing from XNOR arithmetic, so real-input layers multiply
+    with float32 BLAS (sgemm) on these; the file keeps one bit per weight (two for
+    ternary). ``stored``: the orientation the thresholds of a sign layer refer to
+    (rows of flipped units negated), else the original weights.
+    """
+    name = "_f32_stored" if stored else "_f32"
+    cached = getattr(layer, name, None)
+    if cached is None:
+        w = unpacked_weights(layer).astype(np.float32)
+        signs = getattr(layer, "signs", None)
+        if stored and signs is not None:
+            w = w * signs[:, None].astype(np.float32)
+        cached = np.ascontiguousarray(w.T)
+        object.__setattr__(layer, name, cached)
+    return cached
 
 
 def _affine_fold(bn: dict | None, bias: np.ndarray | None, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -1,4 +1,4 @@
-"""PackedNetwork: a deployed binary MLP at one bit per weight, and its ``.npz`` file format.
+"""PackedNetwork: a deployed binary (or ternary) MLP or CNN at one bit per weight, and its ``.npz`` file format.
 
 Inference (deploy mode of the export contract, see :mod:`stochsyn.bitpack.layers`):
 
@@ -36,7 +36,11 @@ key                    dtype, shape             meaning
 Layer kinds: the first layer is ``real_sign`` (or ``real_score`` for a
 one-layer network), later hidden layers ``binary_sign``, the last
 ``binary_score``. Networks of real-valued (ReLU) units have ``real_relu``
-hidden layers (``scale``, ``offset`` as ``real_score``) and a ``real_score`` last layer. :meth:`PackedNetwork.load` checks all of it and raises
+hidden layers (``scale``, ``offset`` as ``real_score``) and a ``real_score`` last layer.
+Convolutional layers (:class:`~stochsyn.bitpack.conv.PackedConv2d`) store the
+arrays of their inner dense layer over (dy, dx, c) patches; their metadata entry
+is ``{"kind": "conv", "n_in", "n_out", "conv": {"layer_kind", "in_shape",
+"kernel", "padding", "pools"}}``. :meth:`PackedNetwork.load` checks all of it and raises
 ValueError naming the file and the problem for a truncated, corrupt or
 inconsistent file.
 """
@@ -176,8 +180,8 @@ class PackedNetwork:
 
     @property
     def weight_bytes(self) -> int:
-        """Bytes of packed weight words (one bit per weight, rows padded to 64 bits)."""
-        return int(sum(layer.weights.nbytes for layer in self.layers))
+        """Bytes of packed weight words (one bit per weight, two for ternary layers; rows padded to 64 bits)."""
+        return int(sum(layer.weights.nbytes + (0 if layer.mask is None else layer.mask.nbytes) for layer in self.layers))
 
     @property
     def n_weights(self) -> int:

@@ -22,11 +22,12 @@ Model kinds (``build_model(kind, arch, **options)``):
 Every model takes raw images in [0, 1] (any shape (B, ...)), standardizes them
 as (x - mean)/std with the dataset's pixel statistics (``set_preprocess``),
 reshapes them to the architecture's input shape and returns class scores.
-``set_mode("deploy")`` selects the deployed binary network; for sign-activation
-MLPs ``export_spec()`` describes it exactly (the contract used by
-``stochsyn.bitpack``):
+``set_mode("deploy")`` selects the deployed binary network; for every model with
+binary or ternary weights (MLP or CNN, sign or ReLU units) ``export_spec()``
+describes it exactly (the contract used by ``stochsyn.bitpack``):
 
-    z = x @ weight.T (+ bias) -> batch norm (eval statistics) -> sign (sign(0)=+1)
+    z = x @ weight.T (+ bias)  or  conv(x, weight, zero padding)
+      -> batch norm (eval statistics) -> sign (sign(0)=+1) or ReLU -> pools
 
 for hidden layers, and the scores after the last layer's optional batch norm.
 """
