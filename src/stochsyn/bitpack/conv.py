@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from .kernels import guarded_sign_pack
+from .kernels import guarded_sign_pack, real_float_matmul
 from .layers import REAL_INPUT_KINDS, float_weights, output_is_real
 from .packing import n_words, pack, unpack
 
@@ -224,7 +224,7 @@ def real_conv2d(
 def real_tap_weights(layer: Any, c_in: int, kernel: int) -> np.ndarray:
     """float32 (K·K, C, C_out) kernel values of a dense packed layer over (dy, dx, c) patches (zeros of ternary
     layers included; the rows of flipped sign units as stored, the orientation of the thresholds)."""
-    return float_weights(layer, stored=True).reshape(kernel * kernel, c_in, -1)
+    return np.ascontiguousarray(float_weights(layer, stored=True).T).reshape(kernel * kernel, c_in, -1)
 
 
 def _check_maps(a: np.ndarray, c_in: int) -> np.ndarray:
@@ -315,11 +315,17 @@ def pool_maps(h: np.ndarray, kind: str, size: int, channels: int, bits: bool) ->
         return np.bitwise_or.reduce(np.bitwise_or.reduce(v, axis=4), axis=2), True
     if bits:
         h = unpack(h, channels).astype(np.float32)
-    v = h[:, : ho * size, : wo * size].reshape(m, ho, size, wo, size, h.shape[3])
-    if kind == "max":
-        return v.max(axis=(2, 4)), False
-    # torch's average pool: the float32 sum of the window divided by its size
-    return (v.sum(axis=(2, 4), dtype=np.float32) / np.float32(size * size)).astype(np.float32), False
+    # one strided view per window position: elementwise max / sum of size² quarter-size arrays
+    parts = [h[:, dy : ho * size : size, dx : wo * size : size] for dy in range(size) for dx in range(size)]
+    out = np.array(parts[0], dtype=np.float32)
+    for part in parts[1:]:
+        if kind == "max":
+            np.maximum(out, part, out=out)
+        else:
+            out += part
+    if kind == "avg":  # torch's average pool: the float32 sum of the window divided by its size
+        out /= np.float32(size * size)
+    return out, False
 
 
 def flatten_maps(h: np.ndarray, channels: int, bits: bool) -> np.ndarray:
@@ -429,7 +435,10 @@ class PackedConv2d:
                     return real_conv2d(h, self._taps, self.kernel, self.padding, self.layer.thresholds, backend=backend)
                 return self._blas_conv(h, sign=True)
             z = self._real_sums(h, backend)
-            return np.maximum(z * self.layer.scale + self.layer.offset, 0.0).astype(np.float32)
+            # the fold BN_eval(z) = z·scale + offset and max(0, ·), in place in float32 as torch's BN
+            z *= self.layer.scale.astype(np.float32)
+            z += self.layer.offset.astype(np.float32)
+            return np.maximum(z, np.float32(0.0), out=z)
         thresholds = self.layer.thresholds
         if self._planes is None:
             return xnor_conv2d(h, self._taps, c, self.kernel, self.padding, thresholds, backend=backend)
@@ -437,13 +446,13 @@ class PackedConv2d:
         return pack((zu + zv) // 2 >= thresholds)
 
     def _real_sums(self, h: np.ndarray, backend: str) -> np.ndarray:
-        """float32 sums of a real-input conv: the direct kernel for small patches, else im2col and BLAS."""
+        """float32 sums of a real-input conv: the direct kernel for small patches, else im2col and a matmul."""
         if backend == "numpy" or self.layer.n_in < 64:
             return real_conv2d(h, self._taps, self.kernel, self.padding, backend=backend)
         return self._blas_conv(h, sign=False)
 
     def _blas_conv(self, h: np.ndarray, sign: bool) -> np.ndarray:
-        """im2col and float32 BLAS (sgemm) in chunks of images (patches of at most ~8 MB): the float32
+        """im2col and the float32 product in chunks of images (patches of at most ~8 MB): the float32
         sums, or (``sign``) the packed bits decided as by the exact sums (guarded, see real_conv2d)."""
         _, ho, wo = self.conv_shape
         n = self.layer.n_in
@@ -454,14 +463,26 @@ class PackedConv2d:
         for i in range(0, h.shape[0], chunk):
             part = h[i : i + chunk]
             patches = im2col(np.asarray(part, dtype=np.float32), self.kernel, self.padding)
-            z = patches @ w
+            z = real_float_matmul(patches, w)
             if sign:
                 z = guarded_sign_pack(patches, w, z, self.layer.thresholds)
             out[i : i + len(part)] = z.reshape(len(part), ho, wo, -1)
         return out
 
     def forward(self, h: np.ndarray, backend: str = "numba") -> np.ndarray:
-        """Output maps (see the module docstring for the layouts) of input maps ``h``."""
+        """Output maps (see the module docstring for the layouts) of input maps ``h``.
+
+        Real-valued (ReLU) layers take large batches in chunks of images whose
+        pre-pool maps fill about 16 MB, so that the activation and the pools run on
+        maps still in cache.
+        """
+        c, ho, wo = self.conv_shape
+        chunk = max(1, (16 << 20) // (4 * c * ho * wo))
+        if h.shape[0] <= chunk or not output_is_real(self.layer):
+            return self._forward(h, backend)
+        return np.concatenate([self._forward(h[i : i + chunk], backend) for i in range(0, h.shape[0], chunk)])
+
+    def _forward(self, h: np.ndarray, backend: str) -> np.ndarray:
         out = self._convolve(h, backend)
         bits = not output_is_real(self.layer)
         for kind, size in self.pools:

@@ -319,6 +319,19 @@ if _HAVE_NUMBA:
 
 
     @njit(cache=True, parallel=True)
+    def _float_matmul_numba(x, w, out, row_block, unit_tile):
+        """out = x · wᵀ for float32 x (M, n) and w (K, n), register-tiled like the real-input kernel."""
+        m = x.shape[0]
+        k = w.shape[0]
+        n_blocks = (m + row_block - 1) // row_block
+        for blk in prange(n_blocks):
+            i0 = blk * row_block
+            i1 = min(m, i0 + row_block)
+            for k0 in range(0, k, unit_tile):
+                k1 = min(k, k0 + unit_tile)
+                _real_rows(x, w[k0:k1], i0, i1, k0, k1, out, 0)
+
+    @njit(cache=True, parallel=True)
     def _guarded_pack_f32w_numba(x, wf, z, thresholds, gamma, out):
         """Bits of [exact Σ_j x_ij wf_jk >= t_k] from float32 sums z (any order): z decides outside
         the float32 error bound gamma Σ_j |x_ij|, an exact float64 sum inside it."""
@@ -342,17 +355,37 @@ if _HAVE_NUMBA:
                     if abs(d) <= margin:
                         e = 0.0
                         for j in range(n):
-                            e += np.float64(x[i, j]) * np.float64(wf[j, kk])
+                            e += np.float64(x[i, j]) * np.float64(wf[kk, j])
                         bit = e >= thresholds[kk]
                     word |= np.uint64(bit) << np.uint64(u)
                 out[i, q] = word
 
 
+def real_float_matmul(x: np.ndarray, w_rows: np.ndarray) -> np.ndarray:
+    """x · wᵀ in float32 (M, K) for float32 x (M, n) and weight rows w (K, n), e.g. ±1/0 values.
+
+    The numba real-input kernel (4 rows × 4 units register tiles, rows split across
+    numba's threads) on weights already expanded to float32: unlike a BLAS call it
+    shares numba's thread pool with the XNOR kernels, so a network alternating the
+    two does not run two spinning thread pools on the same cores.
+    """
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    w = np.ascontiguousarray(w_rows, dtype=np.float32)
+    if x.ndim != 2 or w.ndim != 2 or x.shape[1] != w.shape[1]:
+        raise ValueError(f"real_float_matmul: shapes x {x.shape} and w {w.shape} do not agree")
+    out = np.empty((x.shape[0], w.shape[0]), dtype=np.float32)
+    if not _HAVE_NUMBA:  # pragma: no cover
+        return x @ w.T
+    if x.shape[0] and w.shape[0]:
+        _float_matmul_numba(x, w, out, _row_block(x.shape[0], _REAL_ROW_BLOCK, 4), _REAL_UNIT_TILE)
+    return out
+
+
 def guarded_sign_pack(x: np.ndarray, w_float: np.ndarray, z: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
     """Packed bits of [exact Σ_j x_ij w_jk ≥ t_k] (uint64 (M, ⌈K/64⌉)) from float32 sums ``z`` = x·w of any order.
 
-    ``x`` float32 (M, n), ``w_float`` float32 (n, K) with values in {−1, 0, +1}
-    (every product exact), ``z`` float32 (M, K) (e.g. float32 BLAS), ``thresholds``
+    ``x`` float32 (M, n), ``w_float`` float32 weight rows (K, n) with values in {−1, 0, +1}
+    (every product exact), ``z`` float32 (M, K) (e.g. :func:`real_float_matmul`), ``thresholds``
     float64 (K,). A sum of n exact terms in float32, in any order, is within
     1.01·n·2⁻²⁴·Σ_j|x_ij| of the exact sum (Higham, §4.2); outside that distance of
     the threshold z decides, inside it an exact float64 sum does. The decisions
@@ -362,13 +395,13 @@ def guarded_sign_pack(x: np.ndarray, w_float: np.ndarray, z: np.ndarray, thresho
     wf = np.ascontiguousarray(w_float, dtype=np.float32)
     z = np.ascontiguousarray(z, dtype=np.float32)
     m, n = x.shape
-    k = wf.shape[1]
-    if wf.shape[0] != n or z.shape != (m, k):
+    k = wf.shape[0]
+    if wf.shape[1] != n or z.shape != (m, k):
         raise ValueError(f"guarded_sign_pack: shapes x {x.shape}, w {wf.shape}, z {z.shape} do not agree")
     t = _check_thresholds(thresholds, k, np.float64)
     out = np.empty((m, n_words(k)), dtype=np.uint64)
     if not _HAVE_NUMBA:  # pragma: no cover
-        return _pack_bits((x.astype(np.float64) @ wf.astype(np.float64)) >= t[None, :])
+        return _pack_bits((x.astype(np.float64) @ wf.astype(np.float64).T) >= t[None, :])
     if m:
         _guarded_pack_f32w_numba(x, wf, z, t, 1.01 * n * 2.0**-24, out)
     return out

@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from .kernels import guarded_sign_pack, real_binary_matmul, xnor_matmul, xnor_sign_pack
+from .kernels import guarded_sign_pack, real_binary_matmul, real_float_matmul, xnor_matmul, xnor_sign_pack
 from .packing import n_words, pack, padding_is_clear, unpack
 
 __all__ = [
@@ -314,7 +314,7 @@ class RealSignLayer:
             z = _product(real_binary_matmul, x, self, backend)
             return _threshold_bits(z, self.thresholds)
         wf = float_weights(self, stored=True)
-        return guarded_sign_pack(x32, wf, x32 @ wf, self.thresholds)
+        return guarded_sign_pack(x32, wf, real_float_matmul(x32, wf), self.thresholds)
 
     def preactivation(self, x: np.ndarray, backend: str = "numba") -> np.ndarray:
         """z = x · Wᵀ (float64, original weight signs, no bias)."""
@@ -400,7 +400,7 @@ class RealScoreLayer:
     """Final layer on real inputs (a one-layer or ReLU network): scores = (x·Wᵀ) · scale + offset.
 
     (bias, batch norm) are folded algebraically: scale = γ/√(σ²+ε),
-    offset = β + (b − μ)·scale. x·Wᵀ is float32 BLAS on the weights expanded once
+    offset = β + (b − μ)·scale. x·Wᵀ is float32 on the weights expanded once
     (:func:`float_weights`; float64 sums with ``backend="numpy"``). Unlike the
     other kinds this does not replay the reference float32 rounding; predictions
     can differ from it on near ties.
@@ -429,7 +429,7 @@ class RealScoreLayer:
         """z = x · Wᵀ: float32 BLAS on the weights expanded once (default), float64 with ``backend="numpy"``."""
         if backend == "numpy":
             return _product(real_binary_matmul, x, self, backend)
-        return np.ascontiguousarray(x, dtype=np.float32) @ float_weights(self)
+        return real_float_matmul(x, float_weights(self))
 
     def forward(self, x: np.ndarray, backend: str = "numba") -> np.ndarray:
         """Class scores (M, K) float64."""
@@ -455,12 +455,13 @@ class RealReluLayer(RealScoreLayer):
 
 
 def float_weights(layer: Any, stored: bool = False) -> np.ndarray:
-    """The layer's weights as float32 (n_in, K) ±1/0 values, expanded from its bit planes once and cached.
+    """The layer's weights as float32 rows (K, n_in) of ±1/0 values, expanded from its bit planes once and cached.
 
     Real inputs gain nothing from XNOR arithmetic, so real-input layers multiply
-    with float32 BLAS (sgemm) on these; the file keeps one bit per weight (two for
-    ternary). ``stored``: the orientation the thresholds of a sign layer refer to
-    (rows of flipped units negated), else the original weights.
+    these with :func:`~stochsyn.bitpack.kernels.real_float_matmul`; the file keeps
+    one bit per weight (two for ternary). ``stored``: the orientation the
+    thresholds of a sign layer refer to (rows of flipped units negated), else the
+    original weights.
     """
     name = "_f32_stored" if stored else "_f32"
     cached = getattr(layer, name, None)
@@ -469,7 +470,7 @@ def float_weights(layer: Any, stored: bool = False) -> np.ndarray:
         signs = getattr(layer, "signs", None)
         if stored and signs is not None:
             w = w * signs[:, None].astype(np.float32)
-        cached = np.ascontiguousarray(w.T)
+        cached = np.ascontiguousarray(w)
         object.__setattr__(layer, name, cached)
     return cached
 
