@@ -17,8 +17,9 @@ padded tap is not "a −1 input" nor "a +1 input": it contributes nothing. The
 packed kernel (:func:`xnor_conv2d`) therefore *skips* the taps that fall outside
 the image and counts the valid ones: for ±1 maps
 z = Σ_valid (C − 2 popcount(a XOR W)), an exact integer whose range shrinks
-at the border (nothing is replaced by a sign). For real maps the patches of
-:func:`im2col` are padded with 0.0, which contributes exactly 0 to the sums.
+at the border (nothing is replaced by a sign). Real maps (:func:`real_conv2d`, or
+:func:`im2col` and a matmul for large patches) skip the same taps, or pad the
+patches with 0.0: either contributes exactly 0 to the sums.
 
 The layer's (bias, batch norm, activation) are those of a dense packed layer
 (:mod:`.layers`) applied to the patch vectors, whose entries are ordered
@@ -49,6 +50,8 @@ __all__ = [
     "POOL_KINDS",
     "xnor_conv2d",
     "real_conv2d",
+    "tap_weights",
+    "real_tap_weights",
     "im2col",
     "pool_maps",
     "flatten_maps",
@@ -433,7 +436,7 @@ class PackedConv2d:
             if self.layer.kind == "real_sign":
                 if backend == "numpy" or self.layer.n_in < 64:
                     return real_conv2d(h, self._taps, self.kernel, self.padding, self.layer.thresholds, backend=backend)
-                return self._blas_conv(h, sign=True)
+                return self._im2col_conv(h, sign=True)
             z = self._real_sums(h, backend)
             # the fold BN_eval(z) = z·scale + offset and max(0, ·), in place in float32 as torch's BN
             z *= self.layer.scale.astype(np.float32)
@@ -449,9 +452,9 @@ class PackedConv2d:
         """float32 sums of a real-input conv: the direct kernel for small patches, else im2col and a matmul."""
         if backend == "numpy" or self.layer.n_in < 64:
             return real_conv2d(h, self._taps, self.kernel, self.padding, backend=backend)
-        return self._blas_conv(h, sign=False)
+        return self._im2col_conv(h, sign=False)
 
-    def _blas_conv(self, h: np.ndarray, sign: bool) -> np.ndarray:
+    def _im2col_conv(self, h: np.ndarray, sign: bool) -> np.ndarray:
         """im2col and the float32 product in chunks of images (patches of at most ~8 MB): the float32
         sums, or (``sign``) the packed bits decided as by the exact sums (guarded, see real_conv2d)."""
         _, ho, wo = self.conv_shape
