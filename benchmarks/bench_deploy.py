@@ -39,6 +39,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from bench_bitpack import row, set_threads  # same folder: the scripts run as files
 
 MODELS = {
     "cnn_sign": ("stochastic", "cnn", {}),
@@ -47,24 +48,6 @@ MODELS = {
     "mlp_sign": ("stochastic", "mlp:784-1024-1024-10", {}),
     "mlp_relu": ("stochastic", "mlp:784-1024-1024-10", {"activation": "relu"}),
 }
-
-
-def set_threads(threads: int) -> None:
-    import numba
-    import torch
-
-    torch.set_num_threads(threads)
-    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
-    try:
-        from threadpoolctl import threadpool_limits
-
-        threadpool_limits(limits=threads, user_api="blas")
-    except ImportError:  # pragma: no cover
-        pass
-
-
-def row(cols: list[str], widths: list[int]) -> str:
-    return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cols, widths)))
 
 
 def ensure_run(run: Path, name: str, epochs: int, threads: int, data) -> None:

@@ -64,6 +64,7 @@ try:
     from numba import njit, prange
 
     from ..packed.products import popcount as _popcount
+    from .kernels import _guard_decide
 
     _HAVE_NUMBA = True
 except ImportError:  # pragma: no cover - exercised only on broken installs
@@ -160,11 +161,8 @@ if _HAVE_NUMBA:
                     top = min(64, k_out - q * 64)
                     for u in range(top):
                         k = q * 64 + u
-                        zz = np.float64(acc[k])
-                        d = zz - thresholds[k]
-                        margin = bound + 1e-15 * (abs(zz) + abs(thresholds[k]))
-                        bit = d > margin  # branch-free on the common path: the sign of d is random
-                        if abs(d) <= margin:  # too close to call in float32: the exact float64 sum
+                        bit, unsure = _guard_decide(np.float64(acc[k]), thresholds[k], bound)
+                        if unsure:  # too close to call in float32: the exact float64 sum
                             e = 0.0
                             for dy in range(ks):
                                 yy = y + dy - pad

@@ -102,6 +102,15 @@ if _HAVE_NUMBA:
             c += _popcount(a[i, w] ^ b[j, w])
         return c
 
+    @njit(cache=True, inline="always")
+    def _guard_decide(zz, t, bound):
+        """(bit, unsure) for [exact sum >= t] from a float32 sum zz within ``bound`` of the exact one:
+        bit = zz > t + margin (branch-free: the comparisons are close to random); unsure when
+        |zz − t| <= margin, where the caller recomputes the sum exactly."""
+        d = zz - t
+        margin = bound + 1e-15 * (abs(zz) + abs(t))
+        return d > margin, abs(d) <= margin
+
     @njit(cache=True)
     def _xnor_rows(a, b, n, i0, i1, j0, j1, col_tile, out, oi0):
         """out[i - oi0, j] = n - 2 popcount(a_i XOR b_j) for i in [i0, i1), j in [j0, j1)."""
@@ -287,18 +296,10 @@ if _HAVE_NUMBA:
                 top = min(64, k - base)
                 for u in range(top):
                     kk = base + u
-                    zz = np.float64(z[r, kk])
-                    t = thresholds[kk]
-                    d = zz - t
-                    margin = bound + 1e-15 * (abs(zz) + abs(t))
-                    if d > margin:
-                        bit = True
-                    elif d < -margin:
-                        bit = False
-                    else:
-                        bit = _exact_real_dot(x, i, w, kk, n) >= t
-                    if bit:
-                        word |= np.uint64(1) << np.uint64(u)
+                    bit, unsure = _guard_decide(np.float64(z[r, kk]), thresholds[kk], bound)
+                    if unsure:
+                        bit = _exact_real_dot(x, i, w, kk, n) >= thresholds[kk]
+                    word |= np.uint64(bit) << np.uint64(u)
                 out[i, q] = word
 
     @njit(cache=True, parallel=True)
@@ -348,11 +349,8 @@ if _HAVE_NUMBA:
                 top = min(64, k - q * 64)
                 for u in range(top):
                     kk = q * 64 + u
-                    zz = np.float64(z[i, kk])
-                    d = zz - thresholds[kk]
-                    margin = bound + 1e-15 * (abs(zz) + abs(thresholds[kk]))
-                    bit = d > margin
-                    if abs(d) <= margin:
+                    bit, unsure = _guard_decide(np.float64(z[i, kk]), thresholds[kk], bound)
+                    if unsure:
                         e = 0.0
                         for j in range(n):
                             e += np.float64(x[i, j]) * np.float64(wf[kk, j])
