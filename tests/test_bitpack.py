@@ -57,12 +57,16 @@ def test_xnor_matmul_exact(backend: str, m: int, n: int, k: int) -> None:
 
 
 def test_xnor_matmul_cache_tiles_and_row_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
-    # A tiny tile budget forces many B tiles (and ragged tails) through the same kernel.
-    monkeypatch.setattr(kernels, "_B_TILE_BYTES", 3 * 8 * 8)
+    # Tiny word chunks and row blocks force many chunks, tasks and ragged tails
+    # (rows not a multiple of 4, a partial last panel) through the same kernel.
+    monkeypatch.setattr(kernels, "_W_CHUNK", 3)
+    monkeypatch.setattr(kernels, "_ROW_BLOCK", 8)
     rng = np.random.default_rng(1)
-    a, b = pm1(rng, (101, 450)), pm1(rng, (23, 450))
+    a, b = pm1(rng, (101, 450)), pm1(rng, (70, 450))
     z = xnor_matmul(pack(a), pack(b), 450)
     np.testing.assert_array_equal(z, a.astype(np.int64) @ b.T.astype(np.int64))
+    t = rng.integers(-40, 40, size=70).astype(np.int32)
+    np.testing.assert_array_equal(unpack(xnor_sign_pack(pack(a), pack(b), 450, t), 70), np.where(z >= t, 1, -1))
 
 
 def test_padding_must_not_corrupt_popcount() -> None:

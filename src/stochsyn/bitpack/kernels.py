@@ -9,10 +9,15 @@
   (the first layer of a binary network sees real inputs), accumulated in
   float64: Σ_j W_kj x_ij = 2 Σ_{j: W_kj=+1} x_ij − Σ_j x_ij.
 
-Each kernel has a numba backend (LLVM ``ctpop``, i.e. the hardware POPCNT /
-AVX-512 VPOPCNTQ instruction where the CPU has it; cache blocked; rows split
-across threads with ``prange``) and a pure-numpy backend (``np.bitwise_count``)
-used as a reference and as a fallback when numba is unavailable.
+Each kernel has a numba backend and a pure-numpy backend (``np.bitwise_count``)
+used as a reference and as a fallback when numba is unavailable. The numba XNOR
+kernel is written on eight-lane uint64 vectors (:mod:`stochsyn.packed.simd`):
+B is copied into panels of 32 rows stored word-major, and a register tile of 4
+A rows × 32 B rows keeps 16 vector accumulators, so that the loop is bound by
+the popcount unit (AVX-512 VPOPCNTQ on zmm registers where the CPU has it; a
+nibble-lookup popcount on AVX2), not by memory; tasks (row blocks × panel
+groups) are spread over threads with ``prange``. The real-input kernels use
+4 × 4 register tiles of float sums.
 """
 
 from __future__ import annotations
@@ -39,10 +44,11 @@ try:  # numba is a declared dependency; the numpy path keeps working without it
 except ImportError:  # pragma: no cover - exercised only on broken installs
     _HAVE_NUMBA = False
 
-# Rows of A handled by one parallel task; B is walked in tiles of about
-# _B_TILE_BYTES so that a tile stays in L2 while every row of the task sweeps it.
-_ROW_BLOCK = 32
-_B_TILE_BYTES = 256 * 1024
+# XNOR product: B rows per panel (4 vectors of 8 lanes; see _micro_4x32), panel
+# words per L1-resident chunk, and the largest number of A rows per parallel task.
+_PANEL = 32
+_W_CHUNK = 64
+_ROW_BLOCK = 64
 # Upper bound on the temporary (rows × K × words) array of the numpy backend.
 _NUMPY_CHUNK_BYTES = 32 * 1024 * 1024
 
@@ -78,29 +84,16 @@ def _check_n(n: int) -> int:
 
 
 if _HAVE_NUMBA:
-    # LLVM ctpop on a 64-bit word (POPCNT / VPOPCNTQ): the one intrinsic of stochsyn.packed
-    from ..packed.products import popcount as _popcount
-
-    @njit(cache=True, inline="always")
-    def _dot_1x4(a, i, b, j, nw):
-        c0 = np.uint64(0)
-        c1 = np.uint64(0)
-        c2 = np.uint64(0)
-        c3 = np.uint64(0)
-        for w in range(nw):
-            x = a[i, w]
-            c0 += _popcount(x ^ b[j, w])
-            c1 += _popcount(x ^ b[j + 1, w])
-            c2 += _popcount(x ^ b[j + 2, w])
-            c3 += _popcount(x ^ b[j + 3, w])
-        return c0, c1, c2, c3
-
-    @njit(cache=True, inline="always")
-    def _dot_1x1(a, i, b, j, nw):
-        c = np.uint64(0)
-        for w in range(nw):
-            c += _popcount(a[i, w] ^ b[j, w])
-        return c
+    # eight-lane uint64 vectors (LLVM <8 x i64>): vpopcntq on zmm registers where the CPU has it
+    from ..packed.simd import (
+        v_broadcast,
+        v_load,
+        v_load_i64,
+        v_sign_bits,
+        v_store,
+        v_store_affine_i32,
+        v_xor_popcount_add,
+    )
 
     @njit(cache=True, inline="always")
     def _guard_decide(zz, t, bound):
@@ -111,61 +104,185 @@ if _HAVE_NUMBA:
         margin = bound + 1e-15 * (abs(zz) + abs(t))
         return d > margin, abs(d) <= margin
 
-    @njit(cache=True)
-    def _xnor_rows(a, b, n, i0, i1, j0, j1, col_tile, out, oi0):
-        """out[i - oi0, j] = n - 2 popcount(a_i XOR b_j) for i in [i0, i1), j in [j0, j1)."""
+    # The ±1 product runs on 512-bit vectors (stochsyn.packed.simd): B is copied
+    # into panels of _PANEL = 32 rows stored word-major (panel[w, jj] = b[q·32 + jj, w]),
+    # so one vector load gives word w of 8 consecutive B rows, and a register
+    # tile of 4 A rows × 32 B rows (16 vector accumulators) does 16
+    # xor-popcount-adds per 4 broadcasts and 4 loads: the kernel is bound by
+    # the popcount unit, not by memory. Counts stay in uint64 lanes; the panel
+    # of one task is swept in chunks of _W_CHUNK words (_W_CHUNK·32·8 bytes,
+    # 16 KiB, stays in L1 while the task's rows pass over it).
+
+    @njit(cache=True, parallel=True)
+    def _pack_panels(b, n_panels):
+        """Flat uint64 (n_panels·nw·32): entry (q·nw + w)·32 + jj = b[q·32 + jj, w] (0 past the last row)."""
+        k, nw = b.shape
+        panels = np.empty(n_panels * nw * _PANEL, dtype=np.uint64)
+        for q in prange(n_panels):
+            for jj in range(_PANEL):
+                j = q * _PANEL + jj
+                base = q * nw * _PANEL + jj
+                if j < k:
+                    for w in range(nw):
+                        panels[base + w * _PANEL] = b[j, w]
+                else:
+                    for w in range(nw):
+                        panels[base + w * _PANEL] = 0
+        return panels
+
+    @njit(cache=True, inline="always")
+    def _micro_4x32(a, i, panels, pbase, w0, w1, acc, abase):
+        """acc[abase + 32 r + jj] += Σ_{w0 ≤ w < w1} popcount(a[i + r, w] XOR panel[w, jj]), r < 4, jj < 32."""
+        c00 = v_load(acc, abase)
+        c01 = v_load(acc, abase + 8)
+        c02 = v_load(acc, abase + 16)
+        c03 = v_load(acc, abase + 24)
+        c10 = v_load(acc, abase + 32)
+        c11 = v_load(acc, abase + 40)
+        c12 = v_load(acc, abase + 48)
+        c13 = v_load(acc, abase + 56)
+        c20 = v_load(acc, abase + 64)
+        c21 = v_load(acc, abase + 72)
+        c22 = v_load(acc, abase + 80)
+        c23 = v_load(acc, abase + 88)
+        c30 = v_load(acc, abase + 96)
+        c31 = v_load(acc, abase + 104)
+        c32 = v_load(acc, abase + 112)
+        c33 = v_load(acc, abase + 120)
+        for w in range(w0, w1):
+            x0 = v_broadcast(a[i, w])
+            x1 = v_broadcast(a[i + 1, w])
+            x2 = v_broadcast(a[i + 2, w])
+            x3 = v_broadcast(a[i + 3, w])
+            o = pbase + w * _PANEL
+            y = v_load(panels, o)
+            c00 = v_xor_popcount_add(c00, x0, y)
+            c10 = v_xor_popcount_add(c10, x1, y)
+            c20 = v_xor_popcount_add(c20, x2, y)
+            c30 = v_xor_popcount_add(c30, x3, y)
+            y = v_load(panels, o + 8)
+            c01 = v_xor_popcount_add(c01, x0, y)
+            c11 = v_xor_popcount_add(c11, x1, y)
+            c21 = v_xor_popcount_add(c21, x2, y)
+            c31 = v_xor_popcount_add(c31, x3, y)
+            y = v_load(panels, o + 16)
+            c02 = v_xor_popcount_add(c02, x0, y)
+            c12 = v_xor_popcount_add(c12, x1, y)
+            c22 = v_xor_popcount_add(c22, x2, y)
+            c32 = v_xor_popcount_add(c32, x3, y)
+            y = v_load(panels, o + 24)
+            c03 = v_xor_popcount_add(c03, x0, y)
+            c13 = v_xor_popcount_add(c13, x1, y)
+            c23 = v_xor_popcount_add(c23, x2, y)
+            c33 = v_xor_popcount_add(c33, x3, y)
+        v_store(acc, abase, c00)
+        v_store(acc, abase + 8, c01)
+        v_store(acc, abase + 16, c02)
+        v_store(acc, abase + 24, c03)
+        v_store(acc, abase + 32, c10)
+        v_store(acc, abase + 40, c11)
+        v_store(acc, abase + 48, c12)
+        v_store(acc, abase + 56, c13)
+        v_store(acc, abase + 64, c20)
+        v_store(acc, abase + 72, c21)
+        v_store(acc, abase + 80, c22)
+        v_store(acc, abase + 88, c23)
+        v_store(acc, abase + 96, c30)
+        v_store(acc, abase + 104, c31)
+        v_store(acc, abase + 112, c32)
+        v_store(acc, abase + 120, c33)
+
+    @njit(cache=True, inline="always")
+    def _micro_1x32(a, i, panels, pbase, w0, w1, acc, abase):
+        """The one-row version of :func:`_micro_4x32` (row tails and single inputs)."""
+        c0 = v_load(acc, abase)
+        c1 = v_load(acc, abase + 8)
+        c2 = v_load(acc, abase + 16)
+        c3 = v_load(acc, abase + 24)
+        for w in range(w0, w1):
+            x = v_broadcast(a[i, w])
+            o = pbase + w * _PANEL
+            c0 = v_xor_popcount_add(c0, x, v_load(panels, o))
+            c1 = v_xor_popcount_add(c1, x, v_load(panels, o + 8))
+            c2 = v_xor_popcount_add(c2, x, v_load(panels, o + 16))
+            c3 = v_xor_popcount_add(c3, x, v_load(panels, o + 24))
+        v_store(acc, abase, c0)
+        v_store(acc, abase + 8, c1)
+        v_store(acc, abase + 16, c2)
+        v_store(acc, abase + 24, c3)
+
+    @njit(cache=True, inline="always")
+    def _count_panel(a, panels, q, i0, rows, w_chunk, acc):
+        """acc[32 r + jj] = popcount(a[i0 + r] XOR b[32 q + jj]) over all words, r < rows."""
         nw = a.shape[1]
-        for t0 in range(j0, j1, col_tile):
-            t1 = min(j1, t0 + col_tile)
-            for i in range(i0, i1):
-                r = i - oi0
-                j = t0
-                while j + 4 <= t1:
-                    c0, c1, c2, c3 = _dot_1x4(a, i, b, j, nw)
-                    out[r, j] = n - 2 * np.int64(c0)
-                    out[r, j + 1] = n - 2 * np.int64(c1)
-                    out[r, j + 2] = n - 2 * np.int64(c2)
-                    out[r, j + 3] = n - 2 * np.int64(c3)
-                    j += 4
-                while j < t1:
-                    out[r, j] = n - 2 * np.int64(_dot_1x1(a, i, b, j, nw))
-                    j += 1
+        pbase = q * nw * _PANEL
+        acc[: rows * _PANEL] = 0
+        for w0 in range(0, nw, w_chunk):
+            w1 = min(nw, w0 + w_chunk)
+            r = 0
+            while r + 4 <= rows:
+                _micro_4x32(a, i0 + r, panels, pbase, w0, w1, acc, r * _PANEL)
+                r += 4
+            while r < rows:
+                _micro_1x32(a, i0 + r, panels, pbase, w0, w1, acc, r * _PANEL)
+                r += 1
 
     @njit(cache=True, parallel=True)
-    def _xnor_matmul_numba(a, b, n, out, row_block, col_tile):
+    def _xnor_matmul_numba(a, panels, n, k, out, row_block, panel_group, w_chunk):
+        """out[i, j] = n − 2 popcount(a_i XOR b_j); tasks = row blocks × panel groups."""
         m = a.shape[0]
-        k = b.shape[0]
-        n_blocks = (m + row_block - 1) // row_block
-        for blk in prange(n_blocks):
-            i0 = blk * row_block
-            i1 = min(m, i0 + row_block)
-            _xnor_rows(a, b, n, i0, i1, 0, k, col_tile, out, 0)
-
-    @njit(cache=True)
-    def _threshold_pack_rows(z, rows, thresholds, out, i0):
-        """Bit u of word q of out[i0 + r] is set iff z[r, 64 q + u] >= thresholds[64 q + u]."""
-        k = z.shape[1]
-        nwo = out.shape[1]
-        for r in range(rows):
-            for q in range(nwo):
-                word = np.uint64(0)
-                base = q * 64
-                top = min(64, k - base)
-                for u in range(top):  # branch-free: the comparisons are close to random
-                    word |= np.uint64(z[r, base + u] >= thresholds[base + u]) << np.uint64(u)
-                out[i0 + r, q] = word
+        n_panels = panels.shape[0] // (a.shape[1] * _PANEL)
+        n_rb = (m + row_block - 1) // row_block
+        n_pg = (n_panels + panel_group - 1) // panel_group
+        for task in prange(n_rb * n_pg):
+            # group-major: a thread's consecutive tasks reuse one panel group (in L2)
+            i0 = (task % n_rb) * row_block
+            rows = min(m, i0 + row_block) - i0
+            q0 = (task // n_rb) * panel_group
+            acc = np.empty(row_block * _PANEL, dtype=np.uint64)
+            for q in range(q0, min(n_panels, q0 + panel_group)):
+                _count_panel(a, panels, q, i0, rows, w_chunk, acc)
+                j0 = q * _PANEL
+                width = min(_PANEL, k - j0)
+                for r in range(rows):
+                    if width == _PANEL:
+                        for v in range(0, _PANEL, 8):
+                            v_store_affine_i32(out, i0 + r, j0 + v, n, v_load(acc, r * _PANEL + v))
+                    else:
+                        for jj in range(width):
+                            out[i0 + r, j0 + jj] = n - 2 * np.int64(acc[r * _PANEL + jj])
 
     @njit(cache=True, parallel=True)
-    def _xnor_sign_pack_numba(a, b, n, thresholds, out, row_block, col_tile):
+    def _xnor_sign_pack_numba(a, panels, n, k, thresholds, out, row_block, panel_group, w_chunk):
+        """Bit j of out row i = [n − 2 popcount(a_i XOR b_j) ≥ thresholds[j]], packed 64 per word;
+        ``thresholds`` int64 padded to a whole number of panels; panel_group even."""
         m = a.shape[0]
-        k = b.shape[0]
-        n_blocks = (m + row_block - 1) // row_block
-        for blk in prange(n_blocks):
-            i0 = blk * row_block
-            i1 = min(m, i0 + row_block)
-            z = np.empty((i1 - i0, k), dtype=np.int32)
-            _xnor_rows(a, b, n, i0, i1, 0, k, col_tile, z, i0)
-            _threshold_pack_rows(z, i1 - i0, thresholds, out, i0)
+        n_panels = panels.shape[0] // (a.shape[1] * _PANEL)
+        n_rb = (m + row_block - 1) // row_block
+        n_pg = (n_panels + panel_group - 1) // panel_group
+        for task in prange(n_rb * n_pg):
+            # group-major: a thread's consecutive tasks reuse one panel group (in L2)
+            i0 = (task % n_rb) * row_block
+            rows = min(m, i0 + row_block) - i0
+            q0 = (task // n_rb) * panel_group
+            acc = np.empty(row_block * _PANEL, dtype=np.uint64)
+            for q in range(q0, min(n_panels, q0 + panel_group)):
+                _count_panel(a, panels, q, i0, rows, w_chunk, acc)
+                j0 = q * _PANEL
+                width = min(_PANEL, k - j0)
+                keep = (np.uint64(1) << np.uint64(width)) - np.uint64(1)
+                shift = np.uint64(j0 % 64)
+                for r in range(rows):
+                    bits = np.uint64(0)
+                    for v in range(0, _PANEL, 8):
+                        lanes = v_sign_bits(n, v_load(acc, r * _PANEL + v), v_load_i64(thresholds, j0 + v))
+                        bits |= lanes << np.uint64(v)
+                    bits = (bits & keep) << shift
+                    # panels 2p and 2p + 1 fill word p, the even one first (same task)
+                    if shift == 0:
+                        out[i0 + r, j0 // 64] = bits
+                    else:
+                        out[i0 + r, j0 // 64] |= bits
 
     @njit(cache=True)
     def _expand_rows(w, n, k0, k1, dest):
@@ -318,7 +435,6 @@ if _HAVE_NUMBA:
                 _real_rows(x, wt, i0, i1, k0, k1, z, i0)
             _guarded_threshold_pack(x, w, n, z, i0, i1 - i0, thresholds, gamma, out)
 
-
     @njit(cache=True, parallel=True)
     def _float_matmul_numba(x, w, out, row_block, unit_tile):
         """out = x · wᵀ for float32 x (M, n) and w (K, n), register-tiled like the real-input kernel."""
@@ -414,8 +530,17 @@ def _row_block(m: int, largest: int, multiple: int) -> int:
     return max(multiple, min(largest, want))
 
 
-def _col_tile(nw: int) -> int:
-    return max(4, (_B_TILE_BYTES // (8 * max(nw, 1))) // 4 * 4)
+def _xnor_plan(m: int, n_panels: int, group_multiple: int) -> tuple[int, int]:
+    """(rows, panels) per parallel task of the XNOR product: up to _ROW_BLOCK rows (a
+    multiple of 4), and the panels split into groups (a multiple of ``group_multiple``)
+    so that even one input row gives every thread about four tasks."""
+    threads = numba.get_num_threads() if _HAVE_NUMBA else 1
+    row_block = _row_block(m, _ROW_BLOCK, 4)
+    n_rb = -(-m // row_block)
+    n_groups = min(n_panels, max(1, -(-4 * threads // n_rb)))
+    group = -(-n_panels // n_groups)
+    group = -(-group // group_multiple) * group_multiple
+    return row_block, group
 
 
 def xnor_matmul(a_packed: np.ndarray, b_packed: np.ndarray, n: int, *, backend: str = "numba") -> np.ndarray:
@@ -437,7 +562,9 @@ def xnor_matmul(a_packed: np.ndarray, b_packed: np.ndarray, n: int, *, backend: 
     if m == 0 or k == 0:
         return out
     if backend == "numba":
-        _xnor_matmul_numba(a, b, n, out, _row_block(m, _ROW_BLOCK, 1), _col_tile(a.shape[1]))
+        n_panels = -(-k // _PANEL)
+        row_block, panel_group = _xnor_plan(m, n_panels, 1)
+        _xnor_matmul_numba(a, _pack_panels(b, n_panels), n, k, out, row_block, panel_group, _W_CHUNK)
         return out
     per_row = max(1, k * a.shape[1] * 8)
     rows = max(1, _NUMPY_CHUNK_BYTES // per_row)
@@ -519,7 +646,12 @@ def xnor_sign_pack(
         z = xnor_matmul(a, w, n, backend=backend)
         return _pack_bits(z >= t[None, :])
     out = np.empty((m, n_words(k)), dtype=np.uint64)
-    _xnor_sign_pack_numba(a, w, n, t, out, _row_block(m, _ROW_BLOCK, 1), _col_tile(a.shape[1]))
+    n_panels = -(-k // _PANEL)
+    # a task's columns must cover whole output words: panel groups of 64 / _PANEL panels
+    row_block, panel_group = _xnor_plan(m, n_panels, 64 // _PANEL)
+    t_lanes = np.zeros(n_panels * _PANEL, dtype=np.int64)  # padded columns are masked off
+    t_lanes[:k] = t
+    _xnor_sign_pack_numba(a, _pack_panels(w, n_panels), n, k, t_lanes, out, row_block, panel_group, _W_CHUNK)
     return out
 
 
