@@ -47,7 +47,9 @@ def test_pack_accepts_bool_and_float_and_rejects_other_values() -> None:
 
 
 @pytest.mark.parametrize("backend", ["numba", "numpy"])
-@pytest.mark.parametrize(("m", "n", "k"), [(1, 1, 1), (7, 63, 5), (37, 64, 9), (70, 65, 131), (33, 300, 66)])
+@pytest.mark.parametrize(
+    ("m", "n", "k"), [(1, 1, 1), (7, 63, 5), (37, 64, 9), (70, 65, 131), (33, 300, 66), (6, 5000, 97)]
+)
 def test_xnor_matmul_exact(backend: str, m: int, n: int, k: int) -> None:
     rng = np.random.default_rng(m * 1000 + n + k)
     a, b = pm1(rng, (m, n)), pm1(rng, (k, n))
@@ -140,3 +142,17 @@ def test_first_layer_guard_decides_near_ties_exactly() -> None:
     t = np.zeros(k)
     z64 = x64 @ w.T.astype(np.float64)
     np.testing.assert_array_equal(unpack(real_sign_pack(x64, pack(w), n, t), k), np.where(z64 >= 0, 1, -1))
+
+
+def test_prepared_panels_give_the_same_products_and_check_n() -> None:
+    rng = np.random.default_rng(5)
+    a, b = pm1(rng, (9, 130)), pm1(rng, (45, 130))
+    prepared = kernels.xnor_panels(pack(b), 130)
+    z = a.astype(np.int64) @ b.T.astype(np.int64)
+    for backend in ("numba", "numpy"):
+        np.testing.assert_array_equal(xnor_matmul(pack(a), prepared, 130, backend=backend), z)
+        t = rng.integers(-20, 20, size=45).astype(np.int32)
+        bits = xnor_sign_pack(pack(a), prepared, 130, t, backend=backend)
+        np.testing.assert_array_equal(unpack(bits, 45), np.where(z >= t, 1, -1))
+    with pytest.raises(ValueError, match="prepared for n=129, but n=130"):
+        xnor_matmul(pack(a), kernels.xnor_panels(pack(b[:, :129]), 129), 130)

@@ -22,12 +22,16 @@ groups) are spread over threads with ``prange``. The real-input kernels use
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from .packing import n_words, packed_n
 
 __all__ = [
     "BACKENDS",
+    "XnorPanels",
+    "xnor_panels",
     "xnor_matmul",
     "real_binary_matmul",
     "xnor_sign_pack",
@@ -87,6 +91,7 @@ if _HAVE_NUMBA:
     # eight-lane uint64 vectors (LLVM <8 x i64>): vpopcntq on zmm registers where the CPU has it
     from ..packed.simd import (
         v_broadcast,
+        v_zero,
         v_load,
         v_load_i64,
         v_sign_bits,
@@ -131,24 +136,30 @@ if _HAVE_NUMBA:
         return panels
 
     @njit(cache=True, inline="always")
-    def _micro_4x32(a, i, panels, pbase, w0, w1, acc, abase):
-        """acc[abase + 32 r + jj] += Σ_{w0 ≤ w < w1} popcount(a[i + r, w] XOR panel[w, jj]), r < 4, jj < 32."""
-        c00 = v_load(acc, abase)
-        c01 = v_load(acc, abase + 8)
-        c02 = v_load(acc, abase + 16)
-        c03 = v_load(acc, abase + 24)
-        c10 = v_load(acc, abase + 32)
-        c11 = v_load(acc, abase + 40)
-        c12 = v_load(acc, abase + 48)
-        c13 = v_load(acc, abase + 56)
-        c20 = v_load(acc, abase + 64)
-        c21 = v_load(acc, abase + 72)
-        c22 = v_load(acc, abase + 80)
-        c23 = v_load(acc, abase + 88)
-        c30 = v_load(acc, abase + 96)
-        c31 = v_load(acc, abase + 104)
-        c32 = v_load(acc, abase + 112)
-        c33 = v_load(acc, abase + 120)
+    def _micro_4x32(a, i, panels, pbase, w0, w1, acc, abase, fresh):
+        """acc[abase + 32 r + jj] (+)= Σ_{w0 ≤ w < w1} popcount(a[i + r, w] XOR panel[w, jj]), r < 4, jj < 32;
+        ``fresh``: start from 0 instead of adding to acc (the first word chunk)."""
+        if fresh:
+            z = v_zero()
+            c00 = c01 = c02 = c03 = c10 = c11 = c12 = c13 = z
+            c20 = c21 = c22 = c23 = c30 = c31 = c32 = c33 = z
+        else:
+            c00 = v_load(acc, abase)
+            c01 = v_load(acc, abase + 8)
+            c02 = v_load(acc, abase + 16)
+            c03 = v_load(acc, abase + 24)
+            c10 = v_load(acc, abase + 32)
+            c11 = v_load(acc, abase + 40)
+            c12 = v_load(acc, abase + 48)
+            c13 = v_load(acc, abase + 56)
+            c20 = v_load(acc, abase + 64)
+            c21 = v_load(acc, abase + 72)
+            c22 = v_load(acc, abase + 80)
+            c23 = v_load(acc, abase + 88)
+            c30 = v_load(acc, abase + 96)
+            c31 = v_load(acc, abase + 104)
+            c32 = v_load(acc, abase + 112)
+            c33 = v_load(acc, abase + 120)
         for w in range(w0, w1):
             x0 = v_broadcast(a[i, w])
             x1 = v_broadcast(a[i + 1, w])
@@ -193,12 +204,15 @@ if _HAVE_NUMBA:
         v_store(acc, abase + 120, c33)
 
     @njit(cache=True, inline="always")
-    def _micro_1x32(a, i, panels, pbase, w0, w1, acc, abase):
+    def _micro_1x32(a, i, panels, pbase, w0, w1, acc, abase, fresh):
         """The one-row version of :func:`_micro_4x32` (row tails and single inputs)."""
-        c0 = v_load(acc, abase)
-        c1 = v_load(acc, abase + 8)
-        c2 = v_load(acc, abase + 16)
-        c3 = v_load(acc, abase + 24)
+        if fresh:
+            c0 = c1 = c2 = c3 = v_zero()
+        else:
+            c0 = v_load(acc, abase)
+            c1 = v_load(acc, abase + 8)
+            c2 = v_load(acc, abase + 16)
+            c3 = v_load(acc, abase + 24)
         for w in range(w0, w1):
             x = v_broadcast(a[i, w])
             o = pbase + w * _PANEL
@@ -216,15 +230,14 @@ if _HAVE_NUMBA:
         """acc[32 r + jj] = popcount(a[i0 + r] XOR b[32 q + jj]) over all words, r < rows."""
         nw = a.shape[1]
         pbase = q * nw * _PANEL
-        acc[: rows * _PANEL] = 0
         for w0 in range(0, nw, w_chunk):
             w1 = min(nw, w0 + w_chunk)
             r = 0
             while r + 4 <= rows:
-                _micro_4x32(a, i0 + r, panels, pbase, w0, w1, acc, r * _PANEL)
+                _micro_4x32(a, i0 + r, panels, pbase, w0, w1, acc, r * _PANEL, w0 == 0)
                 r += 4
             while r < rows:
-                _micro_1x32(a, i0 + r, panels, pbase, w0, w1, acc, r * _PANEL)
+                _micro_1x32(a, i0 + r, panels, pbase, w0, w1, acc, r * _PANEL, w0 == 0)
                 r += 1
 
     @njit(cache=True, parallel=True)
@@ -251,6 +264,9 @@ if _HAVE_NUMBA:
                     else:
                         for jj in range(width):
                             out[i0 + r, j0 + jj] = n - 2 * np.int64(acc[r * _PANEL + jj])
+
+    # the same loop without the thread pool, for products of a few microseconds
+    _xnor_matmul_serial = njit(cache=True)(_xnor_matmul_numba.py_func)
 
     @njit(cache=True, parallel=True)
     def _xnor_sign_pack_numba(a, panels, n, k, thresholds, out, row_block, panel_group, w_chunk):
@@ -283,6 +299,8 @@ if _HAVE_NUMBA:
                         out[i0 + r, j0 // 64] = bits
                     else:
                         out[i0 + r, j0 // 64] |= bits
+
+    _xnor_sign_pack_serial = njit(cache=True)(_xnor_sign_pack_numba.py_func)
 
     @njit(cache=True)
     def _expand_rows(w, n, k0, k1, dest):
@@ -543,28 +561,78 @@ def _xnor_plan(m: int, n_panels: int, group_multiple: int) -> tuple[int, int]:
     return row_block, group
 
 
-def xnor_matmul(a_packed: np.ndarray, b_packed: np.ndarray, n: int, *, backend: str = "numba") -> np.ndarray:
+@dataclass(frozen=True, eq=False)
+class XnorPanels:
+    """The right-hand ±1 matrix of the XNOR product, prepared once (e.g. a layer's weights).
+
+    ``packed`` is B (K, ceil(n/64)) uint64 as given; ``panels`` is B copied into
+    panels of 32 rows stored word-major (what the numba kernel reads). Build it
+    with :func:`xnor_panels`; :func:`xnor_matmul` and :func:`xnor_sign_pack` accept
+    it wherever they take B, and then skip the copy (at batch 1 the copy of a
+    1024 × 1024 layer costs more than the product).
+    """
+
+    packed: np.ndarray
+    n: int
+    panels: np.ndarray
+
+    @property
+    def k(self) -> int:
+        return int(self.packed.shape[0])
+
+
+def xnor_panels(b_packed: np.ndarray, n: int) -> XnorPanels:
+    """B (K, ceil(n/64)) packed ±1 rows, prepared for repeated XNOR products (see :class:`XnorPanels`)."""
+    n = _check_n(n)
+    b = _check_packed("b_packed", b_packed, n)
+    k = b.shape[0]
+    if _HAVE_NUMBA and k:
+        panels = _pack_panels(b, -(-k // _PANEL))
+    else:  # pragma: no cover - numba-less installs use the numpy backend only
+        panels = np.zeros(0, dtype=np.uint64)
+    return XnorPanels(b, n, panels)
+
+
+def _right_operand(name: str, b: np.ndarray | XnorPanels, n: int) -> XnorPanels:
+    if isinstance(b, XnorPanels):
+        if b.n != n:
+            raise ValueError(f"{name} was prepared for n={b.n}, but n={n} was given")
+        return b
+    return xnor_panels(_check_packed(name, b, n), n)
+
+
+def _serial(m: int, k: int, nw: int) -> bool:
+    """Below ~2¹⁶ word pairs (a few microseconds of work) starting the thread pool costs more."""
+    return m * k * nw < 1 << 16
+
+
+def xnor_matmul(
+    a_packed: np.ndarray, b_packed: np.ndarray | XnorPanels, n: int, *, backend: str = "numba"
+) -> np.ndarray:
     """Exact A·Bᵀ (int32, shape (M, K)) of ±1 matrices A (M, n) and B (K, n) given packed.
 
     (A·Bᵀ)_ik = n − 2 Σ_w popcount(a_iw XOR b_kw)  (XNOR-popcount).
 
     ``a_packed`` (M, ceil(n/64)) and ``b_packed`` (K, ceil(n/64)) are uint64 from
-    :func:`stochsyn.bitpack.pack` with clear padding bits. ``backend`` (default
-    ``"numba"``): ``"numba"`` for the blocked, multithreaded hardware-popcount
-    kernel, ``"numpy"`` for the ``np.bitwise_count`` reference.
+    :func:`stochsyn.bitpack.pack` with clear padding bits; ``b_packed`` may also be
+    an :class:`XnorPanels` from :func:`xnor_panels`. ``backend`` (default
+    ``"numba"``): ``"numba"`` for the vectorized, multithreaded popcount kernel
+    (module docstring), ``"numpy"`` for the ``np.bitwise_count`` reference.
     """
     n = _check_n(n)
     a = _check_packed("a_packed", a_packed, n)
-    b = _check_packed("b_packed", b_packed, n)
     backend = _check_backend(backend)
+    prepared = _right_operand("b_packed", b_packed, n) if isinstance(b_packed, XnorPanels) else None
+    b = prepared.packed if prepared is not None else _check_packed("b_packed", b_packed, n)
     m, k = a.shape[0], b.shape[0]
     out = np.empty((m, k), dtype=np.int32)
     if m == 0 or k == 0:
         return out
     if backend == "numba":
-        n_panels = -(-k // _PANEL)
-        row_block, panel_group = _xnor_plan(m, n_panels, 1)
-        _xnor_matmul_numba(a, _pack_panels(b, n_panels), n, k, out, row_block, panel_group, _W_CHUNK)
+        bp = prepared if prepared is not None else xnor_panels(b, n)
+        row_block, panel_group = _xnor_plan(m, -(-k // _PANEL), 1)
+        kernel = _xnor_matmul_serial if _serial(m, k, a.shape[1]) else _xnor_matmul_numba
+        kernel(a, bp.panels, n, k, out, row_block, panel_group, _W_CHUNK)
         return out
     per_row = max(1, k * a.shape[1] * 8)
     rows = max(1, _NUMPY_CHUNK_BYTES // per_row)
@@ -627,31 +695,40 @@ def real_binary_matmul(x: np.ndarray, w_packed: np.ndarray, n: int, *, backend: 
 
 
 def xnor_sign_pack(
-    a_packed: np.ndarray, w_packed: np.ndarray, n: int, thresholds: np.ndarray, *, backend: str = "numba"
+    a_packed: np.ndarray,
+    w_packed: np.ndarray | XnorPanels,
+    n: int,
+    thresholds: np.ndarray,
+    *,
+    backend: str = "numba",
 ) -> np.ndarray:
     """Packed binary layer: bits of y_ik = +1 iff (A·Wᵀ)_ik ≥ T_k, as uint64 (M, ceil(K/64)).
 
-    A (M, n) and W (K, n) are ±1 matrices given packed; ``thresholds`` T are
-    int32 (K,). The integer products are those of :func:`xnor_matmul`; the
-    output is packed directly for the next layer (convention of
-    :mod:`stochsyn.bitpack.packing`). ``backend`` as in :func:`xnor_matmul`.
+    A (M, n) and W (K, n) are ±1 matrices given packed (W also as an
+    :class:`XnorPanels`); ``thresholds`` T are int32 (K,). The integer products
+    are those of :func:`xnor_matmul`; the output is packed directly for the next
+    layer (convention of :mod:`stochsyn.bitpack.packing`), eight comparisons per
+    vector instruction. ``backend`` as in :func:`xnor_matmul`.
     """
     n = _check_n(n)
     a = _check_packed("a_packed", a_packed, n)
-    w = _check_packed("w_packed", w_packed, n)
-    t = _check_thresholds(thresholds, w.shape[0], np.int32)
     backend = _check_backend(backend)
+    prepared = _right_operand("w_packed", w_packed, n) if isinstance(w_packed, XnorPanels) else None
+    w = prepared.packed if prepared is not None else _check_packed("w_packed", w_packed, n)
+    t = _check_thresholds(thresholds, w.shape[0], np.int32)
     m, k = a.shape[0], w.shape[0]
     if backend == "numpy" or m == 0 or k == 0:
         z = xnor_matmul(a, w, n, backend=backend)
         return _pack_bits(z >= t[None, :])
+    wp = prepared if prepared is not None else xnor_panels(w, n)
     out = np.empty((m, n_words(k)), dtype=np.uint64)
     n_panels = -(-k // _PANEL)
     # a task's columns must cover whole output words: panel groups of 64 / _PANEL panels
     row_block, panel_group = _xnor_plan(m, n_panels, 64 // _PANEL)
     t_lanes = np.zeros(n_panels * _PANEL, dtype=np.int64)  # padded columns are masked off
     t_lanes[:k] = t
-    _xnor_sign_pack_numba(a, _pack_panels(w, n_panels), n, k, t_lanes, out, row_block, panel_group, _W_CHUNK)
+    kernel = _xnor_sign_pack_serial if _serial(m, k, a.shape[1]) else _xnor_sign_pack_numba
+    kernel(a, wp.panels, n, k, t_lanes, out, row_block, panel_group, _W_CHUNK)
     return out
 
 

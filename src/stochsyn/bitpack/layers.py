@@ -37,7 +37,15 @@ from typing import Any
 
 import numpy as np
 
-from .kernels import guarded_sign_pack, real_binary_matmul, real_float_matmul, xnor_matmul, xnor_sign_pack
+from .kernels import (
+    XnorPanels,
+    guarded_sign_pack,
+    real_binary_matmul,
+    real_float_matmul,
+    xnor_matmul,
+    xnor_panels,
+    xnor_sign_pack,
+)
 from .packing import n_words, pack, padding_is_clear, unpack
 
 __all__ = [
@@ -259,12 +267,24 @@ def _check_mask(layer: Any) -> None:
     object.__setattr__(layer, "_planes", np.ascontiguousarray(np.concatenate([weights, weights & mask])))
 
 
+def _xnor_operand(layer: Any, planes: bool = False) -> XnorPanels:
+    """The layer's weights (or its two stacked ternary planes) prepared for the XNOR kernels,
+    once per layer (cached on the frozen layer like ``_planes``)."""
+    name = "_xnor_planes" if planes else "_xnor_weights"
+    cached = layer.__dict__.get(name)
+    if cached is None:
+        cached = xnor_panels(layer._planes if planes else layer.weights, layer.n_in)
+        object.__setattr__(layer, name, cached)
+    return cached
+
+
 def _product(kernel: Any, h: np.ndarray, layer: Any, backend: str) -> np.ndarray:
     """h · Tᵀ with the given ±1 kernel: T = U for binary layers, (U·h + V·h)/2 for ternary ones."""
+    xnor = kernel is xnor_matmul
     if layer.mask is None:
-        return kernel(h, layer.weights, layer.n_in, backend=backend)
+        return kernel(h, _xnor_operand(layer) if xnor else layer.weights, layer.n_in, backend=backend)
     k = layer.weights.shape[0]
-    both = kernel(h, layer._planes, layer.n_in, backend=backend)
+    both = kernel(h, _xnor_operand(layer, True) if xnor else layer._planes, layer.n_in, backend=backend)
     total = both[:, :k] + both[:, k:]
     return total // 2 if np.issubdtype(total.dtype, np.integer) else total * 0.5
 
@@ -349,7 +369,7 @@ class BinarySignLayer:
         if self.mask is not None:
             z = _product(xnor_matmul, a_packed, self, backend)
             return _threshold_bits(z, self.thresholds)
-        return xnor_sign_pack(a_packed, self.weights, self.n_in, self.thresholds, backend=backend)
+        return xnor_sign_pack(a_packed, _xnor_operand(self), self.n_in, self.thresholds, backend=backend)
 
     def preactivation(self, a_packed: np.ndarray, backend: str = "numba") -> np.ndarray:
         """Integer z = a · Wᵀ (int32, original weight signs, no bias)."""
