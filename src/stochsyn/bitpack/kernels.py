@@ -240,67 +240,89 @@ if _HAVE_NUMBA:
                 _micro_1x32(a, i0 + r, panels, pbase, w0, w1, acc, r * _PANEL, w0 == 0)
                 r += 1
 
+    @njit(cache=True, inline="always")
+    def _task_tile(task, m, n_panels, row_block, panel_group):
+        """(first row, rows, first panel, end panel) of one task; group-major, so that a
+        thread's consecutive tasks reuse one panel group (in L2)."""
+        n_rb = (m + row_block - 1) // row_block
+        i0 = (task % n_rb) * row_block
+        q0 = (task // n_rb) * panel_group
+        return i0, min(m, i0 + row_block) - i0, q0, min(n_panels, q0 + panel_group)
+
+    @njit(cache=True, inline="always")
+    def _n_tasks(m, n_panels, row_block, panel_group):
+        return ((m + row_block - 1) // row_block) * ((n_panels + panel_group - 1) // panel_group)
+
+    @njit(cache=True, inline="always")
+    def _matmul_task(a, panels, n, k, out, row_block, panel_group, w_chunk, task):
+        """out[i, j] = n − 2 popcount(a_i XOR b_j) on the tile of one task."""
+        n_panels = panels.shape[0] // (a.shape[1] * _PANEL)
+        i0, rows, q0, q1 = _task_tile(task, a.shape[0], n_panels, row_block, panel_group)
+        acc = np.empty(row_block * _PANEL, dtype=np.uint64)
+        for q in range(q0, q1):
+            _count_panel(a, panels, q, i0, rows, w_chunk, acc)
+            j0 = q * _PANEL
+            width = min(_PANEL, k - j0)
+            for r in range(rows):
+                if width == _PANEL:
+                    for v in range(0, _PANEL, 8):
+                        v_store_affine_i32(out, i0 + r, j0 + v, n, v_load(acc, r * _PANEL + v))
+                else:
+                    for jj in range(width):
+                        out[i0 + r, j0 + jj] = n - 2 * np.int64(acc[r * _PANEL + jj])
+
     @njit(cache=True, parallel=True)
     def _xnor_matmul_numba(a, panels, n, k, out, row_block, panel_group, w_chunk):
-        """out[i, j] = n − 2 popcount(a_i XOR b_j); tasks = row blocks × panel groups."""
-        m = a.shape[0]
+        """All tasks of :func:`_matmul_task` over the thread pool."""
         n_panels = panels.shape[0] // (a.shape[1] * _PANEL)
-        n_rb = (m + row_block - 1) // row_block
-        n_pg = (n_panels + panel_group - 1) // panel_group
-        for task in prange(n_rb * n_pg):
-            # group-major: a thread's consecutive tasks reuse one panel group (in L2)
-            i0 = (task % n_rb) * row_block
-            rows = min(m, i0 + row_block) - i0
-            q0 = (task // n_rb) * panel_group
-            acc = np.empty(row_block * _PANEL, dtype=np.uint64)
-            for q in range(q0, min(n_panels, q0 + panel_group)):
-                _count_panel(a, panels, q, i0, rows, w_chunk, acc)
-                j0 = q * _PANEL
-                width = min(_PANEL, k - j0)
-                for r in range(rows):
-                    if width == _PANEL:
-                        for v in range(0, _PANEL, 8):
-                            v_store_affine_i32(out, i0 + r, j0 + v, n, v_load(acc, r * _PANEL + v))
-                    else:
-                        for jj in range(width):
-                            out[i0 + r, j0 + jj] = n - 2 * np.int64(acc[r * _PANEL + jj])
+        for task in prange(_n_tasks(a.shape[0], n_panels, row_block, panel_group)):
+            _matmul_task(a, panels, n, k, out, row_block, panel_group, w_chunk, task)
 
-    # the same loop without the thread pool, for products of a few microseconds
-    _xnor_matmul_serial = njit(cache=True)(_xnor_matmul_numba.py_func)
+    # Products of a few microseconds run on the calling thread. (A separate function:
+    # numba's cache would mix up two dispatchers of one Python function.)
+    @njit(cache=True)
+    def _xnor_matmul_serial(a, panels, n, k, out, row_block, panel_group, w_chunk):
+        n_panels = panels.shape[0] // (a.shape[1] * _PANEL)
+        for task in range(_n_tasks(a.shape[0], n_panels, row_block, panel_group)):
+            _matmul_task(a, panels, n, k, out, row_block, panel_group, w_chunk, task)
+
+    @njit(cache=True, inline="always")
+    def _sign_pack_task(a, panels, n, k, thresholds, out, row_block, panel_group, w_chunk, task):
+        """Bit j of out row i = [n − 2 popcount(a_i XOR b_j) ≥ thresholds[j]], packed 64 per
+        word, on the tile of one task; ``thresholds`` int64 padded to whole panels; panel_group even."""
+        n_panels = panels.shape[0] // (a.shape[1] * _PANEL)
+        i0, rows, q0, q1 = _task_tile(task, a.shape[0], n_panels, row_block, panel_group)
+        acc = np.empty(row_block * _PANEL, dtype=np.uint64)
+        for q in range(q0, q1):
+            _count_panel(a, panels, q, i0, rows, w_chunk, acc)
+            j0 = q * _PANEL
+            width = min(_PANEL, k - j0)
+            keep = (np.uint64(1) << np.uint64(width)) - np.uint64(1)
+            shift = np.uint64(j0 % 64)
+            for r in range(rows):
+                bits = np.uint64(0)
+                for v in range(0, _PANEL, 8):
+                    lanes = v_sign_bits(n, v_load(acc, r * _PANEL + v), v_load_i64(thresholds, j0 + v))
+                    bits |= lanes << np.uint64(v)
+                bits = (bits & keep) << shift
+                # panels 2p and 2p + 1 fill word p, the even one first (same task)
+                if shift == 0:
+                    out[i0 + r, j0 // 64] = bits
+                else:
+                    out[i0 + r, j0 // 64] |= bits
 
     @njit(cache=True, parallel=True)
     def _xnor_sign_pack_numba(a, panels, n, k, thresholds, out, row_block, panel_group, w_chunk):
-        """Bit j of out row i = [n − 2 popcount(a_i XOR b_j) ≥ thresholds[j]], packed 64 per word;
-        ``thresholds`` int64 padded to a whole number of panels; panel_group even."""
-        m = a.shape[0]
+        """All tasks of :func:`_sign_pack_task` over the thread pool."""
         n_panels = panels.shape[0] // (a.shape[1] * _PANEL)
-        n_rb = (m + row_block - 1) // row_block
-        n_pg = (n_panels + panel_group - 1) // panel_group
-        for task in prange(n_rb * n_pg):
-            # group-major: a thread's consecutive tasks reuse one panel group (in L2)
-            i0 = (task % n_rb) * row_block
-            rows = min(m, i0 + row_block) - i0
-            q0 = (task // n_rb) * panel_group
-            acc = np.empty(row_block * _PANEL, dtype=np.uint64)
-            for q in range(q0, min(n_panels, q0 + panel_group)):
-                _count_panel(a, panels, q, i0, rows, w_chunk, acc)
-                j0 = q * _PANEL
-                width = min(_PANEL, k - j0)
-                keep = (np.uint64(1) << np.uint64(width)) - np.uint64(1)
-                shift = np.uint64(j0 % 64)
-                for r in range(rows):
-                    bits = np.uint64(0)
-                    for v in range(0, _PANEL, 8):
-                        lanes = v_sign_bits(n, v_load(acc, r * _PANEL + v), v_load_i64(thresholds, j0 + v))
-                        bits |= lanes << np.uint64(v)
-                    bits = (bits & keep) << shift
-                    # panels 2p and 2p + 1 fill word p, the even one first (same task)
-                    if shift == 0:
-                        out[i0 + r, j0 // 64] = bits
-                    else:
-                        out[i0 + r, j0 // 64] |= bits
+        for task in prange(_n_tasks(a.shape[0], n_panels, row_block, panel_group)):
+            _sign_pack_task(a, panels, n, k, thresholds, out, row_block, panel_group, w_chunk, task)
 
-    _xnor_sign_pack_serial = njit(cache=True)(_xnor_sign_pack_numba.py_func)
+    @njit(cache=True)
+    def _xnor_sign_pack_serial(a, panels, n, k, thresholds, out, row_block, panel_group, w_chunk):
+        n_panels = panels.shape[0] // (a.shape[1] * _PANEL)
+        for task in range(_n_tasks(a.shape[0], n_panels, row_block, panel_group)):
+            _sign_pack_task(a, panels, n, k, thresholds, out, row_block, panel_group, w_chunk, task)
 
     @njit(cache=True)
     def _expand_rows(w, n, k0, k1, dest):
