@@ -22,6 +22,7 @@ Settings (environment variables):
     STOCHSYN_BENCH_DATASETS comma list (default fashion-mnist,mnist-5k)
     STOCHSYN_BENCH_SEEDS    comma list of seeds (default 0; STOCHSYN_BENCH_SEED also accepted)
     STOCHSYN_BENCH_ZERO_PRIOR  zero_prior of the ternary stochastic row (default 0.5)
+    STOCHSYN_BENCH_COMPILE  1: train every row with --compile (torch.compile; default 0)
 
 Besides the bars it prints the cost ratio stochastic / BinaryConnect in seconds
 per epoch (same architecture, same data) and the ternary rows' zero fractions.
@@ -62,6 +63,8 @@ def _run(out: Path, model: str, arch: str, dataset: str, epochs: int, seed: int,
            "--epochs", str(epochs), "--seed", str(seed), "--out", str(out)]  # fmt: skip
     for key, value in options.items():
         cmd += ["-o", f"{key}={json.dumps(value)}"]
+    if os.environ.get("STOCHSYN_BENCH_COMPILE", "0") == "1":
+        cmd.append("--compile")
     metrics = out / "metrics.json"
     if metrics.exists():
         done = len(json.loads(metrics.read_text())["epochs"])

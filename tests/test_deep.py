@@ -392,3 +392,19 @@ def test_cli_export_calls_bitpack(tmp_path):
                  "--out", str(out), "--threads", "1"]) == 0  # fmt: skip
     assert main(["deep", "export", str(out), str(tmp_path / "net.npz")]) == 0
     assert (tmp_path / "net.npz").exists()
+
+
+def test_compiled_training_matches_eager_and_resumes(tmp_path):
+    # torch.compile fuses the element-wise moment rules; the computation is the same up to
+    # float32 rounding, so two epochs on a small CNN track the eager run closely.
+    data = synthetic_dataset(n_train=200, n_test=100, seed=2)
+    kw = dict(model="stochastic", arch="cnn:4c3-p2-16-10", dataset="synthetic", seed=1, data=data,
+              batch_size=50, calib_samples=100, threads=1)  # fmt: skip
+    eager = train(tmp_path / "eager", epochs=2, **kw)
+    compiled = train(tmp_path / "compiled", epochs=1, compile=True, **kw)
+    compiled = train(tmp_path / "compiled", epochs=2, resume=True, **kw)  # resuming may drop --compile
+    for a, b in zip(eager["epochs"], compiled["epochs"]):
+        assert abs(a["train_loss"] - b["train_loss"]) < 1e-3 * max(1.0, a["train_loss"])
+    assert json.loads((tmp_path / "compiled" / "config.json").read_text())["compile"] is False
+    with pytest.raises(TypeError, match="compile"):
+        train(tmp_path / "bad", epochs=1, compile="yes", **kw)
