@@ -23,6 +23,9 @@ Settings (environment variables):
     STOCHSYN_BENCH_SEEDS    comma list of seeds (default 0; STOCHSYN_BENCH_SEED also accepted)
     STOCHSYN_BENCH_ZERO_PRIOR  zero_prior of the ternary stochastic row (default 0.5)
     STOCHSYN_BENCH_COMPILE  1: train every row with --compile (torch.compile; default 0)
+    STOCHSYN_BENCH_MODELS   comma list of row names to run (default: all rows); it must
+                            include stochastic, binaryconnect, float, bnn and stochastic-relu,
+                            the rows the bars compare
 
 Besides the bars it prints the cost ratio stochastic / BinaryConnect in seconds
 per epoch (same architecture, same data) and the ternary rows' zero fractions.
@@ -121,7 +124,13 @@ def main() -> int:
         t0 = time.time()
         rows = {}
         epochs.setdefault(dataset, epochs["fashion-mnist"])  # e.g. "synthetic", for a quick check of this script
+        wanted = os.environ.get("STOCHSYN_BENCH_MODELS")
+        needed = {"stochastic", "binaryconnect", "float", "bnn", "stochastic-relu"}
+        if wanted and not needed <= set(wanted.split(",")):
+            raise SystemExit(f"STOCHSYN_BENCH_MODELS={wanted!r}: must include {sorted(needed)} (the rows of the bars)")
         for model, kind, options in MODELS:
+            if wanted and model not in wanted.split(","):
+                continue
             if options.get("synapses") == "ternary":
                 options = {**options, "zero_prior": zero_prior}
             per_seed = []
