@@ -8,7 +8,6 @@ from numba import njit
 from stochsyn.packed.simd import (
     v_broadcast,
     v_load,
-    v_load_i64,
     v_sign_bits,
     v_store,
     v_store_affine_i32,
@@ -31,7 +30,7 @@ def _affine(counts, n, out, row, col):  # pragma: no cover - compiled
 
 @njit(cache=False)
 def _bits(n, counts, t):  # pragma: no cover - compiled
-    return v_sign_bits(n, v_load(counts, 0), v_load_i64(t, 0))
+    return v_sign_bits(n, v_load(counts, 0), v_load(t, 0))
 
 
 def test_xor_popcount_add_matches_numpy() -> None:

@@ -93,7 +93,6 @@ if _HAVE_NUMBA:
         v_broadcast,
         v_zero,
         v_load,
-        v_load_i64,
         v_sign_bits,
         v_store,
         v_store_affine_i32,
@@ -302,7 +301,7 @@ if _HAVE_NUMBA:
             for r in range(rows):
                 bits = np.uint64(0)
                 for v in range(0, _PANEL, 8):
-                    lanes = v_sign_bits(n, v_load(acc, r * _PANEL + v), v_load_i64(thresholds, j0 + v))
+                    lanes = v_sign_bits(n, v_load(acc, r * _PANEL + v), v_load(thresholds, j0 + v))
                     bits |= lanes << np.uint64(v)
                 bits = (bits & keep) << shift
                 # panels 2p and 2p + 1 fill word p, the even one first (same task)

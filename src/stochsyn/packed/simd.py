@@ -14,13 +14,12 @@ Intrinsics (all lane-wise on eight uint64 lanes):
 
 * :func:`v_zero` — the zero vector;
 * :func:`v_broadcast` (x) — x in every lane;
-* :func:`v_load` (flat, offset) — ``flat[offset : offset + 8]`` of a 1-d uint64 array;
+* :func:`v_load` (flat, offset) — ``flat[offset : offset + 8]`` of a 1-d uint64 or int64 array;
 * :func:`v_xor_popcount_add` (acc, x, y) — acc + popcount(x XOR y), the XNOR-popcount step
   (Hubara et al., arXiv:1609.07061, Sec. 2.3);
 * :func:`v_store` (flat, offset, v) — ``flat[offset : offset + 8] = v``;
 * :func:`v_store_affine_i32` (out, row, col, n, v) — ``out[row, col : col + 8] = n − 2 v`` as
   int32, the ±1 dot product from the mismatch count;
-* :func:`v_load_i64` (flat, offset) — eight int64 values (e.g. thresholds) as lanes;
 * :func:`v_sign_bits` (n, v, t) — the 8-bit mask [n − 2 v ≥ t], signed lanes: eight sign
   units at once.
 
@@ -39,7 +38,6 @@ __all__ = [
     "v_zero",
     "v_broadcast",
     "v_load",
-    "v_load_i64",
     "v_xor_popcount_add",
     "v_store",
     "v_store_affine_i32",
@@ -79,6 +77,16 @@ def _is_flat_u64(arr) -> bool:  # type: ignore[no-untyped-def]
     return isinstance(arr, types.Array) and arr.ndim == 1 and arr.dtype == types.uint64
 
 
+def _is_flat_64(arr) -> bool:  # type: ignore[no-untyped-def]
+    return isinstance(arr, types.Array) and arr.ndim == 1 and arr.dtype in (types.uint64, types.int64)
+
+
+def _splat(builder, value):  # type: ignore[no-untyped-def]
+    """An i64 value in all eight lanes."""
+    v = builder.insert_element(ir.Constant(_VEC, ir.Undefined), value, ir.Constant(_I32, 0))
+    return builder.shuffle_vector(v, ir.Constant(_VEC, ir.Undefined), ir.Constant(_VEC32, [0] * LANES))
+
+
 @intrinsic
 def v_zero(typingctx):  # type: ignore[no-untyped-def]
     """The vector of eight zero lanes."""
@@ -96,17 +104,15 @@ def v_broadcast(typingctx, x):  # type: ignore[no-untyped-def]
         return None
 
     def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
-        s = context.cast(builder, args[0], signature.args[0], types.uint64)
-        v = builder.insert_element(ir.Constant(_VEC, ir.Undefined), s, ir.Constant(_I32, 0))
-        return builder.shuffle_vector(v, ir.Constant(_VEC, ir.Undefined), ir.Constant(_VEC32, [0] * LANES))
+        return _splat(builder, context.cast(builder, args[0], signature.args[0], types.uint64))
 
     return u64x8(x), codegen
 
 
 @intrinsic
 def v_load(typingctx, flat, offset):  # type: ignore[no-untyped-def]
-    """``flat[offset : offset + 8]`` of a 1-d uint64 array (unaligned load)."""
-    if not (_is_flat_u64(flat) and isinstance(offset, types.Integer)):
+    """``flat[offset : offset + 8]`` of a 1-d uint64 or int64 array, as eight 64-bit lanes (unaligned load)."""
+    if not (_is_flat_64(flat) and isinstance(offset, types.Integer)):
         return None
 
     def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
@@ -164,31 +170,12 @@ def v_store_affine_i32(typingctx, out, row, col, n, v):  # type: ignore[no-untyp
         c = context.cast(builder, args[2], signature.args[2], types.intp)
         ptr = builder.gep(ary.data, [builder.add(builder.mul(r, shape[1]), c)])
         nn = context.cast(builder, args[3], signature.args[3], types.int64)
-        nv = builder.shuffle_vector(
-            builder.insert_element(ir.Constant(_VEC, ir.Undefined), nn, ir.Constant(_I32, 0)),
-            ir.Constant(_VEC, ir.Undefined),
-            ir.Constant(_VEC32, [0] * LANES),
-        )
+        nv = _splat(builder, nn)
         z = builder.sub(nv, builder.shl(args[4], ir.Constant(_VEC, [1] * LANES)))
         builder.store(builder.trunc(z, _VEC32), builder.bitcast(ptr, _VEC32.as_pointer()), align=4)
         return context.get_dummy_value()
 
     return types.void(out, row, col, n, u64x8), codegen
-
-
-@intrinsic
-def v_load_i64(typingctx, flat, offset):  # type: ignore[no-untyped-def]
-    """``flat[offset : offset + 8]`` of a 1-d int64 array, as the same 64-bit lanes."""
-    if not (isinstance(flat, types.Array) and flat.ndim == 1 and flat.dtype == types.int64):
-        return None
-    if not isinstance(offset, types.Integer):
-        return None
-
-    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
-        ptr = _flat_pointer(context, builder, signature.args[0], args[0], args[1], signature.args[1])
-        return builder.load(builder.bitcast(ptr, _VEC.as_pointer()), align=8)
-
-    return u64x8(flat, offset), codegen
 
 
 @intrinsic
@@ -200,11 +187,7 @@ def v_sign_bits(typingctx, n, counts, thresholds):  # type: ignore[no-untyped-de
 
     def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
         nn = context.cast(builder, args[0], signature.args[0], types.int64)
-        nv = builder.shuffle_vector(
-            builder.insert_element(ir.Constant(_VEC, ir.Undefined), nn, ir.Constant(_I32, 0)),
-            ir.Constant(_VEC, ir.Undefined),
-            ir.Constant(_VEC32, [0] * LANES),
-        )
+        nv = _splat(builder, nn)
         z = builder.sub(nv, builder.shl(args[1], ir.Constant(_VEC, [1] * LANES)))
         bits = builder.bitcast(builder.icmp_signed(">=", z, args[2]), ir.IntType(LANES))
         return builder.zext(bits, _I64)
