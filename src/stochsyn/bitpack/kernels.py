@@ -614,12 +614,10 @@ def xnor_panels(b_packed: np.ndarray, n: int) -> XnorPanels:
     return XnorPanels(b, n, panels)
 
 
-def _right_operand(name: str, b: np.ndarray | XnorPanels, n: int) -> XnorPanels:
-    if isinstance(b, XnorPanels):
-        if b.n != n:
-            raise ValueError(f"{name} was prepared for n={b.n}, but n={n} was given")
-        return b
-    return xnor_panels(_check_packed(name, b, n), n)
+def _check_prepared(name: str, b: XnorPanels, n: int) -> XnorPanels:
+    if b.n != n:
+        raise ValueError(f"{name} was prepared for n={b.n}, but n={n} was given")
+    return b
 
 
 def _serial(m: int, k: int, nw: int) -> bool:
@@ -643,7 +641,7 @@ def xnor_matmul(
     n = _check_n(n)
     a = _check_packed("a_packed", a_packed, n)
     backend = _check_backend(backend)
-    prepared = _right_operand("b_packed", b_packed, n) if isinstance(b_packed, XnorPanels) else None
+    prepared = _check_prepared("b_packed", b_packed, n) if isinstance(b_packed, XnorPanels) else None
     b = prepared.packed if prepared is not None else _check_packed("b_packed", b_packed, n)
     m, k = a.shape[0], b.shape[0]
     out = np.empty((m, k), dtype=np.int32)
@@ -734,7 +732,7 @@ def xnor_sign_pack(
     n = _check_n(n)
     a = _check_packed("a_packed", a_packed, n)
     backend = _check_backend(backend)
-    prepared = _right_operand("w_packed", w_packed, n) if isinstance(w_packed, XnorPanels) else None
+    prepared = _check_prepared("w_packed", w_packed, n) if isinstance(w_packed, XnorPanels) else None
     w = prepared.packed if prepared is not None else _check_packed("w_packed", w_packed, n)
     t = _check_thresholds(thresholds, w.shape[0], np.int32)
     m, k = a.shape[0], w.shape[0]

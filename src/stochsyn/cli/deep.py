@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
+import click
 import typer
 
 from ._common import console, err_console, print_json
@@ -73,17 +74,20 @@ def train_cmd(
     as_json: bool = json_option(),
 ) -> None:
     """Train a model, checkpointing every epoch into --out; prints the last epoch's accuracies."""
-    from ..deep.train import train
+    from ..deep.train import CompileFailed, train
 
     check_output_dir(out, "--out")
     options = _parse_options(option)
     with _TrainBar(model) as bar:
-        metrics = train(
-            out, progress=bar, resume=resume, model=model, arch=arch, dataset=dataset, epochs=epochs,
-            seed=seed, batch_size=batch_size, lr=lr, lr_decay=lr_decay,
-            data_dir=None if data_dir is None else str(data_dir), threads=threads, model_options=options,
-            compile=compile_steps,
-        )
+        try:
+            metrics = train(
+                out, progress=bar, resume=resume, model=model, arch=arch, dataset=dataset, epochs=epochs,
+                seed=seed, batch_size=batch_size, lr=lr, lr_decay=lr_decay,
+                data_dir=None if data_dir is None else str(data_dir), threads=threads, model_options=options,
+                compile=compile_steps,
+            )
+        except CompileFailed as exc:  # one line, like every other bad run
+            raise click.ClickException(str(exc)) from None
     last = metrics["epochs"][-1]
     if as_json:
         print_json({"run": str(out), **metrics})

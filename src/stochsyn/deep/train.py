@@ -330,6 +330,10 @@ def _restore(out: Path, cfg: dict[str, Any], model: DeepModel, optimizer: torch.
     return start, json.loads((out / METRICS).read_text())["epochs"][: start - 1]
 
 
+class CompileFailed(RuntimeError):
+    """``torch.compile`` could not compile the training step (compile=True)."""
+
+
 def _compiled(model: DeepModel) -> Callable[[torch.Tensor], torch.Tensor]:
     """``torch.compile`` of the training forward; a compiler failure becomes one clear error."""
     compiled = torch.compile(model, dynamic=False)
@@ -340,7 +344,7 @@ def _compiled(model: DeepModel) -> Callable[[torch.Tensor], torch.Tensor]:
         except Exception as exc:  # only torch's compiler stack is re-labelled
             if type(exc).__module__.startswith(("torch._dynamo", "torch._inductor")):
                 first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                raise RuntimeError(f"compile=True: torch.compile failed ({first}); train without --compile") from exc
+                raise CompileFailed(f"compile=True: torch.compile failed ({first}); train without --compile") from exc
             raise
 
     return forward
