@@ -75,3 +75,34 @@ def test_errors():
         sigma_zero_point(0.5, 0.05, y_bracket=(10.0, 5.0))
     with pytest.raises(ValueError):
         sigma_zero_point(0.5, 0.7)
+
+
+def test_intact_needs_one_increasing_branch(point):
+    """A curve is intact only if every point exists, lies on the first branch and S*_c increases."""
+    import dataclasses
+
+    from stochsyn.theory.sigma_zero import _intact
+
+    ds = np.array([0.04, 0.05, 0.06])
+    pts = [dataclasses.replace(point, d=float(dv), constrained_local_entropy=0.1 + dv) for dv in ds]
+    assert _intact(pts, ds)[0]
+    assert not _intact([None] + pts[1:], ds)[0]
+    assert "ends above d = 0.04" in _intact([dataclasses.replace(pts[0], branch=1)] + pts[1:], ds)[1]
+    flat = pts[:2] + [dataclasses.replace(pts[2], constrained_local_entropy=0.1)]
+    assert "decreases" in _intact(flat, ds)[1]
+
+
+def test_cli_sigma0_table():
+    """``stochsyn theory local-entropy --y sigma0`` prints one JSON row per (α, d) with y*, S*, S*_c."""
+    import contextlib
+    import io
+    import json
+
+    from stochsyn.cli import main
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["theory", "local-entropy", "--y", "sigma0", "--alpha", "0.5", "--d", "0.05", "--json"]) == 0
+    rows = json.loads(out.getvalue())
+    assert len(rows) == 1 and rows[0]["branch"] == 0
+    assert 20 < rows[0]["y_star"] < 23 and rows[0]["local_entropy"] == pytest.approx(0.16175, abs=2e-5)

@@ -298,13 +298,16 @@ def local_entropy_cmd(
     alpha: str = typer.Option("0.5", "--alpha", help=f"load(s): {_GRID_HELP}"),
     d: str = typer.Option("0.005:0.1:0.005", "--d", help=f"distances: {_GRID_HELP}"),
     y: str = typer.Option("inf", "--y", help="replicas per reference: 'inf' (the densest regions, "
-                          "default) or an integer >= 2 (finite-y solver, slow)"),
+                          "default), an integer >= 2 (finite-y solver, slow) or 'sigma0' (the y* where the "
+                          "external entropy Σ vanishes: the densest regions that exist, free reference "
+                          "with the reference's constraint to first order)"),
     kappa: float = typer.Option(0.0, "--kappa", help="margin κ"),
     n_outer: int = typer.Option(16, "--n-outer", help="finite y: Gauss–Hermite nodes per outer Gaussian variable"),
     n_inner: int = typer.Option(14, "--n-inner", help="finite y: Gauss–Hermite nodes of the inner Gaussian variables"),
     n_panel: int = typer.Option(6, "--n-panel", help="finite y: Gauss–Legendre nodes per panel of the truncated variable"),
     breakup: bool = typer.Option(False, "--breakup", help="y = inf: also locate the load α_U beyond which "
-                                 "S(d) stops being monotonic (bisection, ~1-2 min)"),
+                                 "S(d) stops being monotonic (bisection, ~1-2 min); y = sigma0: the same at "
+                                 "Σ = 0 on d = 0.01…0.06 (bisection, ~30-60 min)"),
     as_json: bool = typer.Option(False, "--json", help="print JSON instead of a table"),
     plot: Optional[Path] = typer.Option(None, "--plot", help="write S(d) to this PNG"),
 ) -> None:
@@ -320,13 +323,16 @@ def local_entropy_cmd(
     from ..theory.saddle import SaddlePointError
 
     yv: float | int
+    if y.strip().lower() in ("sigma0", "sigma=0", "star"):
+        _local_entropy_sigma0(alpha, d, kappa, breakup, as_json, plot)
+        return
     if y.strip().lower() in ("inf", "infinity"):
         yv = math.inf
     else:
         try:
             yv = int(y)
         except ValueError:
-            raise ValueError(f"--y={y!r}: expected 'inf' or an integer >= 2") from None
+            raise ValueError(f"--y={y!r}: expected 'inf', 'sigma0' or an integer >= 2") from None
     finite = math.isfinite(yv)
     ds = sorted(parse_grid(d, "--d"), reverse=not finite)  # y = inf continues from large d down
     alphas = parse_grid(alpha, "--alpha")
@@ -393,6 +399,48 @@ def local_entropy_cmd(
         curves = [(f"α={a:g}, {ylab}", [r["d"] for r in rows if r["alpha"] == a],
                    [r["local_entropy"] for r in rows if r["alpha"] == a]) for a in alphas]
         _plot(plot, curves, "d", "local entropy", f"dense-region local entropy, {ylab}")
+
+
+def _local_entropy_sigma0(alpha: str, d: str, kappa: float, breakup: bool, as_json: bool,
+                          plot: Optional[Path]) -> None:
+    """``local-entropy --y sigma0``: the Σ(y*) = 0 curves and, with --breakup, their break-up α."""
+    from ..theory.sigma_zero import sigma_zero_breakup_alpha, sigma_zero_curve
+
+    ds = sorted(parse_grid(d, "--d"))
+    alphas = parse_grid(alpha, "--alpha")
+    rows: list[dict[str, Any]] = []
+    result = None
+    with _progress() as prog:
+        task = prog.add_task("local-entropy at Σ = 0", total=len(alphas) * len(ds))
+        for a in alphas:
+            curve = sigma_zero_curve(a, ds, kappa, progress=lambda _p: prog.advance(task))
+            rows.extend(p.as_dict() if p is not None else {"alpha": a, "kappa": kappa, "d": dv, "y_star": float("nan"),
+                                                           "local_entropy": float("nan"),
+                                                           "constrained_local_entropy": float("nan"),
+                                                           "Shat": float("nan"), "p_viol": float("nan")}
+                        for p, dv in zip(curve, ds))
+        if breakup:
+            task2 = prog.add_task("break-up α at Σ = 0 (bisection)", total=None)
+            result = sigma_zero_breakup_alpha(kappa, progress=lambda s: prog.advance(task2))
+    if as_json:
+        print_json(rows if result is None else {"curves": rows, "breakup": result.as_dict()})
+    else:
+        _table(f"Local entropy of the densest existing regions (RS, Σ(y*) = 0, κ={kappa:g})",
+               ["α", "d", "y*", "S* (free ref.)", "S*_c (ref. a solution)", "Ŝ = ½dS*/dd", "ref. violates"],
+               [[r["alpha"], round(r["d"], 6), round(r["y_star"], 4), round(r["local_entropy"], 6),
+                 round(r["constrained_local_entropy"], 6), round(r["Shat"], 5), f"{r['p_viol']:.2e}"] for r in rows])
+        console.print("S*_c: first order in the fraction of patterns the free reference violates "
+                      "(docs/theory.md §7b); NaN: no Σ = 0 saddle point on the continued branch")
+        if result is not None:
+            lo, hi = result.bracket
+            console.print(f"break-up at Σ = 0: α in ({lo:.4f}, {hi:.4f}) on d = {result.d_range[0]:g}…"
+                          f"{result.d_range[1]:g}; " + "; ".join(f"α={s[0]:.4f}: {'intact' if s[1] else s[2]}"
+                                                                 for s in result.steps))
+    if plot is not None:
+        _plot(plot, [(f"α={a:g}, Σ=0, {lab}", [r["d"] for r in rows if r["alpha"] == a],
+                      [r[key] for r in rows if r["alpha"] == a]) for a in alphas
+                     for lab, key in (("free ref.", "local_entropy"), ("ref. a solution", "constrained_local_entropy"))],
+              "d", "local entropy", "densest existing regions, Σ(y*) = 0")
 
 
 def register(app: typer.Typer) -> None:

@@ -12,6 +12,7 @@ from .franz_parisi import LocalEntropyCurve, franz_parisi
 from .gardner import GardnerState, capacity, gardner_entropy
 from .local_entropy import DenseLocalEntropy, local_entropy_dense
 from .saddle import SaddlePointError, SaddleReport, fixed_point
+from .sigma_zero import SigmaZeroBreakup, SigmaZeroPoint, sigma_zero_breakup_alpha, sigma_zero_curve, sigma_zero_point
 from .stability import Replicon, gardner_at_line, gardner_replicon
 from .stochastic_franz_parisi import SignReferenceCurve, sign_reference_local_entropy
 from .stochastic_measure import StochasticState, stochastic_energy_curve, stochastic_ground_state
@@ -32,6 +33,8 @@ __all__ = [
     "Replicon",
     "SaddlePointError",
     "SaddleReport",
+    "SigmaZeroBreakup",
+    "SigmaZeroPoint",
     "SignReferenceCurve",
     "StochasticState",
     "TeacherStudentState",
@@ -46,6 +49,9 @@ __all__ = [
     "gardner_replicon",
     "local_entropy_dense",
     "perfect_generalization_threshold",
+    "sigma_zero_breakup_alpha",
+    "sigma_zero_curve",
+    "sigma_zero_point",
     "sign_reference_local_entropy",
     "stochastic_energy_curve",
     "stochastic_ground_state",

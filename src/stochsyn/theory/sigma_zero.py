@@ -42,6 +42,7 @@ Parisi parameter y, but no further breaking is computed).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -67,7 +68,9 @@ class SigmaZeroPoint:
     ``Shat``: Ŝ at y* (dS*/dd = 2Ŝ); ``order``: the free-reference order
     parameters at y*; ``p_viol``: fraction of patterns the reference violates
     there; ``constrained_local_entropy``: S*_c = S* + ΔΦ(y*)/y* (first order in
-    the violation); ``Q``, ``t``: the reference's overlaps used for it.
+    the violation); ``Q``, ``t``: the reference's overlaps used for it;
+    ``branch``: in a :func:`sigma_zero_curve`, which continued branch (0 from the
+    largest d) the point lies on.
     """
 
     alpha: float
@@ -82,6 +85,7 @@ class SigmaZeroPoint:
     Q: float
     t: float
     evaluations: int = field(default=0, repr=False)
+    branch: int = 0
 
     @property
     def entropy(self) -> float:
@@ -93,7 +97,7 @@ class SigmaZeroPoint:
         return {"alpha": self.alpha, "kappa": self.kappa, "d": self.d, "y_star": self.y_star,
                 "local_entropy": self.local_entropy, "Shat": self.Shat, "p_viol": self.p_viol,
                 "constrained_local_entropy": self.constrained_local_entropy, "Q": self.Q, "t": self.t,
-                "order": dict(self.order)}
+                "branch": self.branch, "order": dict(self.order)}
 
 
 def _reference_overlaps(mdl: LargeYModel, o: dict) -> tuple[float, float]:
@@ -132,7 +136,9 @@ def reference_constraint(alpha: float, kappa: float, S: float, y: float, Q: floa
 
     def side(u, wu, log_mass):
         x = (kappa - c_rep[..., None, None] - rho * u[..., None] - sw * xw) / s
-        return log_mass + logsumexp(y * log_H(x) + np.log(wu)[..., None] + lw, axis=(-2, -1))
+        with np.errstate(divide="ignore"):  # nodes far in the tail have weight exactly 0: log 0 = −inf is right
+            lwu = np.log(wu)
+        return log_mass + logsumexp(y * log_H(x) + lwu[..., None] + lw, axis=(-2, -1))
 
     ua, wa = truncated_normal_nodes(tau, n_per_panel=n_panel)       # ũ > τ: the reference satisfies
     ub, wb = truncated_normal_nodes(-tau, n_per_panel=n_panel)      # ũ < τ, as −ũ > −τ
@@ -227,13 +233,20 @@ def sigma_zero_point(alpha: float, d: float, kappa: float = 0.0, *, y_bracket: t
     branch = _Branch(alpha, d, kappa, options)
     s0 = branch.first(y0, start).external_entropy
     # walk from the guess towards the sign change (Σ decreases with y), in growing steps
-    step, ya, sa = 0.15 * y0, y0, s0
+    # (small first steps: at α ≈ 0.76, d ≈ 0.015 the branch folds ~0.8 below y*)
+    step, ya, sa = 0.05 * y0, y0, s0
     while True:
         yb = min(max(ya + step if sa > 0 else ya - step, lo_y), hi_y)
         if yb == ya:
             raise SaddlePointError(f"sigma_zero_point(alpha={alpha}, d={d}): Σ(y) keeps the sign of "
                                    f"{sa:+.3g} on y_bracket={y_bracket}", None)  # type: ignore[arg-type]
-        sb = branch.at(yb).external_entropy
+        try:
+            sb = branch.at(yb).external_entropy
+        except SaddlePointError:
+            step *= 0.5
+            if step < 1e-3 * y0:
+                raise
+            continue
         if sa * sb <= 0:
             break
         ya, sa, step = yb, sb, 1.6 * step
@@ -248,27 +261,67 @@ def sigma_zero_point(alpha: float, d: float, kappa: float = 0.0, *, y_bracket: t
                           s_star + alpha * dG / y_star, Q, t, len(branch.solved))
 
 
+def _follow_in_d(prev: SigmaZeroPoint, d: float, options: dict, slope: float = 0.0, max_step: float = 5e-4,
+                 max_jump: float = 0.01) -> dict:
+    """Continue ``prev``'s saddle point to distance ``d`` in small steps, near the Σ = 0 line.
+
+    Along the way y follows the predictor y* + slope·(d − d_prev) (``slope``: dy*/dd
+    from the previous two points of the curve), so the path stays close to Σ = 0.
+
+    Returns the order parameters at ``d`` on the same branch; raises
+    :class:`SaddlePointError` where the branch ends (no convergence, or q1 jumps by
+    more than ``max_jump`` in one step: the continuation fell onto another branch).
+    """
+    quad = {k: options[k] for k in ("n_panel", "du", "n_gh") if k in options}
+    quad = {"n_panel": 6, "du": 0.04, "n_gh": 121} | quad
+    o = prev.order
+    n = max(1, math.ceil(abs(d - prev.d) / max_step))
+    for dk in np.linspace(prev.d, d, n + 1)[1:]:
+        yk = max(prev.y_star + slope * (float(dk) - prev.d), 1.0 + 1e-6)
+        r = local_entropy_free_reference_y(prev.alpha, float(dk), yk, prev.kappa, start=o, fallback=False, **quad)
+        if abs(r.order["q1"] - o["q1"]) > max_jump:
+            raise SaddlePointError(f"the Σ = 0 branch of alpha={prev.alpha} ends between d = {prev.d:g} and {d:g} "
+                                   f"(q1 {o['q1']:.4f} -> {r.order['q1']:.4f} at d = {dk:.5g})", r.report)  # type: ignore[arg-type]
+        o = r.order
+    return o
+
+
 def sigma_zero_curve(alpha: float, d, kappa: float = 0.0, *, progress: Callable[[SigmaZeroPoint | None], Any] | None = None,
                      **options: Any) -> list[SigmaZeroPoint | None]:
     """:func:`sigma_zero_point` along the distances ``d``, continued from the largest down.
 
-    Each point starts from the previous one's order parameters and y*. Returns
-    one entry per distance in the given order, ``None`` where no Σ = 0 saddle
-    point was found from the continuation (the branch ended).
+    From one distance to the next the saddle point is first followed at fixed y
+    in steps of 5e-4 in d (:func:`_follow_in_d`), then y* is found from there. Where
+    the followed branch ends, the next point is started afresh (from the y → ∞
+    solution) and counts as a new branch: ``SigmaZeroPoint.branch`` numbers them
+    0, 1, … from the largest d. Returns one entry per distance in the given
+    order, ``None`` where no Σ = 0 saddle point was found.
     """
     ds = [V.real("d", v, lo=0.0, hi=0.5, lo_open=True, hi_open=True) for v in np.atleast_1d(d)]
     out: dict[float, SigmaZeroPoint | None] = {}
     prev: SigmaZeroPoint | None = None
+    before: SigmaZeroPoint | None = None  # the point before prev on the same branch (for dy*/dd)
+    branch = 0
     for dv in sorted(ds, reverse=True):
-        try:
-            kw = dict(options)
-            if prev is not None:
-                kw["start"] = prev.order
+        kw = dict(options)
+        if prev is not None:
+            slope = (prev.y_star - before.y_star) / (prev.d - before.d) if before is not None else 0.0
+            try:
+                kw["start"] = _follow_in_d(prev, dv, options, slope)
+                kw["y_guess"] = prev.y_star + slope * (dv - prev.d)
+            except SaddlePointError:
+                branch += 1
+                kw.pop("start", None)
                 kw["y_guess"] = prev.y_star
-            prev = sigma_zero_point(alpha, dv, kappa, **kw)
-            out[dv] = prev
+                before = prev = None
+        try:
+            p = dataclasses.replace(sigma_zero_point(alpha, dv, kappa, **kw), branch=branch)
+            before, prev = (prev if prev is not None and prev.branch == branch else None), p
+            out[dv] = p
         except SaddlePointError:
             out[dv] = None
+            if prev is not None:
+                branch, prev, before = branch + 1, None, None
         if progress is not None:
             progress(out[dv])
     return [out[dv] for dv in ds]
@@ -303,7 +356,11 @@ def _intact(curve: list[SigmaZeroPoint | None], ds: np.ndarray) -> tuple[bool, s
     """Whether a Σ = 0 curve is one branch with S*_c increasing in d: (intact, reason, min Ŝ, min slope)."""
     if any(p is None for p in curve):
         lost = [float(dv) for p, dv in zip(curve, ds) if p is None]
-        return False, f"no Σ = 0 saddle point on the branch at d = {lost[0]:g}", math.nan, math.nan
+        return False, f"no Σ = 0 saddle point on the branch at d = {lost[-1]:g}", math.nan, math.nan
+    split = [float(dv) for p, dv in zip(curve, ds) if p.branch > 0]  # type: ignore[union-attr]
+    if split:
+        return (False, f"the branch from large d ends above d = {split[-1]:g}",
+                float(min(p.Shat for p in curve)), math.nan)  # type: ignore[union-attr]
     sc = np.array([p.constrained_local_entropy for p in curve])  # type: ignore[union-attr]
     slopes = np.diff(sc) / np.diff(ds)
     min_sh = min(p.Shat for p in curve)  # type: ignore[union-attr]
@@ -313,8 +370,8 @@ def _intact(curve: list[SigmaZeroPoint | None], ds: np.ndarray) -> tuple[bool, s
     return True, "", float(min_sh), float(np.min(slopes))
 
 
-def sigma_zero_breakup_alpha(kappa: float = 0.0, *, bracket: tuple[float, float] = (0.74, 0.80),
-                             xtol: float = 5e-3, d_range: tuple[float, float] = (0.01, 0.06), n_grid: int = 21,
+def sigma_zero_breakup_alpha(kappa: float = 0.0, *, bracket: tuple[float, float] = (0.75, 0.78),
+                             xtol: float = 2.5e-3, d_range: tuple[float, float] = (0.0125, 0.06), n_grid: int = 20,
                              progress: Callable[[dict], Any] | None = None, **options: Any) -> SigmaZeroBreakup:
     """The load beyond which the Σ = 0 local entropy S*_c(d) stops being one increasing curve.
 
@@ -328,9 +385,9 @@ def sigma_zero_breakup_alpha(kappa: float = 0.0, *, bracket: tuple[float, float]
     Parameters
     ----------
     kappa : margin (default 0).
-    bracket : (α intact, α broken) to start from (default (0.74, 0.80); both checked).
-    xtol : width of the final bracket (default 5e-3).
-    d_range, n_grid : distances probed (defaults (0.01, 0.06), 21).
+    bracket : (α intact, α broken) to start from (default (0.75, 0.78); both checked).
+    xtol : width of the final bracket (default 2.5e-3).
+    d_range, n_grid : distances probed (defaults (0.0125, 0.06), 20: a step of 0.0025).
     progress : optional callable(step_dict) after each probe.
     options : passed to :func:`sigma_zero_point` (quadrature, ``ytol``).
     """
