@@ -297,7 +297,7 @@ def sigma_zero_curve(alpha: float, d, kappa: float = 0.0, *, progress: Callable[
     0, 1, … from the largest d. Returns one entry per distance in the given
     order, ``None`` where no Σ = 0 saddle point was found.
     """
-    ds = [V.real("d", v, lo=0.0, hi=0.5, lo_open=True, hi_open=True) for v in np.atleast_1d(d)]
+    ds = [V.real("d", v, lo=0.0, hi=0.5, lo_open=True, hi_open=True) for v in np.atleast_1d(d).tolist()]
     out: dict[float, SigmaZeroPoint | None] = {}
     prev: SigmaZeroPoint | None = None
     before: SigmaZeroPoint | None = None  # the point before prev on the same branch (for dy*/dd)
