@@ -201,8 +201,9 @@ def sigma_zero_point(alpha: float, d: float, kappa: float = 0.0, *, y_bracket: t
     Parameters
     ----------
     alpha : load (> 0). d : distance in (0, 1/2). kappa : margin (default 0).
-    y_bracket : range searched for y* (default (3, 40)); a probe that does not
-        converge shrinks the bracket towards the guess.
+    y_bracket : range searched for y* (default (3, 40)); the search walks from
+        the guess in growing steps towards the sign change of Σ, halving the step
+        where a probe does not converge.
     y_guess : first y tried (default: ``start["y"]`` or 10).
     start : order parameters of a nearby saddle point (e.g. a previous point's
         ``order``, or {q1, q0 = q1 − δq/y, Shat = X, y} from
