@@ -88,15 +88,23 @@ class LargeYModel:
         k = math.ceil(half / self.du)
         return self.du * np.arange(-k, k + 1, dtype=float), self.du
 
-    def entropic(self, Sh: float, qh1: float, qh0: float, y: float | None = None, averages: bool = False):
-        """G_S, and with ``averages`` also (S, q1, q0) from the closed-form stationarity conditions."""
-        y = self.y if y is None else float(y)
+    def group_weights(self, Sh: float, qh1: float, qh0: float, y: float):
+        """A group's site weights [2cosh(a)]^y Dη over (z, w̃, u): (a, log-weight, log-normalizer per z, ln du-norm).
+
+        a = √q̂0 z + Ŝ w̃ + √δ u; the tilted average over (w̃, u) at each z is
+        Σ exp(log-weight − normalizer) · (·).
+        """
         sd = math.sqrt(max(y * (qh1 - qh0), 0.0))  # √δ, δ = y(q̂1 − q̂0)
         u, h = self._u_grid(sd, y)
         arg = (math.sqrt(qh0) * self.z[:, None, None] + Sh * _SIGNS[None, :, None] + sd * u[None, None, :])
         ex = y * (log_2cosh(arg) - 0.5 * u * u)
-        lnorm = math.log(h * math.sqrt(y / (2 * math.pi)))
         lz = logsumexp(ex.reshape(self.z.size, -1), axis=1)
+        return arg, ex, lz, math.log(h * math.sqrt(y / (2 * math.pi)))
+
+    def entropic(self, Sh: float, qh1: float, qh0: float, y: float | None = None, averages: bool = False):
+        """G_S, and with ``averages`` also (S, q1, q0) from the closed-form stationarity conditions."""
+        y = self.y if y is None else float(y)
+        arg, ex, lz, lnorm = self.group_weights(Sh, qh1, qh0, y)
         gs = float(np.sum(self.wz * (lz + lnorm)))
         if not averages:
             return gs
@@ -159,8 +167,10 @@ def local_entropy_free_reference_y(alpha: float, d: float, y: float, kappa: floa
 
     Baldassi et al., PRL 115, 128101 (2015) (measure); functional and
     equations in the module docstring. Solves the map (q1, ln y(q1−q0), Ŝ) →
-    (q̂1, q̂0) → (q1, ln y(q1−q0), overlap) with the overlap held at S, by 15
-    damped steps and Powell's hybrid method.
+    (q̂1, q̂0) → (q1, ln y(q1−q0), overlap) with the overlap held at S by
+    Powell's hybrid method from ``start``; if that fails (and ``fallback``), by
+    15 damped steps and the hybrid method on the map with Ŝ solved by Brent at
+    every step, polished by the joint root.
 
     Parameters
     ----------
@@ -200,7 +210,7 @@ def local_entropy_free_reference_y(alpha: float, d: float, y: float, kappa: floa
     else:
         q1s, dqs, sh0 = 0.5 * (1 + S * S), 0.5 * (1 - S * S) * y, math.atanh(min(S, 0.999))
 
-    undefined = np.array([1.0, 1.0, 1.0])
+    undefined, undefined2 = np.array([1.0, 1.0, 1.0]), np.array([1.0, 1.0])  # "map undefined here" (a unit step away)
 
     def joint(v):
         # Ŝ is an unknown of the root beside (q1, ln δq): a nested Brent solve for the
@@ -223,21 +233,21 @@ def local_entropy_free_reference_y(alpha: float, d: float, y: float, kappa: floa
         q1, ldq = float(v[0]), float(v[1])
         q0 = q1 - math.exp(min(ldq, 50.0)) / y
         if not (0 < q0 < q1 < 1):
-            return undefined[:2]
+            return undefined2
         _, qh1, qh0 = mdl.energetic(q1, q0, averages=True)
         try:
             st["Sh"] = sh = mdl.solve_Shat(qh1, qh0, st["Sh"])
         except ValueError:
-            return undefined[:2]
+            return undefined2
         _, _, q1n, q0n = mdl.entropic(sh, qh1, qh0, averages=True)
         if not q1n > q0n:
-            return undefined[:2]
+            return undefined2
         return np.array([q1n - q1, math.log(y * (q1n - q0n)) - ldq])
 
     def solve(F, v, budget, warm):
         for _ in range(warm):  # half steps toward the basin, stopping where the map is undefined
             r = F(v)
-            if r[0] == 1.0 and np.all(r == 1.0):
+            if r is undefined or r is undefined2:
                 break
             v = v + 0.5 * r
         return fixed_point(lambda w: w + F(w), v, method="hybrid", warmup=0, damping=0.5, tol=tol, xtol=1e-12,

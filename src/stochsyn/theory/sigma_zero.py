@@ -102,12 +102,8 @@ class SigmaZeroPoint:
 
 def _reference_overlaps(mdl: LargeYModel, o: dict) -> tuple[float, float]:
     """Q = E_z⟨w̃⟩², t = E_z⟨w̃⟩⟨m⟩ under the free-reference group weights (module docstring)."""
-    y = mdl.y
-    sd = math.sqrt(max(y * (o["qhat1"] - o["qhat0"]), 0.0))
-    u, h = mdl._u_grid(sd, y)
-    arg = math.sqrt(o["qhat0"]) * mdl.z[:, None, None] + o["Shat"] * _SIGNS[None, :, None] + sd * u[None, None, :]
-    ex = y * (np.logaddexp(arg, -arg) - 0.5 * u * u)
-    p = np.exp(ex - logsumexp(ex.reshape(mdl.z.size, -1), axis=1)[:, None, None])
+    arg, ex, lz, _ = mdl.group_weights(o["Shat"], o["qhat1"], o["qhat0"], mdl.y)
+    p = np.exp(ex - lz[:, None, None])
     wt = np.sum(p * _SIGNS[None, :, None], axis=(1, 2))
     mbar = np.sum(p * np.tanh(arg), axis=(1, 2))
     return float(np.sum(mdl.wz * wt * wt)), float(np.sum(mdl.wz * wt * mbar))
