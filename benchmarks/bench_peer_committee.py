@@ -16,7 +16,7 @@ interpolation across 1/2) and the number of duplicate hidden-unit pairs
 (|W_k·W_l|/N > 0.9) over all runs. Results go to JSON-lines files as each run ends,
 so an interrupted benchmark resumes where it stopped.
 
-    python benchmarks/bench_peer_committee.py --k 3,5 --alphas 0.5,0.55,0.6,0.65 --seeds 10
+    python benchmarks/bench_peer_committee.py --k 3,5 --alphas '3=0.5,0.55,0.6,0.65;5=0.35,0.4,0.45,0.5' --seeds 10
 """
 
 from __future__ import annotations
@@ -57,11 +57,23 @@ def _load(path: Path) -> dict[tuple, dict]:
     return load_jsonl(path, lambda r: (r["solver"], r["k"], round(r["alpha"], 6), r["seed"]))
 
 
+def _alphas_per_k(spec: str, ks: list[int]) -> dict[int, list[float]]:
+    """'0.5,0.6' (every K) or '3=0.5,0.6;5=0.35,0.45' (per K) → {K: loads}."""
+    if "=" not in spec:
+        return {k: [float(a) for a in spec.split(",")] for k in ks}
+    per = {int(k): [float(a) for a in v.split(",")] for k, v in (g.split("=") for g in spec.split(";") if g)}
+    missing = [k for k in ks if k not in per]
+    if missing:
+        raise SystemExit(f"--alphas names no loads for K = {missing}")
+    return per
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", type=int, default=1001, help="inputs N (odd)")
     ap.add_argument("--k", default="3,5", help="hidden units, comma-separated")
-    ap.add_argument("--alphas", default="0.5,0.55,0.6,0.65")
+    ap.add_argument("--alphas", default="0.5,0.55,0.6,0.65",
+                    help="loads per synapse, comma-separated; per K as '3=0.5,0.6;5=0.35,0.45'")
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--solvers", default="stochastic,fbp,rbp,maxsum,lal", help="our committee solvers")
     ap.add_argument("--workdir", default="bench-out/peer_committee")
@@ -71,7 +83,7 @@ def main() -> int:
     ap.add_argument("--report", action="store_true", help="only print the tables from finished runs")
     args = ap.parse_args()
     ks = [int(v) for v in args.k.split(",")]
-    alphas = [float(a) for a in args.alphas.split(",")]
+    alphas_of = _alphas_per_k(args.alphas, ks)
     seeds = list(range(args.seeds))
     ours = [s for s in args.solvers.split(",") if s]
     work = Path(args.workdir)
@@ -87,39 +99,39 @@ def main() -> int:
     runner.write_text(PEER_RUNNER)
     names = ours + (["peer"] if peer_ok or any(k[0] == "peer" for k in done) else [])
     if not args.report:
-        for k in ks:
-            for a in alphas:
-                for s in seeds:
-                    path = work / "instances" / f"k{k}_n{args.n}_a{a:.4f}_s{s}.npz"
-                    if not path.exists():
-                        committee_patterns(args.n, k, a, seed=1000 * k + s).save(path)
-                    inst = CommitteeInstance.load(path)
-                    for name in ours + (["peer"] if peer_ok else []):
-                        key = (name, k, round(a, 6), s)
-                        if key in done:
-                            continue
-                        if name == "peer":
-                            wfile = work / "peer_weights" / (path.stem + ".npy")
-                            proc = subprocess.run([args.peer_python, str(runner), str(path), str(k), str(s),
-                                                   str(args.peer_max_iter), str(wfile)], capture_output=True, text=True)
-                            if proc.returncode != 0:
-                                print(f"[bench_peer_committee] peer failed on {path.name}: {proc.stderr[-300:]}",
-                                      file=sys.stderr)
-                                continue
-                            secs = json.loads(proc.stdout.strip().splitlines()[-1])["seconds"]
-                            w = np.load(wfile, allow_pickle=False)
-                            ok_shape = w.shape == (k, inst.n) and np.all(np.abs(w) == 1)
-                            err = inst.errors(w) if ok_shape else None
-                            dup = inst.duplicate_pairs(w) if ok_shape else None
-                        else:
-                            res = solve(inst, method=name, seed=s)
-                            secs, err, dup = res.seconds, res.errors, res.info["duplicate_pairs"]
-                        rec = {"solver": name, "k": k, "n": inst.n, "alpha": a, "seed": s, "solved": err == 0,
-                               "errors": err, "seconds": secs, "duplicate_pairs": dup}
-                        append_jsonl(out, rec)
-                        done[key] = rec
-                        print(json.dumps(rec), flush=True)
+        # seeds outermost: an interrupted run leaves every (K, α) cell with about as many seeds
+        for s, k, a in ((s, k, a) for s in seeds for k in ks for a in alphas_of[k]):
+            path = work / "instances" / f"k{k}_n{args.n}_a{a:.4f}_s{s}.npz"
+            if not path.exists():
+                committee_patterns(args.n, k, a, seed=1000 * k + s).save(path)
+            inst = CommitteeInstance.load(path)
+            for name in ours + (["peer"] if peer_ok else []):
+                key = (name, k, round(a, 6), s)
+                if key in done:
+                    continue
+                if name == "peer":
+                    wfile = work / "peer_weights" / (path.stem + ".npy")
+                    proc = subprocess.run([args.peer_python, str(runner), str(path), str(k), str(s),
+                                           str(args.peer_max_iter), str(wfile)], capture_output=True, text=True)
+                    if proc.returncode != 0:
+                        print(f"[bench_peer_committee] peer failed on {path.name}: {proc.stderr[-300:]}",
+                              file=sys.stderr)
+                        continue
+                    secs = json.loads(proc.stdout.strip().splitlines()[-1])["seconds"]
+                    w = np.load(wfile, allow_pickle=False)
+                    ok_shape = w.shape == (k, inst.n) and np.all(np.abs(w) == 1)
+                    err = inst.errors(w) if ok_shape else None
+                    dup = inst.duplicate_pairs(w) if ok_shape else None
+                else:
+                    res = solve(inst, method=name, seed=s)
+                    secs, err, dup = res.seconds, res.errors, res.info["duplicate_pairs"]
+                rec = {"solver": name, "k": k, "n": inst.n, "alpha": a, "seed": s, "solved": err == 0,
+                       "errors": err, "seconds": secs, "duplicate_pairs": dup}
+                append_jsonl(out, rec)
+                done[key] = rec
+                print(json.dumps(rec), flush=True)
     for k in ks:
+        alphas = alphas_of[k]
         print(f"\nK = {k}, N = {args.n}, fully connected, α = P/(K·N); cells: solved/run, median s of solved runs")
         header = f"{'solver':<12}" + "".join(f"{'α=' + format(a, '.3g'):>16}" for a in alphas) + f"{'α_50':>8}{'dup pairs':>11}"
         print(header)

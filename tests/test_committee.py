@@ -90,6 +90,38 @@ def test_loss_gradient_against_finite_differences():
         assert fd == pytest.approx(g[k, i], rel=1e-6, abs=1e-8)
 
 
+def test_overlap_ramp_target_and_one_sided_thermostat():
+    from stochsyn.solvers._overlap_ramp import OverlapRamp
+
+    ramp = OverlapRamp(0.2, 1e-3, epochs=100, q_start=0.3, q_final=0.99, gain=5.0)
+    assert ramp.target(0) == pytest.approx(0.3) and ramp.target(100) == pytest.approx(0.99)
+    assert ramp.target(400) == pytest.approx(0.99)
+    assert all(ramp.target(t) < ramp.target(t + 1) for t in range(100))
+    # below the target τ is the base schedule: the factor never goes under 1
+    assert [ramp.tau(t, 0.0) for t in range(1, 6)] == pytest.approx([0.2 * 0.999 ** (t - 1) for t in range(1, 6)])
+    # above it τ grows by exp(g (q − q*)) per epoch
+    before = ramp.factor
+    ramp.tau(6, ramp.target(6) + 0.1)
+    assert ramp.factor == pytest.approx(before * np.exp(0.5))
+    off = OverlapRamp(0.2, 1e-3, epochs=0, q_start=0.3, q_final=0.99, gain=5.0)
+    assert off.tau(10, 1.0) == pytest.approx(0.2 * 0.999**9)
+    with pytest.raises(ValueError, match="q_final must exceed q_start"):
+        OverlapRamp(0.2, 1e-3, epochs=10, q_start=0.5, q_final=0.4, gain=1.0)
+
+
+def test_committee_stochastic_thermostat_holds_the_overlap_under_its_target():
+    inst = committee_patterns(201, 3, 0.4, seed=7)
+    seen = []
+    solve(inst, method="stochastic", seed=0, max_epochs=300, overlap_epochs=2000, overlap_gain=20.0,
+          callback=lambda e, d: seen.append((e, d["q"], d["tau"])) and False)
+    from stochsyn.solvers._overlap_ramp import OverlapRamp
+
+    ramp = OverlapRamp(0.15, 1e-3, epochs=2000, q_start=0.3, q_final=0.999, gain=20.0)
+    # the thermostat raised τ above the base schedule and kept q near the target
+    assert max(t / (0.15 * 0.999 ** (e - 1)) for e, _, t in seen) > 1.5
+    assert all(q < ramp.target(e) + 0.1 for e, q, _ in seen[20:])
+
+
 def test_registry_lists_the_committee_solvers():
     assert {"stochastic", "lal", "fbp", "rbp", "maxsum"} <= set(available("committee"))
     with pytest.raises(ValueError, match="committee-machine solver"):
