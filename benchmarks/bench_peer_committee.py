@@ -75,6 +75,8 @@ def main() -> int:
     ap.add_argument("--alphas", default="0.5,0.55,0.6,0.65",
                     help="loads per synapse, comma-separated; per K as '3=0.5,0.6;5=0.35,0.45'")
     ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--first-seed", type=int, default=0,
+                    help="run seeds FIRST … --seeds − 1 only (a second process can take the upper seeds)")
     ap.add_argument("--solvers", default="stochastic,fbp,rbp,maxsum,lal", help="our committee solvers")
     ap.add_argument("--workdir", default="bench-out/peer_committee")
     ap.add_argument("--peer-python", default=os.environ.get("RFBP_PYTHON", DEFAULT_PEER_PYTHON))
@@ -100,7 +102,7 @@ def main() -> int:
     names = ours + (["peer"] if peer_ok or any(k[0] == "peer" for k in done) else [])
     if not args.report:
         # seeds outermost: an interrupted run leaves every (K, α) cell with about as many seeds
-        for s, k, a in ((s, k, a) for s in seeds for k in ks for a in alphas_of[k]):
+        for s, k, a in ((s, k, a) for s in seeds[args.first_seed:] for k in ks for a in alphas_of[k]):
             path = work / "instances" / f"k{k}_n{args.n}_a{a:.4f}_s{s}.npz"
             if not path.exists():
                 committee_patterns(args.n, k, a, seed=1000 * k + s).save(path)
