@@ -172,3 +172,56 @@ def test_cnn_training_run_beats_chance_and_reloads(tmp_path, kind):
     assert last["test_accuracy_deployed"] > 0.5  # chance is 0.1
     model, cfg = load_run(tmp_path / kind)
     assert cfg["arch"] == "cnn:8c3-p2-16c3-p2-32-10" and model.architecture.family == "cnn"
+
+
+def _equal_polarization(layer) -> None:
+    """Give every synapse of an output unit the same |field| (random signs): each unit's Var W is uniform."""
+    with torch.no_grad():
+        p = layer.h if hasattr(layer, "h") else layer.fields
+        shape = p.shape[:-1] if hasattr(layer, "fields") else p.shape
+        mag = torch.rand(shape[0]).view(-1, *([1] * (len(shape) - 1))) * 2 + 0.1
+        h = mag * torch.where(torch.rand(shape) < 0.5, -1.0, 1.0)
+        if hasattr(layer, "fields"):
+            layer.fields[..., 0].copy_(-h)
+            layer.fields[..., 1].copy_(h)
+        else:
+            layer.h.copy_(h)
+
+
+@pytest.mark.parametrize("synapses", ["binary", "ternary"])
+@pytest.mark.parametrize("kind", ["linear", "conv"])
+def test_filter_mean_variance_is_exact_for_equally_polarized_units_and_only_then(synapses, kind):
+    from stochsyn.deep.layers import (
+        StochasticBinaryConv2d,
+        StochasticBinaryLinear,
+        StochasticTernaryConv2d,
+        StochasticTernaryLinear,
+    )
+
+    torch.manual_seed(3)
+    cls = {("binary", "linear"): StochasticBinaryLinear, ("ternary", "linear"): StochasticTernaryLinear,
+           ("binary", "conv"): StochasticBinaryConv2d, ("ternary", "conv"): StochasticTernaryConv2d}[synapses, kind]  # fmt: skip
+    layer = cls(20, 6) if kind == "linear" else cls(3, 6, 3, padding=1)
+    shape = (5, 20) if kind == "linear" else (5, 3, 8, 8)
+    a, s = torch.randn(shape), torch.rand(shape)
+
+    def both():
+        layer.variance = "exact"
+        ref = layer.forward_moments(a, s)
+        layer.variance = "filter-mean"
+        return ref, layer.forward_moments(a, s)
+
+    (m0, v0), (m1, v1) = both()  # random fields: the approximation differs
+    assert torch.equal(m0, m1) and not torch.allclose(v0, v1, rtol=1e-3)
+    _equal_polarization(layer)
+    (m0, v0), (m1, v1) = both()
+    assert torch.equal(m0, m1) and torch.allclose(v0, v1, rtol=1e-5, atol=1e-5)
+
+
+def test_variance_option_is_checked_and_stored():
+    net = build_model("stochastic", "cnn:4c3-p2-16-10", variance="filter-mean")
+    assert net.hparams()["variance"] == "filter-mean"
+    assert all(layer.variance == "filter-mean" for layer in net.layers if hasattr(layer, "variance"))
+    assert "variance" not in build_model("stochastic", "mlp:784-16-10").hparams()
+    with pytest.raises(ValueError, match="variance="):
+        build_model("stochastic", "mlp:784-16-10", variance="diagonal")

@@ -40,6 +40,7 @@ from .activations import VAR_FLOOR, sign_pm1
 
 __all__ = [
     "MODES",
+    "VARIANCES",
     "StochasticBinaryLinear",
     "StochasticBinaryConv2d",
     "StochasticTernaryLinear",
@@ -48,6 +49,13 @@ __all__ = [
 ]
 
 MODES = ("mean-field", "deploy", "sample")
+
+#: Variance rules of the mean-field pass: "exact" is the CLT sum above (one product per
+#: moment); "filter-mean" replaces each synapse's Var W and E[W²] by their means over the
+#: output unit's fan-in, var_i ≈ ⟨Var W⟩_i Σ_j a_j² + ⟨E[W²]⟩_i Σ_j s_j — exact when the
+#: synapses of a unit are equally polarized or the inputs' second moments are uniform —
+#: so the variance costs a channel sum and a box filter instead of a second weight product.
+VARIANCES = ("exact", "filter-mean")
 
 
 def _check_init(h_init: float) -> float:
@@ -65,9 +73,17 @@ class _StochasticSynapses(nn.Module):
     # softmax(beta theta)); set by the model's schedule (annealing beta up
     # polarizes the synapses so that the deployed network approaches the trained one).
     beta: float = 1.0
+    # "exact" or "filter-mean" (:data:`VARIANCES`); set by the model.
+    variance: str = "exact"
 
     def _make_synapses(self, shape: tuple[int, ...]) -> None:
         raise NotImplementedError
+
+    def _filter_mean_moments(self, m: torch.Tensor, r: torch.Tensor | None,
+                             dims: tuple[int, ...]) -> tuple[torch.Tensor, torch.Tensor | float]:
+        """Per output unit, Var W and E[W²] averaged over its fan-in (the ``dims`` axes)."""
+        vbar = ((1.0 if r is None else r) - m * m).mean(dim=dims)
+        return vbar, (1.0 if r is None else r.mean(dim=dims))
 
     def synapse_moments(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(m, r) = (E[W], E[W²]); r is None when E[W²] = 1 (binary synapses)."""
@@ -197,6 +213,12 @@ class _StochasticLinear(_StochasticSynapses):
         """Gaussian moments of the pre-activation given input moments (``var=None``: deterministic input)."""
         m, r = self.synapse_moments()
         out_mean = F.linear(mean, m, self.bias)
+        if self.variance == "filter-mean":
+            vbar, rbar = self._filter_mean_moments(m, r, (1,))
+            out_var = (mean * mean).sum(dim=-1, keepdim=True) * vbar
+            if var is not None:
+                out_var = out_var + var.sum(dim=-1, keepdim=True) * rbar
+            return out_mean, out_var
         out_var = F.linear(mean * mean, (1.0 if r is None else r) - m * m)
         if var is not None:
             out_var = out_var + (var.sum(dim=-1, keepdim=True) if r is None else F.linear(var, r))
@@ -258,6 +280,14 @@ class _StochasticConv2d(_StochasticSynapses):
         """Gaussian moments of the pre-activation given input moments (``var=None``: deterministic input)."""
         m, r = self.synapse_moments()
         out_mean = self._conv(mean, m, self.bias)
+        if self.variance == "filter-mean":
+            vbar, rbar = self._filter_mean_moments(m, r, (1, 2, 3))
+            box = torch.ones(1, 1, self.kernel_size, self.kernel_size, dtype=mean.dtype, device=mean.device)
+            out_var = self._conv((mean * mean).sum(dim=1, keepdim=True), box) * vbar[:, None, None]
+            if var is not None:
+                rb = rbar if isinstance(rbar, float) else rbar[:, None, None]
+                out_var = out_var + self._conv(var.sum(dim=1, keepdim=True), box) * rb
+            return out_mean, out_var
         out_var = self._conv(mean * mean, (1.0 if r is None else r) - m * m)
         if var is not None:
             if r is None:  # E[W²] = 1: the same sum for every output channel, over the channel-summed variance

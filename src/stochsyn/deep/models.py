@@ -46,6 +46,7 @@ from .architecture import Architecture, Conv, Dense, Pool, check_arch_fits, pars
 from .baselines import BinaryConnectConv2d, BinaryConnectLinear, TernaryWeightConv2d, TernaryWeightLinear
 from .layers import (
     MODES,
+    VARIANCES,
     MeanVarBatchNorm,
     StochasticBinaryConv2d,
     StochasticBinaryLinear,
@@ -267,7 +268,9 @@ SYNAPSES = ("binary", "ternary")
 
 
 def _check_stochastic_options(activation: str, output: str, score_scale: float, beta_growth: float,
-                              polarize: float, synapses: str, zero_prior: float) -> None:  # fmt: skip
+                              polarize: float, synapses: str, zero_prior: float, variance: str) -> None:  # fmt: skip
+    if variance not in VARIANCES:
+        raise ValueError(f"variance={variance!r}: expected one of {VARIANCES}")
     if synapses not in SYNAPSES:
         raise ValueError(f"synapses={synapses!r}: expected one of {SYNAPSES}")
     if not (isinstance(zero_prior, (int, float)) and math.isfinite(zero_prior)):
@@ -362,6 +365,10 @@ class StochasticNet(_StochasticSchedules, DeepModel):
         zero_prior: log prior odds of the zero state against ±1, θ(0) in the
             softmax (default 0.0; ternary synapses only): an l0-style prior, the
             larger the sparser the deployed network (docs/deep.md, "Ternary synapses").
+        variance: the mean-field variance rule (:data:`~.layers.VARIANCES`): "exact"
+            (default; a second weight product per layer) or "filter-mean" (each unit's
+            synaptic variances replaced by their mean over its fan-in: no second product;
+            docs/deep.md, "Training cost").
 
     Shape: input (B, ...) with prod(...) = the architecture's input size; output (B, classes).
 
@@ -387,13 +394,17 @@ class StochasticNet(_StochasticSchedules, DeepModel):
         polarize: float = 0.0,
         synapses: str = "binary",
         zero_prior: float = 0.0,
+        variance: str = "exact",
         class_names: list[str] | None = None,
     ) -> None:
-        _check_stochastic_options(activation, output, score_scale, beta_growth, polarize, synapses, zero_prior)
+        _check_stochastic_options(activation, output, score_scale, beta_growth, polarize, synapses, zero_prior,
+                                  variance)  # fmt: skip
         options = dict(activation=activation, batch_norm=batch_norm, bias=bias, h_init=h_init, output=output,
                        score_scale=score_scale, beta_growth=beta_growth, polarize=polarize)  # fmt: skip
         if synapses != "binary" or zero_prior != 0.0:  # stored only when set: earlier runs' hparams stay valid
             options.update(synapses=synapses, zero_prior=zero_prior)
+        if variance != "exact":
+            options.update(variance=variance)
         super().__init__(arch, class_names, options)
         if not batch_norm and self.architecture.family == "cnn":
             raise ValueError("batch_norm=False: the stochastic conv net needs batch norm")
@@ -414,6 +425,8 @@ class StochasticNet(_StochasticSchedules, DeepModel):
         for layer in self.layers:
             if isinstance(layer, _TernarySynapses):
                 layer.zero_prior = float(zero_prior)
+            if isinstance(layer, _StochasticSynapses):
+                layer.variance = variance
         self.act = MomentActivation(activation)
         self.beta_growth = float(beta_growth)
         self.polarize = float(polarize)
