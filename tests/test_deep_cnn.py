@@ -9,7 +9,14 @@ from stochsyn.deep import DEFAULT_CNN, build_model, load_run, parse_architecture
 from stochsyn.deep.architecture import Conv, Dense, Pool, check_arch_fits
 from stochsyn.deep.data import synthetic_dataset
 from stochsyn.deep.models import MODEL_KINDS
-from stochsyn.deep.pooling import avg_pool_moments, clark_max, max_pool_gauss_moments, max_pool_sign_moments
+from stochsyn.deep.activations import sign_moments
+from stochsyn.deep.pooling import (
+    avg_pool_moments,
+    clark_max,
+    max_pool_gauss_moments,
+    max_pool_sign_moments,
+    sign_max_pool_moments,
+)
 
 # ---------------------------------------------------------------- grammar
 
@@ -82,6 +89,23 @@ def test_avg_and_sign_max_pool_moments_match_monte_carlo():
     mx = torch.nn.functional.max_pool2d(s, 2)
     sm, sv = max_pool_sign_moments(mu, 2)
     assert torch.allclose(sm[0], mx.mean(0), atol=6e-3) and torch.allclose(sv[0], mx.var(0), atol=6e-3)
+
+
+def test_sign_then_max_pool_in_one_pass_equals_the_two_steps_and_monte_carlo():
+    mean, var = _gauss((2, 3, 4, 4), 11)
+    mean = 3.0 * mean  # units from nearly certain to undecided
+    fm, fv = sign_max_pool_moments(mean, var, 2)
+    tm, tv = max_pool_sign_moments(sign_moments(mean, var)[0], 2)
+    assert torch.allclose(fm, tm, atol=1e-10) and torch.allclose(fv, tv, atol=1e-10)
+    z = _samples(mean[:1], var[:1], 200_000, 12).flatten(0, 1)
+    mx = torch.nn.functional.max_pool2d(torch.where(z >= 0, 1.0, -1.0).double(), 2)
+    assert torch.allclose(fm[0], mx.mean(0), atol=6e-3) and torch.allclose(fv[0], mx.var(0), atol=6e-3)
+    mean = mean.clone().requires_grad_()
+    (sign_max_pool_moments(mean, var, 2)[0].sum()).backward()
+    g1 = mean.grad.clone()
+    mean.grad = None
+    (max_pool_sign_moments(sign_moments(mean, var)[0], 2)[0].sum()).backward()
+    assert torch.allclose(g1, mean.grad, rtol=1e-6, atol=1e-9)
 
 
 def test_clark_rule_is_exact_for_pairs_and_close_for_windows():

@@ -55,7 +55,13 @@ from .layers import (
     _StochasticSynapses,
     _TernarySynapses,
 )
-from .pooling import avg_pool_moments, max_pool_gauss_moments, max_pool_sign_moments, pool_values
+from .pooling import (
+    avg_pool_moments,
+    max_pool_gauss_moments,
+    max_pool_sign_moments,
+    pool_values,
+    sign_max_pool_moments,
+)
 
 __all__ = [
     "MODEL_KINDS",
@@ -437,6 +443,10 @@ class StochasticNet(_StochasticSchedules, DeepModel):
         for p in pools:
             if p.kind == "max" and self.act.name == "relu" and not activated:
                 mean, var = max_pool_gauss_moments(mean, var, p.size)
+                continue
+            if p.kind == "max" and self.act.name == "sign" and not activated:
+                mean, var = sign_max_pool_moments(mean, var, p.size)  # the two steps in one pass
+                activated = True
                 continue
             if not activated:
                 mean, var = self.act.forward_moments(mean, var)

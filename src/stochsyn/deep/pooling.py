@@ -11,6 +11,11 @@ treated as independent, the assumption of the whole moment propagation:
   with q = Π_i P(s_i = −1) = Π_i (1 − mu_i)/2:
   mean = 1 − 2q,  var = 4 q (1 − q)  (exact for independent units; the OR of
   the bits, which is what the packed engine computes).
+* sign then max of Gaussian pre-activations z_i ~ N(mu_i, v_i): the same rule with
+  P(sign z_i = −1) = Φ(−mu_i/√v_i) = erfc(mu_i/√(2 v_i))/2 read off the
+  pre-activations directly. Equal to the two steps in exact arithmetic; one pass
+  instead of two (the sign step's 1 − erf and the pool's (1 − mean)/2 cancel) and
+  no cancellation in 1 − erf(u) for large u.
 * max of Gaussian units (before a ReLU; relu(max z) = max relu(z)): the
   pairwise rule of Clark (Operations Research 9, 145 (1961)). For independent
   X ~ N(mu1, v1), Y ~ N(mu2, v2), with theta = sqrt(v1 + v2), a = (mu1 − mu2)/theta,
@@ -29,7 +34,14 @@ import torch.nn.functional as F
 
 from .activations import VAR_FLOOR
 
-__all__ = ["pool_values", "avg_pool_moments", "max_pool_sign_moments", "max_pool_gauss_moments", "clark_max"]
+__all__ = [
+    "pool_values",
+    "avg_pool_moments",
+    "max_pool_sign_moments",
+    "sign_max_pool_moments",
+    "max_pool_gauss_moments",
+    "clark_max",
+]
 
 _SQRT2 = math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -55,6 +67,19 @@ def max_pool_sign_moments(mean: torch.Tensor, size: int) -> tuple[torch.Tensor, 
     n = float(size * size)
     log_q = F.avg_pool2d(torch.log(((1.0 - mean) * 0.5).clamp_min(_Q_FLOOR)), size) * n
     q = torch.exp(log_q)
+    return 1.0 - 2.0 * q, (4.0 * q * (1.0 - q)).clamp_min(0.0)
+
+
+def sign_max_pool_moments(mean: torch.Tensor, var: torch.Tensor, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Moments of the max over size×size windows of sign(z_i), z_i ~ N(mean_i, var_i) independent.
+
+    q = Π_i erfc(mean_i / √(2 var_i)) / 2 (every unit −1), mean = 1 − 2q, var = 4q(1 − q);
+    equal to :func:`~stochsyn.deep.activations.sign_moments` followed by
+    :func:`max_pool_sign_moments` (``var`` floored at 1e-8 as there).
+    """
+    n = float(size * size)
+    p_minus = 0.5 * torch.erfc(mean * torch.rsqrt(2.0 * var.clamp_min(VAR_FLOOR)))
+    q = torch.exp(F.avg_pool2d(torch.log(p_minus.clamp_min(_Q_FLOOR)), size) * n)
     return 1.0 - 2.0 * q, (4.0 * q * (1.0 - q)).clamp_min(0.0)
 
 
