@@ -247,3 +247,41 @@ def test_signal_to_cli_keeps_finished_trials_and_resumes(plugin, tmp_path, sig):
     keys2 = _db_keys(db)
     assert len(keys2) == len(set(keys2)) == 12 and set(keys) <= set(keys2)
     assert np.all([k.startswith("sweeptest_walk|") for k in keys2])
+
+
+def test_report_joins_databases_and_earlier_cell_tables(plugin, tmp_path, capsys):
+    """Seeds 0–2 in one database, 3–5 in another: reporting the second together with the
+    first's exported cell table (--cells) gives the same counts and α_50 as one database
+    holding seeds 0–5; a database named twice counts its trials once; a file that is not
+    a cell table is one error line."""
+    import json
+
+    grid = ["-s", "sweeptest_walk", "--plugin", plugin, "--n", "41", "--alpha", "0.3:0.9:0.3",
+            "-o", "max_iter=60", "--scheduler", "serial"]
+    for name, seeds in (("a", "0:3"), ("b", "3:6"), ("all", "6")):
+        assert main(["sweep", str(tmp_path / f"{name}.db"), *grid, "--seeds", seeds]) == 0
+    capsys.readouterr()
+
+    def report(*args: str) -> dict:
+        assert main(["report", *args, "--json"]) == 0
+        return json.loads(capsys.readouterr().out)
+
+    a_csv = tmp_path / "a.csv"
+    assert main(["report", str(tmp_path / "a.db"), "--csv", str(a_csv)]) == 0
+    capsys.readouterr()
+    whole = report(str(tmp_path / "all.db"))
+    joined = report(str(tmp_path / "b.db"), "--cells", str(a_csv))
+    counts = [[(c["alpha"], c["trials"], c["solved"]) for c in r["cells"]] for r in (whole, joined)]
+    assert counts[0] == counts[1] and sum(t for _, t, _ in counts[0]) == 18
+    assert [c["solved"] for c in whole["cells"]] != [6, 6, 6]  # the load matters: a real test of the joining
+    assert [r["alpha50_text"] for r in whole["alpha50"]] == [r["alpha50_text"] for r in joined["alpha50"]]
+    assert all(c["from_table"] for c in joined["cells"])
+    twice = report(str(tmp_path / "a.db"), str(tmp_path / "a.db"))
+    assert [c["trials"] for c in twice["cells"]] == [3, 3, 3]
+    only_csv = report("--cells", str(a_csv))
+    assert [c["solved"] for c in only_csv["cells"]] == [c["solved"] for c in twice["cells"]]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("solver,n\nx,3\n")
+    assert main(["report", "--cells", str(bad)]) == 2
+    assert "not a cell table" in capsys.readouterr().err
+    assert main(["report"]) == 2

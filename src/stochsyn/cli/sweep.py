@@ -37,9 +37,29 @@ def _fmt_seconds(x: float | None) -> str:
     return f"{x:.3g}"
 
 
+def _load_rows(dbs: list[Path]) -> tuple[list[dict[str, Any]], list[Any], int]:
+    """Rows of every database (a trial key stored in several is kept once), their
+    failures, and how many duplicate keys were dropped."""
+    from ..experiments.store import ResultStore
+
+    rows: dict[str, dict[str, Any]] = {}
+    failures: list[Any] = []
+    dropped = 0
+    for db in dbs:
+        with ResultStore(db, create=False) as store:
+            for r in store.rows():
+                if r["key"] in rows:
+                    dropped += 1
+                else:
+                    rows[r["key"]] = r
+            failures += store.failures()
+    return list(rows.values()), failures, dropped
+
+
 def _render(
-    db: Path,
+    dbs: list[Path],
     *,
+    cells_csv: tuple[Path, ...] = (),
     csv: Optional[Path],
     alpha50_csv: Optional[Path],
     plots: Optional[Path],
@@ -54,20 +74,23 @@ def _render(
         alpha50_table,
         cell_table,
         finite_size_table,
+        merge_cells,
         plot_alpha50,
         plot_success,
         plot_time_to_solution,
+        read_cells_csv,
         to_json,
         write_csv,
     )
-    from ..experiments.store import ResultStore
 
-    with ResultStore(db, create=False) as store:
-        rows = store.rows()
-        failures = store.failures()
-    if not rows:
-        raise ValueError(f"result database {db} holds no finished trials yet")
-    cells = cell_table(rows, level=level, method=method)
+    rows, failures, dropped = _load_rows(dbs)
+    if not rows and not cells_csv:
+        raise ValueError(f"result database {', '.join(map(str, dbs))} holds no finished trials yet")
+    cells = cell_table(rows, level=level, method=method) if rows else []
+    joined = 0
+    if cells_csv:
+        cells, joined = merge_cells(cells, *(read_cells_csv(p, level=level, method=method) for p in cells_csv),
+                                    level=level, method=method)
     a50 = alpha50_table(cells, rows)
     fss = finite_size_table(a50)
     written = []
@@ -92,7 +115,8 @@ def _render(
         return
     pct = int(round(level * 100))
     if show_cells:
-        t = Table(title=f"success probability ({method} {pct}% interval) — {db}")
+        t = Table(title=f"success probability ({method} {pct}% interval) — "
+                        + ", ".join(map(str, [*dbs, *cells_csv])))
         # q-state solvers: the mean fraction of zero weights of the solutions
         zeros = any((c["zero_fraction_solved"] or 0.0) > 0 for c in cells)
         for col in ("solver", "problem", "N", "α", "solved/trials", "P(solved)", f"{pct}% interval",
@@ -137,9 +161,16 @@ def _render(
         if len(versions) > 1:
             err_console.print(f"[yellow]rows of solver {name!r} come from {len(versions)} versions of its source "
                               "file (column solver_code): its code changed during the sweep.[/yellow]")
+    if dropped:
+        err_console.print(f"[yellow]{dropped} trial(s) stored in more than one database were counted once."
+                          "[/yellow]")
+    if joined:
+        err_console.print(f"[yellow]{joined} cell(s) were added up from several sources (--cells): their counts "
+                          "are summed, so the sources must hold different seeds; medians of such cells are "
+                          "shown only where one source holds all their solved trials.[/yellow]")
     if failures:
-        err_console.print(f"[yellow]{len(failures)} solver failure(s) recorded in {db} (table 'failures'); "
-                          "those trials are retried by a rerun.[/yellow]")
+        err_console.print(f"[yellow]{len(failures)} solver failure(s) recorded in {', '.join(map(str, dbs))} "
+                          "(table 'failures'); those trials are retried by a rerun.[/yellow]")
     for p in written:
         err_console.print(f"wrote {p}")
 
@@ -301,12 +332,17 @@ def register(app: typer.Typer) -> None:
                 f"{summary.skipped} skipped as already finished, {summary.seconds:.1f} s; results in {db}"
             )
         if plots is not None or csv is not None:
-            _render(db, csv=csv, alpha50_csv=None, plots=plots, json_out=False, level=0.95, method="wilson",
+            _render([db], csv=csv, alpha50_csv=None, plots=plots, json_out=False, level=0.95, method="wilson",
                     show_cells=False)
 
     @app.command("report")
     def report(
-        db: Path = typer.Argument(..., help="SQLite result file written by 'stochsyn sweep'."),
+        dbs: Optional[list[Path]] = typer.Argument(
+            None, help="SQLite result file(s) written by 'stochsyn sweep'; several are read as one (a trial "
+                       "stored twice counts once).", metavar="DB..."),
+        cells: Optional[list[Path]] = typer.Option(
+            None, "--cells", help="Also read a cell table written earlier by --csv (repeatable): studies whose "
+                                  "databases are elsewhere. Cells present in several sources are added up."),
         csv: Optional[Path] = typer.Option(None, "--csv", help="Export the per-(solver, N, α) table as CSV."),
         alpha50_csv: Optional[Path] = typer.Option(None, "--alpha50-csv", help="Export the α_50 table as CSV."),
         plots: Optional[Path] = typer.Option(
@@ -321,4 +357,7 @@ def register(app: typer.Typer) -> None:
             raise ValueError(f"--level must be in (0, 1), got {level}")
         if method not in ("wilson", "clopper-pearson"):
             raise ValueError(f"--interval must be 'wilson' or 'clopper-pearson', got {method!r}")
-        _render(db, csv=csv, alpha50_csv=alpha50_csv, plots=plots, json_out=json_out, level=level, method=method)
+        if not dbs and not cells:
+            raise ValueError("report needs a result database (DB) or a cell table (--cells)")
+        _render(list(dbs or []), cells_csv=tuple(cells or ()), csv=csv, alpha50_csv=alpha50_csv, plots=plots,
+                json_out=json_out, level=level, method=method)

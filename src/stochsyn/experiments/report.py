@@ -61,6 +61,8 @@ __all__ = [
     "alpha_50",
     "alpha_50_interval",
     "cell_table",
+    "read_cells_csv",
+    "merge_cells",
     "alpha50_table",
     "write_csv",
     "plot_success",
@@ -277,6 +279,104 @@ def cell_table(
     return out
 
 
+_CELL_KEY = ("solver", "options", "problem", "n", "alpha")
+_CELL_COLUMNS = ("solver", "options", "problem", "n", "alpha", "trials", "solved", "median_seconds_solved",
+                 "median_epochs_solved", "median_seconds_all", "zero_fraction_solved")
+
+
+_CELL_ORDER = ("label", "solver", "options", "problem", "n", "alpha", "trials", "solved", "p_success", "ci_low",
+               "ci_high", "median_seconds_solved", "median_epochs_solved", "median_seconds_all",
+               "zero_fraction_solved", "from_table")
+
+
+def _with_interval(c: dict[str, Any], level: float, method: str) -> dict[str, Any]:
+    """The cell with p̂ and its interval, keys in :func:`cell_table`'s order plus ``from_table``."""
+    lo, hi = binomial_interval(c["solved"], c["trials"], level=level, method=method)
+    c = {**c, "p_success": c["solved"] / c["trials"], "ci_low": lo, "ci_high": hi}
+    return {k: c.get(k, False if k == "from_table" else None) for k in _CELL_ORDER}
+
+
+def read_cells_csv(path: str | os.PathLike, *, level: float = 0.95, method: str = "wilson") -> list[dict[str, Any]]:
+    """Cells of a table written by ``stochsyn report --csv`` (:func:`cell_table` + :func:`write_csv`).
+
+    The counts (trials, solved) and the per-cell medians are read; p̂ and its interval
+    are recomputed at ``level`` with ``method``. Each cell is marked ``from_table``: its
+    individual trials are not known, so :func:`alpha50_table` cannot pool their times.
+
+    Args:
+        path: the CSV file.
+        level: confidence level of the recomputed intervals. Default 0.95.
+        method: ``"wilson"`` (default) or ``"clopper-pearson"``.
+
+    Raises:
+        ValueError: a column is missing, a value does not parse, or solved > trials.
+    """
+    with open(path, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        missing = [c for c in _CELL_COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise ValueError(f"{path} is not a cell table of 'stochsyn report --csv': no column(s) {', '.join(missing)}")
+        out = []
+        def opt(r: Mapping[str, str], key: str) -> float | None:
+            return float(r[key]) if r[key] not in ("", None) else None
+
+        for line, r in enumerate(reader, start=2):
+            try:
+                c: dict[str, Any] = {"solver": r["solver"], "options": r["options"], "problem": r["problem"],
+                                     "n": int(r["n"]), "alpha": float(r["alpha"]), "trials": int(r["trials"]),
+                                     "solved": int(r["solved"]),
+                                     **{k: opt(r, k) for k in _CELL_COLUMNS[7:]}, "from_table": True,
+                                     "label": r.get("label") or r["solver"]}
+            except (TypeError, ValueError) as e:
+                raise ValueError(f"{path}, line {line}: {e}") from None
+            if not 0 <= c["solved"] <= c["trials"] or c["trials"] < 1:
+                raise ValueError(f"{path}, line {line}: solved = {c['solved']} of trials = {c['trials']}")
+            out.append(_with_interval(c, level, method))
+    if not out:
+        raise ValueError(f"{path} holds no cells")
+    return out
+
+
+def merge_cells(*tables: Sequence[Mapping[str, Any]], level: float = 0.95,
+                method: str = "wilson") -> tuple[list[dict[str, Any]], int]:
+    """Join cell tables (from databases and from CSV files) into one.
+
+    Cells with the same (solver, options, problem, N, α) are added: trials and solved
+    sum, the zero fraction of the solutions is their solved-weighted mean (exact), and
+    a median is kept only when one part holds all the trials it is a median of (it is
+    None otherwise: medians of parts do not give the median of the whole). The caller
+    must know the parts hold different seeds; a cell table does not record them.
+
+    Returns:
+        (cells sorted like :func:`cell_table`, with labels recomputed; the number of
+        cells that were added up from several parts).
+    """
+    groups: dict[tuple, list[Mapping[str, Any]]] = defaultdict(list)
+    for table in tables:
+        for c in table:
+            groups[tuple(c[k] for k in _CELL_KEY)].append(c)
+    labels = _labels([{"solver": k[0], "options": k[1]} for k in groups])
+    merged, joined = [], 0
+    for key, parts in sorted(groups.items()):
+        trials = sum(int(c["trials"]) for c in parts)
+        solved = sum(int(c["solved"]) for c in parts)
+        with_solved = [c for c in parts if int(c["solved"]) > 0]
+        only = with_solved[0] if len(with_solved) == 1 else None
+        zero = (sum(int(c["solved"]) * float(c["zero_fraction_solved"] or 0.0) for c in with_solved) / solved
+                if solved else None)
+        c = {"label": labels[key[:2]], **dict(zip(_CELL_KEY, key)), "trials": trials, "solved": solved,
+             "median_seconds_solved": parts[0]["median_seconds_solved"] if len(parts) == 1 else
+             (only["median_seconds_solved"] if only else None),
+             "median_epochs_solved": parts[0]["median_epochs_solved"] if len(parts) == 1 else
+             (only["median_epochs_solved"] if only else None),
+             "median_seconds_all": parts[0]["median_seconds_all"] if len(parts) == 1 else None,
+             "zero_fraction_solved": zero,
+             "from_table": len(parts) > 1 or any(bool(p.get("from_table")) for p in parts)}
+        joined += len(parts) > 1
+        merged.append(_with_interval(c, level, method))
+    return merged, joined
+
+
 def alpha50_table(
     cells: Sequence[Mapping[str, Any]],
     rows: Sequence[Mapping[str, Any]] | None = None,
@@ -292,6 +392,8 @@ def alpha50_table(
     Args:
         cells: output of :func:`cell_table`.
         rows: the trial rows, for the pooled median time to solution. Default None.
+            Groups with a cell marked ``from_table`` (read from a CSV, or merged) use the
+            median of the per-α medians instead.
         n_boot: replicates for the interval. Default 1000.
         seed: seed of the interval draws. Default 0.
     """
@@ -310,7 +412,7 @@ def alpha50_table(
         t = [c["trials"] for c in cs]
         est = alpha_50(a, k, t)
         lo, hi = alpha_50_interval(a, k, t, n_boot=n_boot, seed=seed)
-        if rows is not None:
+        if rows is not None and not any(c.get("from_table") for c in cs):
             tts = _median(pooled.get((solver, options, problem, n), []))
         else:
             tts = _median([c["median_seconds_solved"] for c in cs if c["median_seconds_solved"] is not None])
