@@ -11,9 +11,11 @@ For each (K, α, seed) the instance ``committee_patterns(N, K, α, seed=1000·K 
 solver seed s) and the peer (defaults except hidden=K, nth=1, seed=s) run on it, and
 every returned (K, N) weight array is re-checked with
 :meth:`stochsyn.committee.CommitteeInstance.errors` (exact integers). Reported per
-solver: the success table, median seconds of the solved runs, α_50 (linear
-interpolation across 1/2) and the number of duplicate hidden-unit pairs
-(|W_k·W_l|/N > 0.9) over all runs. Results go to JSON-lines files as each run ends,
+solver: the success table, median seconds of the solved runs, α_50 with its 95%
+interval (the sweep report's estimator: isotonic fit of the success curve crossed at
+1/2, Jeffreys draws; "> a"/"< a" when the curve does not cross inside the loads), and
+the duplicate hidden-unit pairs (|W_k·W_l|/N > 0.9): their number over all runs and
+the runs with at least one. Results go to JSON-lines files as each run ends,
 so an interrupted benchmark resumes where it stopped.
 
     python benchmarks/bench_peer_committee.py --k 3,5 --alphas '3=0.5,0.55,0.6,0.65;5=0.35,0.4,0.45,0.5' --seeds 10
@@ -30,8 +32,9 @@ from pathlib import Path
 
 import numpy as np
 
-from _peer import alpha_50, append_jsonl, load_jsonl  # noqa: E402  (benchmarks/ is on sys.path)
+from _peer import append_jsonl, load_jsonl  # noqa: E402  (benchmarks/ is on sys.path)
 from stochsyn.committee import CommitteeInstance, committee_patterns
+from stochsyn.experiments.report import alpha_50, alpha_50_interval
 from stochsyn.solvers import solve
 
 DEFAULT_PEER_PYTHON = "/tmp/rfbp-venv/bin/python"
@@ -135,25 +138,30 @@ def main() -> int:
     for k in ks:
         alphas = alphas_of[k]
         print(f"\nK = {k}, N = {args.n}, fully connected, α = P/(K·N); cells: solved/run, median s of solved runs")
-        header = f"{'solver':<12}" + "".join(f"{'α=' + format(a, '.3g'):>16}" for a in alphas) + f"{'α_50':>8}{'dup pairs':>11}"
+        header = f"{'solver':<12}" + "".join(f"{'α=' + format(a, '.3g'):>16}" for a in alphas) + f"{'α_50 [95%]':>24}{'dup pairs':>11}{'runs w/ dup':>13}"
         print(header)
         for name in names:
-            cells, fracs, dups = [], [], 0
+            cells, counts, dups, dup_runs, runs = [], [], 0, 0, 0
             for a in alphas:
                 rs = [done.get((name, k, round(a, 6), s)) for s in seeds]
                 rs = [r for r in rs if r is not None]
                 if not rs:
                     cells.append(f"{'—':>16}")
-                    fracs.append(float("nan"))
                     continue
                 solved = [r for r in rs if r["solved"]]
                 med = f"{np.median([r['seconds'] for r in solved]):.1f}s" if solved else "—"
                 cells.append(f"{len(solved):>3}/{len(rs):<3}{med:>9}")
-                fracs.append(len(solved) / len(rs))
+                counts.append((a, len(solved), len(rs)))
                 dups += sum(r["duplicate_pairs"] or 0 for r in rs)
-            a50 = alpha_50(alphas, fracs)
-            print(f"{name:<12}" + "".join(f"{c:>16}" for c in cells) + (f"{a50:8.3f}" if a50 else f"{'n/a':>8}")
-                  + f"{dups:>11}")
+                dup_runs += sum(bool(r["duplicate_pairs"]) for r in rs)
+                runs += len(rs)
+            a50 = "n/a"
+            if counts:
+                args_ = [list(v) for v in zip(*counts)]
+                lo, hi = alpha_50_interval(*args_)
+                a50 = f"{alpha_50(*args_)} [{lo:.3f}, {hi:.3f}]"
+            print(f"{name:<12}" + "".join(f"{c:>16}" for c in cells) + f"{a50:>24}"
+                  + f"{dups:>11}{f'{dup_runs}/{runs}':>13}")
     return 0
 
 
