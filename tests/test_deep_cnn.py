@@ -13,6 +13,9 @@ from stochsyn.deep.activations import sign_moments
 from stochsyn.deep.pooling import (
     avg_pool_moments,
     clark_max,
+    comonotone_max_pool_gauss_moments,
+    comonotone_max_pool_sign_moments,
+    comonotone_sign_max_pool_moments,
     max_pool_gauss_moments,
     max_pool_sign_moments,
     sign_max_pool_moments,
@@ -106,6 +109,50 @@ def test_sign_then_max_pool_in_one_pass_equals_the_two_steps_and_monte_carlo():
     mean.grad = None
     (max_pool_sign_moments(sign_moments(mean, var)[0], 2)[0].sum()).backward()
     assert torch.allclose(g1, mean.grad, rtol=1e-6, atol=1e-9)
+
+
+def test_comonotone_max_pool_rules_are_exact_for_units_sharing_one_noise():
+    """z_i = mu_i + √v_i ε with one ε per window draw: the sign rule is exact for any
+    variances, the Gaussian rule for equal ones; with independent noise the sign rule
+    is the lower bound of P(max = +1) and differs from the truth."""
+    mean, var = _gauss((1, 2, 4, 4), 21)
+    mean = 2.0 * mean
+    g = torch.Generator().manual_seed(22)
+    eps = torch.randn((200_000, 1, 1, 1), generator=g, dtype=torch.float64)
+    z = mean + var.sqrt() * eps  # one common noise: comonotone units
+    mx = torch.nn.functional.max_pool2d(torch.where(z >= 0, 1.0, -1.0).double(), 2)
+    cm, cv = comonotone_sign_max_pool_moments(mean, var, 2)
+    assert torch.allclose(cm[0], mx.mean(0), atol=6e-3) and torch.allclose(cv[0], mx.var(0), atol=6e-3)
+    im, _ = sign_max_pool_moments(mean, var, 2)
+    assert torch.all(im >= cm - 1e-12) and (im - cm).abs().max() > 0.1  # the two ends of the dependence
+    cm2, cv2 = comonotone_max_pool_sign_moments(sign_moments(mean, var)[0], 2)
+    assert torch.allclose(cm, cm2, atol=1e-12) and torch.allclose(cv, cv2, atol=1e-12)
+    v_eq = torch.full_like(var, 0.7)
+    zg = torch.nn.functional.max_pool2d(mean + v_eq.sqrt() * eps, 2)
+    gm, gv = comonotone_max_pool_gauss_moments(mean, v_eq, 2)
+    assert torch.allclose(gm[0], zg.mean(0), atol=6e-3) and torch.allclose(gv[0], zg.var(0), rtol=2e-2)
+    gm2, gv2 = comonotone_max_pool_gauss_moments(mean, var, 2)  # variance of the winning unit
+    win = torch.nn.functional.max_pool2d(mean, 2, return_indices=True)[1]
+    assert torch.equal(gv2, var.flatten(2).gather(2, win.flatten(2)).view_as(gv2)) and torch.equal(gm2, gm)
+
+
+def test_max_pool_rule_option_changes_the_mean_field_pass_only():
+    torch.manual_seed(0)
+    x = torch.rand(5, 1, 28, 28)
+    for act in ("sign", "relu"):
+        ind = build_model("stochastic", "cnn:4c3-p2-6c3-p2-16-10", activation=act)
+        com = build_model("stochastic", "cnn:4c3-p2-6c3-p2-16-10", activation=act, max_pool="comonotone")
+        com.load_state_dict(ind.state_dict())
+        assert com.hparams()["max_pool"] == "comonotone" and "max_pool" not in ind.hparams()
+        ind.train()
+        com.train()
+        assert not torch.allclose(ind(x), com(x))
+        for net in (ind, com):
+            net.eval()
+            net.set_mode("deploy")
+        assert torch.equal(ind(x), com(x))
+    with pytest.raises(ValueError, match="max_pool="):
+        build_model("stochastic", "mlp:784-16-10", max_pool="correlated")
 
 
 def test_clark_rule_is_exact_for_pairs_and_close_for_windows():

@@ -56,7 +56,11 @@ from .layers import (
     _TernarySynapses,
 )
 from .pooling import (
+    MAX_POOL_RULES,
     avg_pool_moments,
+    comonotone_max_pool_gauss_moments,
+    comonotone_max_pool_sign_moments,
+    comonotone_sign_max_pool_moments,
     max_pool_gauss_moments,
     max_pool_sign_moments,
     pool_values,
@@ -274,7 +278,10 @@ SYNAPSES = ("binary", "ternary")
 
 
 def _check_stochastic_options(activation: str, output: str, score_scale: float, beta_growth: float,
-                              polarize: float, synapses: str, zero_prior: float, variance: str) -> None:  # fmt: skip
+                              polarize: float, synapses: str, zero_prior: float, variance: str,
+                              max_pool: str = "independent") -> None:  # fmt: skip
+    if max_pool not in MAX_POOL_RULES:
+        raise ValueError(f"max_pool={max_pool!r}: expected one of {MAX_POOL_RULES}")
     if variance not in VARIANCES:
         raise ValueError(f"variance={variance!r}: expected one of {VARIANCES}")
     if synapses not in SYNAPSES:
@@ -375,6 +382,11 @@ class StochasticNet(_StochasticSchedules, DeepModel):
             (default; a second weight product per layer) or "filter-mean" (each unit's
             synaptic variances replaced by their mean over its fan-in: no second product;
             docs/deep.md, "Training cost").
+        max_pool: the dependence assumed between the units of a max-pooling window in
+            the mean-field pass (:data:`~.pooling.MAX_POOL_RULES`): "independent"
+            (default; the OR of independent bits, Clark's rule for ReLU units) or
+            "comonotone" (units driven by one common noise, as the weight-sharing units
+            of a window nearly are: the max of the units' means; docs/deep.md).
 
     Shape: input (B, ...) with prod(...) = the architecture's input size; output (B, classes).
 
@@ -401,17 +413,21 @@ class StochasticNet(_StochasticSchedules, DeepModel):
         synapses: str = "binary",
         zero_prior: float = 0.0,
         variance: str = "exact",
+        max_pool: str = "independent",
         class_names: list[str] | None = None,
     ) -> None:
         _check_stochastic_options(activation, output, score_scale, beta_growth, polarize, synapses, zero_prior,
-                                  variance)  # fmt: skip
+                                  variance, max_pool)  # fmt: skip
         options = dict(activation=activation, batch_norm=batch_norm, bias=bias, h_init=h_init, output=output,
                        score_scale=score_scale, beta_growth=beta_growth, polarize=polarize)  # fmt: skip
         if synapses != "binary" or zero_prior != 0.0:  # stored only when set: earlier runs' hparams stay valid
             options.update(synapses=synapses, zero_prior=zero_prior)
         if variance != "exact":
             options.update(variance=variance)
+        if max_pool != "independent":
+            options.update(max_pool=max_pool)
         super().__init__(arch, class_names, options)
+        self.max_pool = max_pool
         if not batch_norm and self.architecture.family == "cnn":
             raise ValueError("batch_norm=False: the stochastic conv net needs batch norm")
         self.output = output
@@ -440,12 +456,16 @@ class StochasticNet(_StochasticSchedules, DeepModel):
     def _activate_pool_moments(self, mean: torch.Tensor, var: torch.Tensor,
                                pools: tuple[Pool, ...]) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
         activated = False
+        comonotone = self.max_pool == "comonotone"
+        gauss_max = comonotone_max_pool_gauss_moments if comonotone else max_pool_gauss_moments
         for p in pools:
             if p.kind == "max" and self.act.name == "relu" and not activated:
-                mean, var = max_pool_gauss_moments(mean, var, p.size)
+                mean, var = gauss_max(mean, var, p.size)
                 continue
             if p.kind == "max" and self.act.name == "sign" and not activated:
-                mean, var = sign_max_pool_moments(mean, var, p.size)  # the two steps in one pass
+                # the two steps in one pass
+                sign_max = comonotone_sign_max_pool_moments if comonotone else sign_max_pool_moments
+                mean, var = sign_max(mean, var, p.size)
                 activated = True
                 continue
             if not activated:
@@ -454,9 +474,9 @@ class StochasticNet(_StochasticSchedules, DeepModel):
             if p.kind == "avg":
                 mean, var = avg_pool_moments(mean, var, p.size)
             elif self.act.name == "sign":
-                mean, var = max_pool_sign_moments(mean, p.size)
-            else:  # max of rectified units after an average pool: Clark's rule as an approximation
-                mean, var = max_pool_gauss_moments(mean, var, p.size)
+                mean, var = (comonotone_max_pool_sign_moments if comonotone else max_pool_sign_moments)(mean, p.size)
+            else:  # max of rectified units after an average pool: the Gaussian rule as an approximation
+                mean, var = gauss_max(mean, var, p.size)
         if not activated:
             mean, var = self.act.forward_moments(mean, var)
         return mean, var

@@ -23,6 +23,22 @@ treated as independent, the assumption of the whole moment propagation:
       E max²   = (mu1² + v1) Phi(a) + (mu2² + v2) Phi(−a) + (mu1 + mu2) theta phi(a),
   exact for two units; a window of n units is reduced as a balanced tree of
   pairs, each intermediate maximum replaced by the Gaussian of its two moments.
+
+The other end of the dependence (``max_pool="comonotone"`` of the stochastic model):
+in one network the units of a window share their kernel and overlapping inputs, so
+their fluctuations are strongly correlated — the deployed network takes the max of
+units that move together. For units driven by one common noise, z_i = mu_i + √v ε
+(comonotone), the max is exact and simple:
+
+* max of ±1 units: P(max = +1) = max_i P(s_i = +1), so mean = max_i mu_i and
+  var = 1 − mean² (the lower Fréchet bound of the OR; the independent rule is its
+  upper end for independent bits);
+* sign then max of Gaussian pre-activations: the same with mu_i = erf(mu_i/√(2 v_i));
+* max of Gaussian units of equal variance: the unit with the largest mean, its mean
+  and variance (a ReLU after it as usual).
+
+Both rules are max pools of values on the mean path, like the deployed network's
+pooling, and route the gradient through the winning unit only.
 """
 
 from __future__ import annotations
@@ -41,7 +57,14 @@ __all__ = [
     "sign_max_pool_moments",
     "max_pool_gauss_moments",
     "clark_max",
+    "comonotone_max_pool_sign_moments",
+    "comonotone_sign_max_pool_moments",
+    "comonotone_max_pool_gauss_moments",
+    "MAX_POOL_RULES",
 ]
+
+#: Dependence assumed between the units of a max-pooling window (the stochastic model's option).
+MAX_POOL_RULES = ("independent", "comonotone")
 
 _SQRT2 = math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -106,3 +129,25 @@ def max_pool_gauss_moments(mean: torch.Tensor, var: torch.Tensor, size: int) -> 
             nxt.append(parts[-1])
         parts = nxt
     return parts[0]
+
+
+def comonotone_max_pool_sign_moments(mean: torch.Tensor, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Moments of the max of size² comonotone ±1 units with means ``mean``: max_i mu_i, 1 − (max_i mu_i)²."""
+    m = F.max_pool2d(mean, size)
+    return m, (1.0 - m * m).clamp_min(0.0)
+
+
+def comonotone_sign_max_pool_moments(mean: torch.Tensor, var: torch.Tensor,
+                                     size: int) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+    """Moments of the max of sign(z_i), z_i ~ N(mean_i, var_i) driven by one common noise:
+    the window's largest E[sign z_i] = erf(mean_i/√(2 var_i)) and 1 − its square."""
+    return comonotone_max_pool_sign_moments(torch.erf(mean * torch.rsqrt(2.0 * var.clamp_min(VAR_FLOOR))), size)
+
+
+def comonotone_max_pool_gauss_moments(mean: torch.Tensor, var: torch.Tensor,
+                                      size: int) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+    """Moments of the max of Gaussian units sharing one noise (equal variances): the mean and
+    variance of the unit with the largest mean in each window."""
+    m, idx = F.max_pool2d(mean, size, return_indices=True)
+    v = var.flatten(2).gather(2, idx.flatten(2)).view_as(m)
+    return m, v
