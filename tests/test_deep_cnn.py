@@ -155,6 +155,45 @@ def test_max_pool_rule_option_changes_the_mean_field_pass_only():
         build_model("stochastic", "mlp:784-16-10", max_pool="correlated")
 
 
+def test_sampled_sign_units_are_unbiased_hard_and_pass_the_gradient_through():
+    from stochsyn.deep.models import _sample_sign_units
+
+    torch.manual_seed(3)
+    mean = (torch.rand(4, 3, 5, 5, dtype=torch.float64) * 2 - 1).requires_grad_()
+    var = 1 - mean.detach() ** 2
+    draws = torch.stack([_sample_sign_units(mean, var, 1.0)[0] for _ in range(4000)])
+    assert set(draws.detach().unique().tolist()) == {-1.0, 1.0}
+    assert torch.allclose(draws.mean(0), mean.detach(), atol=0.07)  # 4,000 draws: s.e. <= 0.016
+    s, v = _sample_sign_units(mean, var, 1.0)
+    assert torch.all(v == 0)
+    s.sum().backward()
+    assert torch.all(mean.grad == 1)  # straight through
+    s, v = _sample_sign_units(mean.detach(), var, 0.5)
+    hard = (s.abs() == 1) & (v == 0)
+    assert 0.3 < hard.double().mean() < 0.75 and torch.equal(s[~hard], mean.detach()[~hard])
+
+
+def test_sample_units_option_acts_in_training_only():
+    torch.manual_seed(0)
+    x = torch.rand(6, 1, 28, 28)
+    plain = build_model("stochastic", "cnn:4c3-p2-16-10")
+    samp = build_model("stochastic", "cnn:4c3-p2-16-10", sample_units=1.0, max_pool="comonotone")
+    same_pool = build_model("stochastic", "cnn:4c3-p2-16-10", max_pool="comonotone")
+    samp.load_state_dict(plain.state_dict())
+    same_pool.load_state_dict(plain.state_dict())
+    assert samp.hparams()["sample_units"] == 1.0 and "sample_units" not in plain.hparams()
+    samp.eval()
+    same_pool.eval()
+    assert torch.equal(samp(x), same_pool(x))  # evaluation is the mean-field pass
+    samp.train()
+    same_pool.train()
+    assert not torch.allclose(samp(x), same_pool(x))
+    for bad, match in (({"sample_units": 1.5}, "sample_units="), ({"sample_units": 0.5, "activation": "relu"},
+                                                                   "needs activation='sign'")):
+        with pytest.raises(ValueError, match=match):
+            build_model("stochastic", "mlp:784-16-10", **bad)
+
+
 def test_clark_rule_is_exact_for_pairs_and_close_for_windows():
     m1, v1 = _gauss((50,), 3)
     m2, v2 = _gauss((50,), 4)

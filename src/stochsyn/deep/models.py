@@ -279,9 +279,13 @@ SYNAPSES = ("binary", "ternary")
 
 def _check_stochastic_options(activation: str, output: str, score_scale: float, beta_growth: float,
                               polarize: float, synapses: str, zero_prior: float, variance: str,
-                              max_pool: str = "independent") -> None:  # fmt: skip
+                              max_pool: str = "independent", sample_units: float = 0.0) -> None:  # fmt: skip
     if max_pool not in MAX_POOL_RULES:
         raise ValueError(f"max_pool={max_pool!r}: expected one of {MAX_POOL_RULES}")
+    if not (isinstance(sample_units, (int, float)) and 0.0 <= sample_units <= 1.0):
+        raise ValueError(f"sample_units={sample_units!r}: expected a fraction in [0, 1]")
+    if sample_units and activation != "sign":
+        raise ValueError(f"sample_units={sample_units!r} draws ±1 units: it needs activation='sign'")
     if variance not in VARIANCES:
         raise ValueError(f"variance={variance!r}: expected one of {VARIANCES}")
     if synapses not in SYNAPSES:
@@ -338,6 +342,17 @@ def _output_scores(output: str, scale: float, mean: torch.Tensor, var: torch.Ten
     return s * scale
 
 
+def _sample_sign_units(mean: torch.Tensor, var: torch.Tensor, rate: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """A fraction ``rate`` of ±1 units (means ``mean``) replaced by draws: value s ∈ {±1} with
+    P(s = +1) = (1 + mean)/2, variance 0, gradient straight through to the mean (E[s] = mean)."""
+    draw = torch.where(torch.rand_like(mean) < 0.5 * (1.0 + mean), 1.0, -1.0).to(mean.dtype)
+    hard = mean + (draw - mean).detach()
+    if rate >= 1.0:
+        return hard, torch.zeros_like(var)
+    take = torch.rand_like(mean) < rate
+    return torch.where(take, hard, mean), torch.where(take, torch.zeros_like(var), var)
+
+
 def _pool_all(x: torch.Tensor, pools: tuple[Pool, ...]) -> torch.Tensor:
     for p in pools:
         x = pool_values(x, p.kind, p.size)
@@ -387,6 +402,11 @@ class StochasticNet(_StochasticSchedules, DeepModel):
             (default; the OR of independent bits, Clark's rule for ReLU units) or
             "comonotone" (units driven by one common noise, as the weight-sharing units
             of a window nearly are: the max of the units' means; docs/deep.md).
+        sample_units: in training, the fraction ρ of hidden sign units (after pooling)
+            replaced by a draw s = ±1 with P(s = +1) = (1 + mean)/2 and variance 0, the
+            gradient passed straight through to the mean (default 0.0: the pure
+            mean-field pass). The next layer then sees hard ±1 inputs, as the deployed
+            network does; evaluation is unchanged (docs/deep.md, "Sign units").
 
     Shape: input (B, ...) with prod(...) = the architecture's input size; output (B, classes).
 
@@ -414,10 +434,11 @@ class StochasticNet(_StochasticSchedules, DeepModel):
         zero_prior: float = 0.0,
         variance: str = "exact",
         max_pool: str = "independent",
+        sample_units: float = 0.0,
         class_names: list[str] | None = None,
     ) -> None:
         _check_stochastic_options(activation, output, score_scale, beta_growth, polarize, synapses, zero_prior,
-                                  variance, max_pool)  # fmt: skip
+                                  variance, max_pool, sample_units)  # fmt: skip
         options = dict(activation=activation, batch_norm=batch_norm, bias=bias, h_init=h_init, output=output,
                        score_scale=score_scale, beta_growth=beta_growth, polarize=polarize)  # fmt: skip
         if synapses != "binary" or zero_prior != 0.0:  # stored only when set: earlier runs' hparams stay valid
@@ -426,8 +447,11 @@ class StochasticNet(_StochasticSchedules, DeepModel):
             options.update(variance=variance)
         if max_pool != "independent":
             options.update(max_pool=max_pool)
+        if sample_units:
+            options.update(sample_units=float(sample_units))
         super().__init__(arch, class_names, options)
         self.max_pool = max_pool
+        self.sample_units = float(sample_units)
         if not batch_norm and self.architecture.family == "cnn":
             raise ValueError("batch_norm=False: the stochastic conv net needs batch norm")
         self.output = output
@@ -495,6 +519,8 @@ class StochasticNet(_StochasticSchedules, DeepModel):
                     mean, var = self.norms[i].forward_moments(mean, var)
                 if i < last:
                     mean, var = self._activate_pool_moments(mean, var, self.pools[i])
+                    if self.sample_units and self.training:
+                        mean, var = _sample_sign_units(mean, var, self.sample_units)
             return _output_scores(self.output, self.score_scale, mean, var)
         for i, layer in enumerate(self.layers):
             a = _flatten_for(layer, a)
