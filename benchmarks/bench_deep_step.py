@@ -1,4 +1,5 @@
-"""Training-step cost of the deep models: stochastic (exact and filter-mean variance) against BinaryConnect.
+"""Training-step cost of the deep models: stochastic (exact and filter-mean variance, independent
+or comonotone max pooling with sampled units) against BinaryConnect.
 
 One training step = forward in training mode, cross-entropy, backward and an Adam step,
 on one batch of 100 random images, 1 torch thread. The three models are timed in
@@ -28,6 +29,8 @@ from stochsyn.deep import DEFAULT_CNN, build_model
 ROWS = (
     ("stochastic", "stochastic", {}),
     ("stochastic-fm", "stochastic", {"variance": "filter-mean"}),
+    ("stochastic-com-su", "stochastic", {"max_pool": "comonotone", "sample_units": 0.5}),
+    ("stochastic-fm-com-su", "stochastic", {"variance": "filter-mean", "max_pool": "comonotone", "sample_units": 0.5}),
     ("binaryconnect", "binaryconnect", {}),
 )
 
@@ -76,7 +79,7 @@ def main() -> int:
     print(f"{arch}, batch {args.batch_size}, 1 thread, {'compiled' if args.compile else 'eager'}, "
           f"best of {args.rounds} interleaved rounds of {args.steps} steps")
     for name, t in best.items():
-        print(f"  {name:15s} {1000 * t:8.1f} ms/step   ratio to binaryconnect {t / ref:5.2f}")
+        print(f"  {name:21s} {1000 * t:8.1f} ms/step   ratio to binaryconnect {t / ref:5.2f}")
     return 0
 
 
