@@ -317,6 +317,7 @@ def read_cells_csv(path: str | os.PathLike, *, level: float = 0.95, method: str 
         if missing:
             raise ValueError(f"{path} is not a cell table of 'stochsyn report --csv': no column(s) {', '.join(missing)}")
         out = []
+
         def opt(r: Mapping[str, str], key: str) -> float | None:
             return float(r[key]) if r[key] not in ("", None) else None
 
@@ -361,15 +362,15 @@ def merge_cells(*tables: Sequence[Mapping[str, Any]], level: float = 0.95,
         trials = sum(int(c["trials"]) for c in parts)
         solved = sum(int(c["solved"]) for c in parts)
         with_solved = [c for c in parts if int(c["solved"]) > 0]
-        only = with_solved[0] if len(with_solved) == 1 else None
+        single = parts[0] if len(parts) == 1 else None
+        # the part that holds every solved trial of the cell, if one does
+        holder = single or (with_solved[0] if len(with_solved) == 1 else None)
         zero = (sum(int(c["solved"]) * float(c["zero_fraction_solved"] or 0.0) for c in with_solved) / solved
                 if solved else None)
         c = {"label": labels[key[:2]], **dict(zip(_CELL_KEY, key)), "trials": trials, "solved": solved,
-             "median_seconds_solved": parts[0]["median_seconds_solved"] if len(parts) == 1 else
-             (only["median_seconds_solved"] if only else None),
-             "median_epochs_solved": parts[0]["median_epochs_solved"] if len(parts) == 1 else
-             (only["median_epochs_solved"] if only else None),
-             "median_seconds_all": parts[0]["median_seconds_all"] if len(parts) == 1 else None,
+             "median_seconds_solved": holder["median_seconds_solved"] if holder else None,
+             "median_epochs_solved": holder["median_epochs_solved"] if holder else None,
+             "median_seconds_all": single["median_seconds_all"] if single else None,
              "zero_fraction_solved": zero,
              "from_table": len(parts) > 1 or any(bool(p.get("from_table")) for p in parts)}
         joined += len(parts) > 1
