@@ -125,11 +125,11 @@ def committee_stochastic(
     *,
     seed: int | None = 0,
     callback: Callback | None = None,
-    max_epochs: int = 9000,
+    max_epochs: int | None = None,
     lr: float = 0.1,
     tau: float = 0.15,
     tau_decay: float = 1e-3,
-    overlap_epochs: int = 6000,
+    overlap_epochs: int | None = None,
     q_start: float = 0.3,
     q_final: float = 0.999,
     overlap_gain: float = 2.0,
@@ -141,18 +141,20 @@ def committee_stochastic(
     """Train a committee machine through stochastic synapses m = tanh(h) (module docstring).
 
     Keyword Args:
-        max_epochs (int, 9000): epoch budget (full-batch passes): T plus half of T at q*_t = q₁.
+        max_epochs (int | None, None): epoch budget (full-batch passes); None = 3T/2, the
+            ramp plus half of it at q*_t = q₁ (9,000 at K = 3, 15,000 at K = 5).
         lr (float, 0.1): Adam step size on h.
         tau (float, 0.15): initial entropic temperature τ₀ per synapse. Lower than the
             perceptron's 0.6: at K = 3, N = 1001 solutions appear when τ ≈ 0.15 (from
             τ₀ = 0.6 every run at α ≤ 0.5 waited ~1,350 epochs for it; from 0.15, ~200).
         tau_decay (float, 1e-3): d in τ_t = τ₀(1 − d)^t.
-        overlap_epochs (int, 6000): T of the overlap thermostat (:mod:`._overlap_ramp`):
+        overlap_epochs (int | None, None): T of the overlap thermostat (:mod:`._overlap_ramp`):
             the target self-overlap q*_t = 1 − (1 − q₀)((1 − q₁)/(1 − q₀))^min(1, t/T), and τ
-            is raised while q = ⟨m²⟩ exceeds it. 0 = the plain schedule. Measured at
-            K = 3, α = 0.6: 0 of 3 solved without it, 4 of 4 with it (T = 3000); T = 6000
-            against 3000 on 16 held-out N = 1001 instances (K = 5, α = 0.5 and 0.55; K = 3,
-            α = 0.65): 9 solved against 5, none lost (docs/committee.md).
+            is raised while q = ⟨m²⟩ exceeds it. 0 = the plain schedule; None = 2000·K
+            (more hidden units take longer to specialize). Measured at K = 3, α = 0.6: 0 of 3
+            solved without it, 4 of 4 with it (T = 3000); T = 6000 against 3000 on 16
+            held-out N = 1001 instances (K = 5, α = 0.5 and 0.55; K = 3, α = 0.65): 9 solved
+            against 5, none lost; at K = 5 T = 9000 against 6000 (docs/committee.md).
         q_start (float, 0.3): q₀.
         q_final (float, 0.999): q₁.
         overlap_gain (float, 2.0): g in c_{t+1} = max(1, c_t exp(g (q_t − q*_t))), τ_t = τ₀(1 − d)^t c_t.
@@ -167,6 +169,11 @@ def committee_stochastic(
     Returns the first solving W = sign(m), else the epoch with the fewest errors.
     """
     inst = _check(instance, "stochastic")
+    if overlap_epochs is None:
+        overlap_epochs = 2000 * inst.k
+    overlap_epochs = V.integer("overlap_epochs", overlap_epochs, lo=0)
+    if max_epochs is None:
+        max_epochs = (3 * overlap_epochs) // 2 if overlap_epochs else 9000
     V.integer("max_epochs", max_epochs, lo=1)
     for name, val in (("lr", lr), ("beta", beta), ("h_max", h_max)):
         V.real(name, val, lo=0.0, lo_open=True)
