@@ -140,10 +140,10 @@ def test_max_pool_rule_option_changes_the_mean_field_pass_only():
     torch.manual_seed(0)
     x = torch.rand(5, 1, 28, 28)
     for act in ("sign", "relu"):
-        ind = build_model("stochastic", "cnn:4c3-p2-6c3-p2-16-10", activation=act)
-        com = build_model("stochastic", "cnn:4c3-p2-6c3-p2-16-10", activation=act, max_pool="comonotone")
+        ind = build_model("stochastic", "cnn:4c3-p2-6c3-p2-16-10", activation=act, max_pool="independent")
+        com = build_model("stochastic", "cnn:4c3-p2-6c3-p2-16-10", activation=act)
         com.load_state_dict(ind.state_dict())
-        assert com.hparams()["max_pool"] == "comonotone" and "max_pool" not in ind.hparams()
+        assert com.hparams()["max_pool"] == "comonotone" and ind.hparams()["max_pool"] == "independent"
         ind.train()
         com.train()
         assert not torch.allclose(ind(x), com(x))
@@ -256,7 +256,7 @@ def test_stochastic_cnn_deploy_is_the_sign_network_it_describes():
 def test_sign_max_pool_mean_field_matches_sample_mode():
     """Mean-field first layer after max pooling vs Monte Carlo of the sample mode (independent
     pre-activations: the local reparameterization the moment rules assume)."""
-    model = build_model("stochastic", "cnn:2c3-p2-10").eval()
+    model = build_model("stochastic", "cnn:2c3-p2-10", max_pool="independent").eval()
     x = torch.rand(1, 1, 28, 28, generator=torch.Generator().manual_seed(3))
     a = model.preprocess(x)
     conv, bn = model.layers[0], model.norms[0]
@@ -335,3 +335,28 @@ def test_variance_option_is_checked_and_stored():
     assert "variance" not in build_model("stochastic", "mlp:784-16-10").hparams()
     with pytest.raises(ValueError, match="variance="):
         build_model("stochastic", "mlp:784-16-10", variance="diagonal")
+
+
+def test_runs_stored_before_the_max_pool_default_changed_keep_independent_pooling(tmp_path):
+    """A config.json without max_pool was written when "independent" was the default: load_run
+    and --resume read it so; new configs always carry the option."""
+    import json
+
+    from stochsyn.deep import load_run, train
+    from stochsyn.deep.data import synthetic_dataset
+
+    data = synthetic_dataset(n_train=120, n_test=40, seed=0)
+    kw = dict(model="stochastic", arch="cnn:2c3-p2-8-10", dataset="synthetic", seed=1, data=data,
+              batch_size=40, calib_samples=40, threads=1)  # fmt: skip
+    train(tmp_path / "new", epochs=1, **kw)
+    assert json.loads((tmp_path / "new" / "config.json").read_text())["model_options"]["max_pool"] == "comonotone"
+    assert load_run(tmp_path / "new")[0].max_pool == "comonotone"
+    train(tmp_path / "old", epochs=1, model_options={"max_pool": "independent"}, **kw)
+    cfg_path = tmp_path / "old" / "config.json"
+    cfg = json.loads(cfg_path.read_text())
+    del cfg["model_options"]["max_pool"]  # as written before the change
+    cfg_path.write_text(json.dumps(cfg))
+    assert load_run(tmp_path / "old")[0].max_pool == "independent"
+    train(tmp_path / "old", epochs=2, resume=True, model_options={"max_pool": "independent"}, **kw)
+    with pytest.raises(ValueError, match="model_options"):
+        train(tmp_path / "old", epochs=3, resume=True, **kw)

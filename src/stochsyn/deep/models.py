@@ -279,7 +279,7 @@ SYNAPSES = ("binary", "ternary")
 
 def _check_stochastic_options(activation: str, output: str, score_scale: float, beta_growth: float,
                               polarize: float, synapses: str, zero_prior: float, variance: str,
-                              max_pool: str = "independent", sample_units: float = 0.0) -> None:  # fmt: skip
+                              max_pool: str = "comonotone", sample_units: float = 0.0) -> None:  # fmt: skip
     if max_pool not in MAX_POOL_RULES:
         raise ValueError(f"max_pool={max_pool!r}: expected one of {MAX_POOL_RULES}")
     if not (isinstance(sample_units, (int, float)) and 0.0 <= sample_units <= 1.0):
@@ -398,10 +398,11 @@ class StochasticNet(_StochasticSchedules, DeepModel):
             synaptic variances replaced by their mean over its fan-in: no second product;
             docs/deep.md, "Training cost").
         max_pool: the dependence assumed between the units of a max-pooling window in
-            the mean-field pass (:data:`~.pooling.MAX_POOL_RULES`): "independent"
-            (default; the OR of independent bits, Clark's rule for ReLU units) or
-            "comonotone" (units driven by one common noise, as the weight-sharing units
-            of a window nearly are: the max of the units' means; docs/deep.md).
+            the mean-field pass (:data:`~.pooling.MAX_POOL_RULES`): "comonotone"
+            (default; units driven by one common noise, as the weight-sharing units of a
+            window nearly are: the max of the units' means) or "independent" (the OR of
+            independent bits, Clark's rule for ReLU units; the default before 2026-12-06,
+            2–3 points lower deployed on the measured CNNs: docs/deep.md, "Sign units").
         sample_units: in training, the fraction ρ of hidden sign units (after pooling)
             replaced by a draw s = ±1 with P(s = +1) = (1 + mean)/2 and variance 0, the
             gradient passed straight through to the mean (default 0.0: the pure
@@ -433,7 +434,7 @@ class StochasticNet(_StochasticSchedules, DeepModel):
         synapses: str = "binary",
         zero_prior: float = 0.0,
         variance: str = "exact",
-        max_pool: str = "independent",
+        max_pool: str = "comonotone",
         sample_units: float = 0.0,
         class_names: list[str] | None = None,
     ) -> None:
@@ -445,8 +446,7 @@ class StochasticNet(_StochasticSchedules, DeepModel):
             options.update(synapses=synapses, zero_prior=zero_prior)
         if variance != "exact":
             options.update(variance=variance)
-        if max_pool != "independent":
-            options.update(max_pool=max_pool)
+        options.update(max_pool=max_pool)  # always: its default changed (train.LEGACY_MODEL_OPTIONS)
         if sample_units:
             options.update(sample_units=float(sample_units))
         super().__init__(arch, class_names, options)

@@ -57,6 +57,21 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "float": {"lr": 3e-3, "lr_decay": 0.85, "batch_size": 100},
 }
 
+# Model options whose default changed, with the value a config written before the change
+# meant: such configs lack the key, and new configs always carry it (make_config).
+LEGACY_MODEL_OPTIONS: dict[str, dict[str, Any]] = {
+    "stochastic": {"max_pool": "independent"},  # default "comonotone" since 2026-12-06
+}
+CURRENT_MODEL_OPTIONS: dict[str, dict[str, Any]] = {
+    "stochastic": {"max_pool": "comonotone"},
+}
+
+
+def _with_legacy_options(cfg: dict[str, Any]) -> dict[str, Any]:
+    """A stored config with the pre-change meaning of every changed option it lacks."""
+    legacy = LEGACY_MODEL_OPTIONS.get(cfg.get("model", ""), {})
+    return {**cfg, "model_options": {**legacy, **cfg.get("model_options", {})}}
+
 
 def to_float(x: np.ndarray | torch.Tensor) -> torch.Tensor:
     """uint8 images -> float32 tensor in [0, 1]."""
@@ -99,7 +114,10 @@ def make_config(
         calib_samples: training images used to calibrate the deployed network (default 10000).
         data_dir: data directory override (default None: $STOCHSYN_DATA or the system path).
         threads: torch CPU threads (default 1; the machines are shared, more threads oversubscribe).
-        model_options: keyword options of the model class (default {}).
+        model_options: keyword options of the model class (default {}); options whose
+            default changed are written out (``CURRENT_MODEL_OPTIONS``) so the stored
+            config keeps its meaning, and a stored config without them means the old
+            default (``LEGACY_MODEL_OPTIONS``).
         compile: run the training steps through ``torch.compile`` (default False). The
             first step pays a one-off compilation (5–60 s measured on the default CNN);
             after it the fused element-wise kernels make a stochastic CNN step about
@@ -124,7 +142,7 @@ def make_config(
         "calib_samples": calib_samples,
         "data_dir": None if data_dir is None else str(data_dir),
         "threads": threads,
-        "model_options": dict(model_options or {}),
+        "model_options": {**CURRENT_MODEL_OPTIONS.get(model, {}), **(model_options or {})},
         "compile": compile,
     }
     for key in ("epochs", "batch_size", "calib_samples", "threads"):
@@ -318,7 +336,7 @@ def _restore(out: Path, cfg: dict[str, Any], model: DeepModel, optimizer: torch.
         return 1, []
     if not resume:
         raise ValueError(f"{str(out)!r} already holds a checkpoint; pass --resume to continue or choose another --out")
-    stored = json.loads((out / CONFIG).read_text())
+    stored = _with_legacy_options(json.loads((out / CONFIG).read_text()))
     if _comparable(stored) != _comparable(cfg):
         diff = sorted(k for k in _comparable(cfg) if stored.get(k) != cfg.get(k))
         raise ValueError(f"--resume: settings {diff} differ from the run stored in {str(out)!r}")
@@ -403,7 +421,7 @@ def load_run(run_dir: str | os.PathLike) -> tuple[DeepModel, dict[str, Any]]:
     for name in (CONFIG, CHECKPOINT):
         if not (run / name).is_file():
             raise FileNotFoundError(f"{str(run / name)!r} not found; is {str(run)!r} a `stochsyn deep train` directory?")
-    cfg = json.loads((run / CONFIG).read_text())
+    cfg = _with_legacy_options(json.loads((run / CONFIG).read_text()))
     state = torch.load(run / CHECKPOINT, weights_only=True)
     from .data import DIGITS, FASHION_MNIST_CLASSES
 
