@@ -360,3 +360,8 @@ def test_runs_stored_before_the_max_pool_default_changed_keep_independent_poolin
     train(tmp_path / "old", epochs=2, resume=True, model_options={"max_pool": "independent"}, **kw)
     with pytest.raises(ValueError, match="model_options"):
         train(tmp_path / "old", epochs=3, resume=True, **kw)
+    # where max_pool does not act (no max pooling) configs carry no max_pool, as before
+    mlp = {**kw, "arch": "mlp:784-8-10"}
+    train(tmp_path / "mlp", epochs=1, **mlp)
+    assert "max_pool" not in json.loads((tmp_path / "mlp" / "config.json").read_text())["model_options"]
+    train(tmp_path / "mlp", epochs=2, resume=True, **mlp)

@@ -39,6 +39,7 @@ import torch.nn.functional as F
 from .. import validation as V
 from ..atomic import atomic_path, atomic_write_text
 from .data import DATASETS, Dataset, load_dataset
+from .architecture import Pool, parse_architecture
 from .models import MODEL_KINDS, DeepModel, build_model, check_arch_fits
 
 __all__ = ["DEFAULTS", "train", "evaluate", "evaluate_ensemble", "load_run", "make_config", "to_float"]
@@ -58,7 +59,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 # Model options whose default changed, with the value a config written before the change
-# meant: such configs lack the key, and new configs always carry it (make_config).
+# meant: such configs lack the key, and new configs carry it (make_config). Only where the
+# option acts (max_pool: architectures with max pooling), so MLP configs are as before.
 LEGACY_MODEL_OPTIONS: dict[str, dict[str, Any]] = {
     "stochastic": {"max_pool": "independent"},  # default "comonotone" since 2026-12-06
 }
@@ -67,9 +69,22 @@ CURRENT_MODEL_OPTIONS: dict[str, dict[str, Any]] = {
 }
 
 
+def _changed_options(table: dict[str, dict[str, Any]], model: str, arch: str) -> dict[str, Any]:
+    """The entries of ``table`` for ``model`` that act on ``arch``."""
+    options = dict(table.get(model, {}))
+    if "max_pool" in options:
+        try:
+            max_pools = any(isinstance(t, Pool) and t.kind == "max" for t in parse_architecture(arch).layers)
+        except (ValueError, TypeError):
+            max_pools = False  # a bad arch is reported by check_arch_fits / build_model
+        if not max_pools:
+            del options["max_pool"]
+    return options
+
+
 def _with_legacy_options(cfg: dict[str, Any]) -> dict[str, Any]:
     """A stored config with the pre-change meaning of every changed option it lacks."""
-    legacy = LEGACY_MODEL_OPTIONS.get(cfg.get("model", ""), {})
+    legacy = _changed_options(LEGACY_MODEL_OPTIONS, cfg.get("model", ""), cfg.get("arch", ""))
     return {**cfg, "model_options": {**legacy, **cfg.get("model_options", {})}}
 
 
@@ -142,7 +157,7 @@ def make_config(
         "calib_samples": calib_samples,
         "data_dir": None if data_dir is None else str(data_dir),
         "threads": threads,
-        "model_options": {**CURRENT_MODEL_OPTIONS.get(model, {}), **(model_options or {})},
+        "model_options": {**_changed_options(CURRENT_MODEL_OPTIONS, model, arch), **(model_options or {})},
         "compile": compile,
     }
     for key in ("epochs", "batch_size", "calib_samples", "threads"):
