@@ -51,6 +51,8 @@ MODELS = (
     ("stochastic-relu", "stochastic", {"activation": "relu"}),
     # the same model with the filter-mean variance rule (no second weight product; docs/deep.md)
     ("stochastic-fm", "stochastic", {"variance": "filter-mean"}),
+    # sign units with half of them drawn ±1 in training (the sign-unit CNN recipe, docs/deep.md)
+    ("stochastic-su", "stochastic", {"sample_units": 0.5}),
     ("stochastic-ternary", "stochastic", {"activation": "relu", "synapses": "ternary"}),
     ("twn", "twn", {}),
 )
@@ -187,6 +189,10 @@ def main() -> int:
         print(f"stochastic - binaryconnect: {100 * (st - bc):+.2f} points; float - stochastic: {100 * (fl - st):+.2f} points; "
               f"stochastic-relu - binaryconnect: {100 * (sr - bc):+.2f}; float - stochastic-relu: {100 * (fl - sr):+.2f}")
         print(f"cost: s/epoch stochastic / binaryconnect = {cost:.2f} (issue bar <= 1.5)")
+        if "stochastic-su" in rows:
+            su = rows["stochastic-su"]["deployed"]
+            print(f"sampled sign units (sample_units=0.5): deployed {su:.4f}; - bnn: "
+                  f"{100 * (su - rows['bnn']['deployed']):+.2f} points")
         if "stochastic-fm" in rows:
             fm = rows["stochastic-fm"]
             fm_cost = fm["s_per_epoch"] / rows["binaryconnect"]["s_per_epoch"]
