@@ -72,6 +72,7 @@ __all__ = [
     "OUTPUTS",
     "parse_arch",
     "build_model",
+    "model_class",
     "synaptic_variance",
     "DeepModel",
     "StochasticNet",
@@ -733,6 +734,11 @@ FloatMLP = FloatNet
 _CLASSES: dict[str, type[DeepModel]] = {
     "stochastic": StochasticNet, "binaryconnect": BinaryConnectNet, "bnn": BNNNet, "twn": TWNNet, "float": FloatNet,
 }  # fmt: skip
+
+
+def model_class(kind: str) -> type[DeepModel]:
+    """The class behind ``build_model(kind, ...)`` (``kind`` one of ``MODEL_KINDS``)."""
+    return _CLASSES[kind]
 
 
 def build_model(kind: str, arch: str, class_names: list[str] | None = None, **options: Any) -> DeepModel:

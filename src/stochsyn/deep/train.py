@@ -25,6 +25,7 @@ deploy batch-norm statistics on up to ``calib_samples`` training images).
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 import os
@@ -40,7 +41,7 @@ from .. import validation as V
 from ..atomic import atomic_path, atomic_write_text
 from .data import DATASETS, Dataset, load_dataset
 from .architecture import Pool, parse_architecture
-from .models import MODEL_KINDS, DeepModel, build_model, check_arch_fits
+from .models import MODEL_KINDS, DeepModel, build_model, check_arch_fits, model_class
 
 __all__ = ["DEFAULTS", "train", "evaluate", "evaluate_ensemble", "load_run", "make_config", "to_float"]
 
@@ -59,19 +60,21 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 # Model options whose default changed, with the value a config written before the change
-# meant: such configs lack the key, and new configs carry it (make_config). Only where the
-# option acts (max_pool: architectures with max pooling), so MLP configs are as before.
+# meant: such configs lack the key, and new configs carry the current default, read from the
+# model class (make_config). Only where the option acts (max_pool: architectures with max
+# pooling), so MLP configs are as before.
 LEGACY_MODEL_OPTIONS: dict[str, dict[str, Any]] = {
     "stochastic": {"max_pool": "independent"},  # default "comonotone" since 2026-12-06
 }
-CURRENT_MODEL_OPTIONS: dict[str, dict[str, Any]] = {
-    "stochastic": {"max_pool": "comonotone"},
-}
 
 
-def _changed_options(table: dict[str, dict[str, Any]], model: str, arch: str) -> dict[str, Any]:
-    """The entries of ``table`` for ``model`` that act on ``arch``."""
-    options = dict(table.get(model, {}))
+def _changed_options(model: str, arch: str, *, legacy: bool) -> dict[str, Any]:
+    """The options of ``model`` whose default changed and that act on ``arch``: their old
+    values (``legacy``) or the model class's current defaults."""
+    options = dict(LEGACY_MODEL_OPTIONS.get(model, {}))
+    if not legacy and options:
+        params = inspect.signature(model_class(model)).parameters
+        options = {key: params[key].default for key in options}
     if "max_pool" in options:
         try:
             max_pools = any(isinstance(t, Pool) and t.kind == "max" for t in parse_architecture(arch).layers)
@@ -84,7 +87,7 @@ def _changed_options(table: dict[str, dict[str, Any]], model: str, arch: str) ->
 
 def _with_legacy_options(cfg: dict[str, Any]) -> dict[str, Any]:
     """A stored config with the pre-change meaning of every changed option it lacks."""
-    legacy = _changed_options(LEGACY_MODEL_OPTIONS, cfg.get("model", ""), cfg.get("arch", ""))
+    legacy = _changed_options(cfg.get("model", ""), cfg.get("arch", ""), legacy=True)
     return {**cfg, "model_options": {**legacy, **cfg.get("model_options", {})}}
 
 
@@ -130,7 +133,7 @@ def make_config(
         data_dir: data directory override (default None: $STOCHSYN_DATA or the system path).
         threads: torch CPU threads (default 1; the machines are shared, more threads oversubscribe).
         model_options: keyword options of the model class (default {}); options whose
-            default changed are written out (``CURRENT_MODEL_OPTIONS``) so the stored
+            default changed are written out (their current defaults) so the stored
             config keeps its meaning, and a stored config without them means the old
             default (``LEGACY_MODEL_OPTIONS``).
         compile: run the training steps through ``torch.compile`` (default False). The
@@ -157,7 +160,7 @@ def make_config(
         "calib_samples": calib_samples,
         "data_dir": None if data_dir is None else str(data_dir),
         "threads": threads,
-        "model_options": {**_changed_options(CURRENT_MODEL_OPTIONS, model, arch), **(model_options or {})},
+        "model_options": {**_changed_options(model, arch, legacy=False), **(model_options or {})},
         "compile": compile,
     }
     for key in ("epochs", "batch_size", "calib_samples", "threads"):
