@@ -343,15 +343,24 @@ def _output_scores(output: str, scale: float, mean: torch.Tensor, var: torch.Ten
     return s * scale
 
 
-def _sample_sign_units(mean: torch.Tensor, var: torch.Tensor, rate: float) -> tuple[torch.Tensor, torch.Tensor]:
+def _sample_sign_units(mean: torch.Tensor, var: torch.Tensor,
+                       rate: float) -> tuple[torch.Tensor, torch.Tensor | None]:  # fmt: skip
     """A fraction ``rate`` of ±1 units (means ``mean``) replaced by draws: value s ∈ {±1} with
-    P(s = +1) = (1 + mean)/2, variance 0, gradient straight through to the mean (E[s] = mean)."""
-    draw = torch.where(torch.rand_like(mean) < 0.5 * (1.0 + mean), 1.0, -1.0).to(mean.dtype)
+    P(s = +1) = (1 + mean)/2, variance 0, gradient straight through to the mean (E[s] = mean).
+    At ``rate`` ≥ 1 every unit is drawn and the variance is returned as None: the next layer
+    then takes the deterministic-input path (no variance term from its inputs).
+
+    One uniform u per unit decides both: the unit is drawn when u < rate, and then s = +1 when
+    u < rate·(1 + mean)/2 (given u < rate, u/rate is uniform on [0, 1)). Random numbers are a
+    large part of a compiled CPU step, so one draw per unit instead of two.
+    """
+    u = torch.rand_like(mean)
+    draw = torch.where(u < (0.5 * rate) * (1.0 + mean), 1.0, -1.0).to(mean.dtype)
     hard = mean + (draw - mean).detach()
     if rate >= 1.0:
-        return hard, torch.zeros_like(var)
-    take = torch.rand_like(mean) < rate
-    return torch.where(take, hard, mean), torch.where(take, torch.zeros_like(var), var)
+        return hard, None
+    take = u < rate
+    return torch.where(take, hard, mean), var.masked_fill(take, 0.0)
 
 
 def _pool_all(x: torch.Tensor, pools: tuple[Pool, ...]) -> torch.Tensor:

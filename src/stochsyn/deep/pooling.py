@@ -140,8 +140,12 @@ def comonotone_max_pool_sign_moments(mean: torch.Tensor, size: int) -> tuple[tor
 def comonotone_sign_max_pool_moments(mean: torch.Tensor, var: torch.Tensor,
                                      size: int) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
     """Moments of the max of sign(z_i), z_i ~ N(mean_i, var_i) driven by one common noise:
-    the window's largest E[sign z_i] = erf(mean_i/√(2 var_i)) and 1 − its square."""
-    return comonotone_max_pool_sign_moments(torch.erf(mean * torch.rsqrt(2.0 * var.clamp_min(VAR_FLOOR))), size)
+    the window's largest E[sign z_i] = erf(mean_i/√(2 var_i)) and 1 − its square.
+
+    erf is increasing, so the window's largest erf(u_i) is erf(max_i u_i): the pool is taken on
+    u_i = mean_i/√(2 var_i) and erf (forward and backward) runs on the pooled map only."""
+    m = torch.erf(F.max_pool2d(mean * torch.rsqrt(2.0 * var.clamp_min(VAR_FLOOR)), size))
+    return m, (1.0 - m * m).clamp_min(0.0)
 
 
 def comonotone_max_pool_gauss_moments(mean: torch.Tensor, var: torch.Tensor,
