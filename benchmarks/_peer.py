@@ -30,6 +30,54 @@ def load_jsonl(path: Path, key: Callable[[dict], tuple]) -> dict[tuple, dict]:
     return done
 
 
+class CellClaim:
+    """Exclusive claim of one benchmark cell by this process, so that several processes can
+    share one results file and one seed range without running a cell twice.
+
+    A claim is a file created with O_EXCL holding the owner's PID; a claim whose owner is
+    no longer alive (a killed run) is stale and taken over. Use as a context manager:
+    ``with CellClaim(folder, name) as mine: if mine: ...`` (False: another live process has it).
+    """
+
+    def __init__(self, folder: Path, name: str) -> None:
+        self.path = Path(folder) / f"{name}.claim"
+        self.mine = False
+
+    @staticmethod
+    def _alive(pid: int) -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+
+    def __enter__(self) -> bool:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        for _ in range(2):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            except FileExistsError:
+                try:
+                    owner = int(self.path.read_text().strip() or 0)
+                except (OSError, ValueError):
+                    owner = 0
+                if owner and self._alive(owner):
+                    return False
+                self.path.unlink(missing_ok=True)  # stale: its owner died
+                continue
+            with os.fdopen(fd, "w") as fh:
+                fh.write(str(os.getpid()))
+            self.mine = True
+            return True
+        return False
+
+    def __exit__(self, *exc) -> None:
+        if self.mine:
+            self.path.unlink(missing_ok=True)
+
+
 def alpha_50(alphas: list[float], frac: list[float]) -> float | None:
     """Load at which the success fraction first crosses 1/2, by linear interpolation
     between the two grid points around the crossing (None if it never crosses).

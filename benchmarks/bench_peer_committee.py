@@ -16,7 +16,10 @@ interval (the sweep report's estimator: isotonic fit of the success curve crosse
 1/2, Jeffreys draws; "> a"/"< a" when the curve does not cross inside the loads), and
 the duplicate hidden-unit pairs (|W_k·W_l|/N > 0.9): their number over all runs and
 the runs with at least one. Results go to JSON-lines files as each run ends,
-so an interrupted benchmark resumes where it stopped.
+so an interrupted benchmark resumes where it stopped. Several processes may share one
+work folder and seed range: each claims a cell before running it (a claim file under
+``claims/``, taken over when its process has died) and rereads the results first, so no
+cell runs twice.
 
     python benchmarks/bench_peer_committee.py --k 3,5 --alphas '3=0.5,0.55,0.6,0.65;5=0.35,0.4,0.45,0.5' --seeds 10
 """
@@ -32,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from _peer import append_jsonl, load_jsonl  # noqa: E402  (benchmarks/ is on sys.path)
+from _peer import CellClaim, append_jsonl, load_jsonl  # noqa: E402  (benchmarks/ is on sys.path)
 from stochsyn.committee import CommitteeInstance, committee_patterns
 from stochsyn.experiments.report import alpha_50, alpha_50_interval
 from stochsyn.solvers import solve
@@ -71,6 +74,28 @@ def _alphas_per_k(spec: str, ks: list[int]) -> dict[int, list[float]]:
     return per
 
 
+def _run_cell(args: argparse.Namespace, name: str, k: int, a: float, s: int, path: Path,
+              inst: CommitteeInstance, runner: Path, work: Path) -> dict | None:
+    """Run one (solver, K, α, seed) cell and return its record (None: the peer crashed)."""
+    if name == "peer":
+        wfile = work / "peer_weights" / (path.stem + ".npy")
+        proc = subprocess.run([args.peer_python, str(runner), str(path), str(k), str(s),
+                               str(args.peer_max_iter), str(wfile)], capture_output=True, text=True)
+        if proc.returncode != 0:
+            print(f"[bench_peer_committee] peer failed on {path.name}: {proc.stderr[-300:]}", file=sys.stderr)
+            return None
+        secs = json.loads(proc.stdout.strip().splitlines()[-1])["seconds"]
+        w = np.load(wfile, allow_pickle=False)
+        ok_shape = w.shape == (k, inst.n) and np.all(np.abs(w) == 1)
+        err = inst.errors(w) if ok_shape else None
+        dup = inst.duplicate_pairs(w) if ok_shape else None
+    else:
+        res = solve(inst, method=name, seed=s)
+        secs, err, dup = res.seconds, res.errors, res.info["duplicate_pairs"]
+    return {"solver": name, "k": k, "n": inst.n, "alpha": a, "seed": s, "solved": err == 0,
+            "errors": err, "seconds": secs, "duplicate_pairs": dup}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", type=int, default=1001, help="inputs N (odd)")
@@ -79,7 +104,7 @@ def main() -> int:
                     help="loads per synapse, comma-separated; per K as '3=0.5,0.6;5=0.35,0.45'")
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--first-seed", type=int, default=0,
-                    help="run seeds FIRST … --seeds − 1 only (a second process can take the upper seeds)")
+                    help="run seeds FIRST … --seeds − 1 only (processes may also share a range: cells are claimed)")
     ap.add_argument("--solvers", default="stochastic,fbp,rbp,maxsum,lal", help="our committee solvers")
     ap.add_argument("--workdir", default="bench-out/peer_committee")
     ap.add_argument("--peer-python", default=os.environ.get("RFBP_PYTHON", DEFAULT_PEER_PYTHON))
@@ -114,24 +139,13 @@ def main() -> int:
                 key = (name, k, round(a, 6), s)
                 if key in done:
                     continue
-                if name == "peer":
-                    wfile = work / "peer_weights" / (path.stem + ".npy")
-                    proc = subprocess.run([args.peer_python, str(runner), str(path), str(k), str(s),
-                                           str(args.peer_max_iter), str(wfile)], capture_output=True, text=True)
-                    if proc.returncode != 0:
-                        print(f"[bench_peer_committee] peer failed on {path.name}: {proc.stderr[-300:]}",
-                              file=sys.stderr)
+                with CellClaim(work / "claims", f"{name}_k{k}_a{a:.4f}_s{s}") as mine:
+                    done.update(_load(out))  # another process sharing the file may have finished it
+                    if not mine or key in done:
                         continue
-                    secs = json.loads(proc.stdout.strip().splitlines()[-1])["seconds"]
-                    w = np.load(wfile, allow_pickle=False)
-                    ok_shape = w.shape == (k, inst.n) and np.all(np.abs(w) == 1)
-                    err = inst.errors(w) if ok_shape else None
-                    dup = inst.duplicate_pairs(w) if ok_shape else None
-                else:
-                    res = solve(inst, method=name, seed=s)
-                    secs, err, dup = res.seconds, res.errors, res.info["duplicate_pairs"]
-                rec = {"solver": name, "k": k, "n": inst.n, "alpha": a, "seed": s, "solved": err == 0,
-                       "errors": err, "seconds": secs, "duplicate_pairs": dup}
+                    rec = _run_cell(args, name, k, a, s, path, inst, runner, work)
+                if rec is None:
+                    continue
                 append_jsonl(out, rec)
                 done[key] = rec
                 print(json.dumps(rec), flush=True)
