@@ -31,6 +31,9 @@ ROWS = (
     ("stochastic-fm", "stochastic", {"variance": "filter-mean"}),
     ("stochastic-com-su", "stochastic", {"max_pool": "comonotone", "sample_units": 0.5}),
     ("stochastic-fm-com-su", "stochastic", {"variance": "filter-mean", "max_pool": "comonotone", "sample_units": 0.5}),
+    # every hidden unit drawn: the layers after the first see ±1 inputs and need no variance product
+    ("stochastic-su1", "stochastic", {"sample_units": 1.0}),
+    ("stochastic-fm-su1", "stochastic", {"variance": "filter-mean", "sample_units": 1.0}),
     ("binaryconnect", "binaryconnect", {}),
 )
 

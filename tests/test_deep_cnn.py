@@ -332,6 +332,58 @@ def test_filter_mean_variance_is_exact_for_equally_polarized_units_and_only_then
     assert torch.equal(m0, m1) and torch.allclose(v0, v1, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("synapses", ["binary", "ternary"])
+@pytest.mark.parametrize("kind", ["linear", "conv"])
+@pytest.mark.parametrize("variance", ["exact", "filter-mean"])
+def test_pm1_inputs_give_the_exact_variance_once_for_the_batch(synapses, kind, variance):
+    from stochsyn.deep.layers import (
+        StochasticBinaryConv2d,
+        StochasticBinaryLinear,
+        StochasticTernaryConv2d,
+        StochasticTernaryLinear,
+    )
+
+    torch.manual_seed(4)
+    cls = {("binary", "linear"): StochasticBinaryLinear, ("ternary", "linear"): StochasticTernaryLinear,
+           ("binary", "conv"): StochasticBinaryConv2d, ("ternary", "conv"): StochasticTernaryConv2d}[synapses, kind]  # fmt: skip
+    layer = cls(20, 6) if kind == "linear" else cls(3, 6, 3, padding=1)
+    x = torch.where(torch.rand((5, 20) if kind == "linear" else (5, 3, 8, 8)) < 0.5, -1.0, 1.0)
+    layer.variance = "exact"
+    m_ref, v_ref = layer.forward_moments(x)  # the general rule on the same ±1 values
+    layer.variance = variance
+    m, v = layer.forward_moments(x, pm1_inputs=True)
+    assert v.shape[0] == 1 and torch.equal(m, m_ref)
+    assert torch.allclose(v.expand_as(v_ref), v_ref, rtol=1e-5, atol=1e-5)  # border units included
+    with pytest.raises(ValueError, match="var must be None"):
+        layer.forward_moments(x, torch.zeros_like(x), pm1_inputs=True)
+
+
+def test_all_units_sampled_is_the_general_pass_on_the_drawn_values():
+    """sample_units=1: the pass with per-batch variances equals the general rule fed the same draws."""
+    import stochsyn.deep.models as models
+
+    net = build_model("stochastic", "cnn:4c3-p2-8c3-p2-16-10", sample_units=1.0)
+    net.train()
+    x = torch.rand(6, 1, 28, 28)
+    torch.manual_seed(7)
+    fast = net(x)
+    seen = []
+    original = models._sample_sign_units
+
+    def keep_var(mean, var, rate):  # the same draws, but hand the drawn values on with zero variance
+        hard, none = original(mean, var, rate)
+        seen.append(hard)
+        return hard, torch.zeros_like(mean)
+
+    models._sample_sign_units = keep_var
+    try:
+        torch.manual_seed(7)
+        slow = net(x)
+    finally:
+        models._sample_sign_units = original
+    assert len(seen) == 3 and torch.allclose(fast, slow, rtol=1e-4, atol=1e-5)
+
+
 def test_variance_option_is_checked_and_stored():
     net = build_model("stochastic", "cnn:4c3-p2-16-10", variance="filter-mean")
     assert net.hparams()["variance"] == "filter-mean"

@@ -184,6 +184,11 @@ def _check_sizes(**values: int) -> None:
             raise ValueError(f"{name}={val!r}: expected a positive int")
 
 
+def _check_pm1_call(var: torch.Tensor | None) -> None:
+    if var is not None:
+        raise ValueError("pm1_inputs=True: ±1 inputs are deterministic values, var must be None")
+
+
 def _check_padding(padding: int) -> None:
     """ValueError unless ``padding`` is a non-negative int."""
     if not isinstance(padding, int) or padding < 0:
@@ -208,11 +213,18 @@ class _StochasticLinear(_StochasticSynapses):
         self.reset_parameters()
 
     def forward_moments(
-        self, mean: torch.Tensor, var: torch.Tensor | None = None
+        self, mean: torch.Tensor, var: torch.Tensor | None = None, pm1_inputs: bool = False
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Gaussian moments of the pre-activation given input moments (``var=None``: deterministic input)."""
+        """Gaussian moments of the pre-activation given input moments (``var=None``: deterministic input).
+
+        ``pm1_inputs``: the inputs are ±1 values (``var`` must be None), so a_j² = 1 and the
+        variance Σ_j Var W_ij is the same for every example: shape (1, out), exact under
+        either variance rule, no product with the data."""
         m, r = self.synapse_moments()
         out_mean = F.linear(mean, m, self.bias)
+        if pm1_inputs:
+            _check_pm1_call(var)
+            return out_mean, ((1.0 if r is None else r) - m * m).sum(dim=1)[None, :]
         if self.variance == "filter-mean":
             vbar, rbar = self._filter_mean_moments(m, r, (1,))
             out_var = (mean * mean).sum(dim=-1, keepdim=True) * vbar
@@ -275,11 +287,20 @@ class _StochasticConv2d(_StochasticSynapses):
         return F.conv2d(x, w, b, stride=self.stride, padding=self.padding)
 
     def forward_moments(
-        self, mean: torch.Tensor, var: torch.Tensor | None = None
+        self, mean: torch.Tensor, var: torch.Tensor | None = None, pm1_inputs: bool = False
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Gaussian moments of the pre-activation given input moments (``var=None``: deterministic input)."""
+        """Gaussian moments of the pre-activation given input moments (``var=None``: deterministic input).
+
+        ``pm1_inputs``: the inputs are ±1 values (``var`` must be None), so a_j² = 1 inside the
+        image and 0 on the zero padding: the variance is conv(1, Var W), the same for every
+        example, computed once on a map of ones (shape (1, C, H, W)); exact under either
+        variance rule."""
         m, r = self.synapse_moments()
         out_mean = self._conv(mean, m, self.bias)
+        if pm1_inputs:
+            _check_pm1_call(var)
+            ones = torch.ones((1, *mean.shape[1:]), dtype=mean.dtype, device=mean.device)
+            return out_mean, self._conv(ones, (1.0 if r is None else r) - m * m)
         if self.variance == "filter-mean":
             vbar, rbar = self._filter_mean_moments(m, r, (1, 2, 3))
             box = torch.ones(1, 1, self.kernel_size, self.kernel_size, dtype=mean.dtype, device=mean.device)

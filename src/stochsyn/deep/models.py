@@ -417,7 +417,9 @@ class StochasticNet(_StochasticSchedules, DeepModel):
             replaced by a draw s = ±1 with P(s = +1) = (1 + mean)/2 and variance 0, the
             gradient passed straight through to the mean (default 0.0: the pure
             mean-field pass). The next layer then sees hard ±1 inputs, as the deployed
-            network does; evaluation is unchanged (docs/deep.md, "Sign units").
+            network does; evaluation is unchanged (docs/deep.md, "Sign units"). At 1 every
+            a_j² is 1, so ``variance="filter-mean"`` is exact there (away from zero padding)
+            and the input-variance term vanishes.
 
     Shape: input (B, ...) with prod(...) = the architecture's input size; output (B, classes).
 
@@ -521,16 +523,20 @@ class StochasticNet(_StochasticSchedules, DeepModel):
         last = len(self.layers) - 1
         if self.mode == "mean-field":
             mean, var = a, None
+            # every unit of the previous layer drawn ±1 (sample_units = 1, training): the next
+            # layer's variance does not depend on the data (layers' ``pm1_inputs``)
+            pm1 = False
             for i, layer in enumerate(self.layers):
                 mean = _flatten_for(layer, mean)
                 var = None if var is None else _flatten_for(layer, var)
-                mean, var = layer.forward_moments(mean, var)
+                mean, var = layer.forward_moments(mean, var, pm1_inputs=pm1)
                 if self.norms is not None:
                     mean, var = self.norms[i].forward_moments(mean, var)
                 if i < last:
                     mean, var = self._activate_pool_moments(mean, var, self.pools[i])
                     if self.sample_units and self.training:
                         mean, var = _sample_sign_units(mean, var, self.sample_units)
+                        pm1 = var is None
             return _output_scores(self.output, self.score_scale, mean, var)
         for i, layer in enumerate(self.layers):
             a = _flatten_for(layer, a)
