@@ -150,7 +150,7 @@ def main() -> int:
                 done[key] = rec
                 print(json.dumps(rec), flush=True)
     for k in ks:
-        alphas = alphas_of[k]
+        alphas = sorted(alphas_of[k])  # runs follow the order given, the table the loads
         print(f"\nK = {k}, N = {args.n}, fully connected, α = P/(K·N); cells: solved/run, median s of solved runs")
         header = f"{'solver':<12}" + "".join(f"{'α=' + format(a, '.3g'):>16}" for a in alphas) + f"{'α_50 [95%]':>24}{'dup pairs':>11}{'runs w/ dup':>13}"
         print(header)
