@@ -302,9 +302,8 @@ def _equal_polarization(layer) -> None:
             layer.h.copy_(h)
 
 
-@pytest.mark.parametrize("synapses", ["binary", "ternary"])
-@pytest.mark.parametrize("kind", ["linear", "conv"])
-def test_filter_mean_variance_is_exact_for_equally_polarized_units_and_only_then(synapses, kind):
+def _small_stochastic_layer(synapses: str, kind: str):
+    """A 20 → 6 dense layer or a 3 → 6 channel 3×3 convolution (padding 1) of the given synapses."""
     from stochsyn.deep.layers import (
         StochasticBinaryConv2d,
         StochasticBinaryLinear,
@@ -312,10 +311,16 @@ def test_filter_mean_variance_is_exact_for_equally_polarized_units_and_only_then
         StochasticTernaryLinear,
     )
 
-    torch.manual_seed(3)
     cls = {("binary", "linear"): StochasticBinaryLinear, ("ternary", "linear"): StochasticTernaryLinear,
            ("binary", "conv"): StochasticBinaryConv2d, ("ternary", "conv"): StochasticTernaryConv2d}[synapses, kind]  # fmt: skip
-    layer = cls(20, 6) if kind == "linear" else cls(3, 6, 3, padding=1)
+    return cls(20, 6) if kind == "linear" else cls(3, 6, 3, padding=1)
+
+
+@pytest.mark.parametrize("synapses", ["binary", "ternary"])
+@pytest.mark.parametrize("kind", ["linear", "conv"])
+def test_filter_mean_variance_is_exact_for_equally_polarized_units_and_only_then(synapses, kind):
+    torch.manual_seed(3)
+    layer = _small_stochastic_layer(synapses, kind)
     shape = (5, 20) if kind == "linear" else (5, 3, 8, 8)
     a, s = torch.randn(shape), torch.rand(shape)
 
@@ -336,17 +341,8 @@ def test_filter_mean_variance_is_exact_for_equally_polarized_units_and_only_then
 @pytest.mark.parametrize("kind", ["linear", "conv"])
 @pytest.mark.parametrize("variance", ["exact", "filter-mean"])
 def test_pm1_inputs_give_the_exact_variance_once_for_the_batch(synapses, kind, variance):
-    from stochsyn.deep.layers import (
-        StochasticBinaryConv2d,
-        StochasticBinaryLinear,
-        StochasticTernaryConv2d,
-        StochasticTernaryLinear,
-    )
-
     torch.manual_seed(4)
-    cls = {("binary", "linear"): StochasticBinaryLinear, ("ternary", "linear"): StochasticTernaryLinear,
-           ("binary", "conv"): StochasticBinaryConv2d, ("ternary", "conv"): StochasticTernaryConv2d}[synapses, kind]  # fmt: skip
-    layer = cls(20, 6) if kind == "linear" else cls(3, 6, 3, padding=1)
+    layer = _small_stochastic_layer(synapses, kind)
     x = torch.where(torch.rand((5, 20) if kind == "linear" else (5, 3, 8, 8)) < 0.5, -1.0, 1.0)
     layer.variance = "exact"
     m_ref, v_ref = layer.forward_moments(x)  # the general rule on the same ±1 values

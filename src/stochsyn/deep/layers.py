@@ -58,6 +58,11 @@ MODES = ("mean-field", "deploy", "sample")
 VARIANCES = ("exact", "filter-mean")
 
 
+def _weight_variance(m: torch.Tensor, r: torch.Tensor | None) -> torch.Tensor:
+    """Var W = E[W²] − m² from the synaptic moments (r = None: binary synapses, E[W²] = 1)."""
+    return (1.0 if r is None else r) - m * m
+
+
 def _check_init(h_init: float) -> float:
     if not (isinstance(h_init, (int, float)) and math.isfinite(h_init) and h_init > 0):
         raise ValueError(f"h_init={h_init!r}: expected a positive finite float")
@@ -82,7 +87,7 @@ class _StochasticSynapses(nn.Module):
     def _filter_mean_moments(self, m: torch.Tensor, r: torch.Tensor | None,
                              dims: tuple[int, ...]) -> tuple[torch.Tensor, torch.Tensor | float]:
         """Per output unit, Var W and E[W²] averaged over its fan-in (the ``dims`` axes)."""
-        vbar = ((1.0 if r is None else r) - m * m).mean(dim=dims)
+        vbar = _weight_variance(m, r).mean(dim=dims)
         return vbar, (1.0 if r is None else r.mean(dim=dims))
 
     def synapse_moments(self) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -97,7 +102,7 @@ class _StochasticSynapses(nn.Module):
     def synapse_variance(self) -> torch.Tensor:
         """Var W = E[W²] − m² per synapse."""
         m, r = self.synapse_moments()
-        return (1.0 if r is None else r) - m * m
+        return _weight_variance(m, r)
 
     def deployed_weight(self) -> torch.Tensor:
         """The deployed weights (most probable level) as floats."""
@@ -224,14 +229,14 @@ class _StochasticLinear(_StochasticSynapses):
         out_mean = F.linear(mean, m, self.bias)
         if pm1_inputs:
             _check_pm1_call(var)
-            return out_mean, ((1.0 if r is None else r) - m * m).sum(dim=1)[None, :]
+            return out_mean, _weight_variance(m, r).sum(dim=1)[None, :]
         if self.variance == "filter-mean":
             vbar, rbar = self._filter_mean_moments(m, r, (1,))
             out_var = (mean * mean).sum(dim=-1, keepdim=True) * vbar
             if var is not None:
                 out_var = out_var + var.sum(dim=-1, keepdim=True) * rbar
             return out_mean, out_var
-        out_var = F.linear(mean * mean, (1.0 if r is None else r) - m * m)
+        out_var = F.linear(mean * mean, _weight_variance(m, r))
         if var is not None:
             out_var = out_var + (var.sum(dim=-1, keepdim=True) if r is None else F.linear(var, r))
         return out_mean, out_var
@@ -300,7 +305,7 @@ class _StochasticConv2d(_StochasticSynapses):
         if pm1_inputs:
             _check_pm1_call(var)
             ones = torch.ones((1, *mean.shape[1:]), dtype=mean.dtype, device=mean.device)
-            return out_mean, self._conv(ones, (1.0 if r is None else r) - m * m)
+            return out_mean, self._conv(ones, _weight_variance(m, r))
         if self.variance == "filter-mean":
             vbar, rbar = self._filter_mean_moments(m, r, (1, 2, 3))
             box = torch.ones(1, 1, self.kernel_size, self.kernel_size, dtype=mean.dtype, device=mean.device)
@@ -309,7 +314,7 @@ class _StochasticConv2d(_StochasticSynapses):
                 rb = rbar if isinstance(rbar, float) else rbar[:, None, None]
                 out_var = out_var + self._conv(var.sum(dim=1, keepdim=True), box) * rb
             return out_mean, out_var
-        out_var = self._conv(mean * mean, (1.0 if r is None else r) - m * m)
+        out_var = self._conv(mean * mean, _weight_variance(m, r))
         if var is not None:
             if r is None:  # E[W²] = 1: the same sum for every output channel, over the channel-summed variance
                 ones = torch.ones(1, 1, self.kernel_size, self.kernel_size, dtype=var.dtype, device=var.device)
