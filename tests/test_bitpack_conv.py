@@ -118,7 +118,10 @@ def test_packed_cnn_reproduces_torch_deploy(tmp_path: Path, kind: str, arch: str
     loaded = PackedNetwork.load(path)
     for backend in ("numba", "numpy"):
         got = loaded.scores(x.numpy(), backend=backend, batch_size=128)
-        np.testing.assert_array_equal(got.argmax(1), ref.argmax(1))
+        top2 = np.sort(ref, axis=1)[:, -2:]
+        clear = top2[:, 1] - top2[:, 0] > 1e-3  # a near-tie may go either way in float32 rounding
+        assert clear.mean() > 0.9
+        np.testing.assert_array_equal(got.argmax(1)[clear], ref.argmax(1)[clear])
         if spec["layers"][-2]["activation"] == "sign":  # ±1 inputs to the last layer: the reference's own table
             np.testing.assert_array_equal(got, ref)
         else:

@@ -257,6 +257,19 @@ def test_stochastic_cnn_deploy_is_the_sign_network_it_describes():
     assert spec["layers"][0]["pools"] == [["max", 2]]
 
 
+@pytest.mark.parametrize("act", ["sign", "relu"])
+def test_max_pools_taken_before_a_monotone_activation_change_no_value(act):
+    from stochsyn.deep.activations import sign_pm1
+    from stochsyn.deep.models import _activate_pool, _pool_all
+
+    f = sign_pm1 if act == "sign" else torch.relu
+    # integer-valued maps: ties and exact zeros (sign(0) = +1) in most windows
+    z = torch.randint(-2, 3, (4, 3, 8, 8), generator=torch.Generator().manual_seed(0)).float()
+    for pools in [(Pool("max", 2),), (Pool("max", 2), Pool("max", 2)), (Pool("max", 2), Pool("avg", 2)),
+                  (Pool("avg", 2), Pool("max", 2)), ()]:  # fmt: skip
+        assert torch.equal(_activate_pool(f, z, pools), _pool_all(f(z), pools)), pools
+
+
 def test_sign_max_pool_mean_field_matches_sample_mode():
     """Mean-field first layer after max pooling vs Monte Carlo of the sample mode (independent
     pre-activations: the local reparameterization the moment rules assume)."""
@@ -358,7 +371,7 @@ def test_all_units_sampled_is_the_general_pass_on_the_drawn_values():
     """sample_units=1: the pass with per-batch variances equals the general rule fed the same draws."""
     import stochsyn.deep.models as models
 
-    net = build_model("stochastic", "cnn:4c3-p2-8c3-p2-16-10", sample_units=1.0)
+    net = build_model("stochastic", "cnn:4c3-p2-8c3-p2-16-10", sample_units=1.0, variance="exact")
     net.train()
     x = torch.rand(6, 1, 28, 28)
     torch.manual_seed(7)
@@ -384,7 +397,9 @@ def test_variance_option_is_checked_and_stored():
     net = build_model("stochastic", "cnn:4c3-p2-16-10", variance="filter-mean")
     assert net.hparams()["variance"] == "filter-mean"
     assert all(layer.variance == "filter-mean" for layer in net.layers if hasattr(layer, "variance"))
-    assert "variance" not in build_model("stochastic", "mlp:784-16-10").hparams()
+    # the default follows the unit type (models.default_variance)
+    assert build_model("stochastic", "mlp:784-16-10").hparams()["variance"] == "filter-mean"
+    assert build_model("stochastic", "mlp:784-16-10", activation="relu").hparams()["variance"] == "exact"
     with pytest.raises(ValueError, match="variance="):
         build_model("stochastic", "mlp:784-16-10", variance="diagonal")
 
@@ -417,3 +432,29 @@ def test_runs_stored_before_the_max_pool_default_changed_keep_independent_poolin
     train(tmp_path / "mlp", epochs=1, **mlp)
     assert "max_pool" not in json.loads((tmp_path / "mlp" / "config.json").read_text())["model_options"]
     train(tmp_path / "mlp", epochs=2, resume=True, **mlp)
+
+
+def test_runs_stored_before_the_variance_default_changed_keep_the_exact_rule(tmp_path):
+    """A config.json without variance was written when "exact" was every model's default."""
+    import json
+
+    from stochsyn.deep import load_run, train
+    from stochsyn.deep.data import synthetic_dataset
+
+    data = synthetic_dataset(n_train=120, n_test=40, seed=0)
+    kw = dict(model="stochastic", arch="mlp:784-8-10", dataset="synthetic", seed=1, data=data,
+              batch_size=40, calib_samples=40, threads=1)  # fmt: skip
+    train(tmp_path / "new", epochs=1, **kw)
+    assert json.loads((tmp_path / "new" / "config.json").read_text())["model_options"] == {"variance": "filter-mean"}
+    train(tmp_path / "relu", epochs=1, model_options={"activation": "relu"}, **kw)
+    assert json.loads((tmp_path / "relu" / "config.json").read_text())["model_options"]["variance"] == "exact"
+    train(tmp_path / "old", epochs=1, model_options={"variance": "exact"}, **kw)
+    cfg_path = tmp_path / "old" / "config.json"
+    cfg = json.loads(cfg_path.read_text())
+    del cfg["model_options"]["variance"]  # as written before the change
+    cfg_path.write_text(json.dumps(cfg))
+    model, _ = load_run(tmp_path / "old")
+    assert all(layer.variance == "exact" for layer in model.layers)
+    train(tmp_path / "old", epochs=2, resume=True, model_options={"variance": "exact"}, **kw)
+    with pytest.raises(ValueError, match="model_options"):
+        train(tmp_path / "old", epochs=3, resume=True, **kw)

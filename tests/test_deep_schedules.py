@@ -53,7 +53,7 @@ def test_polarization_polarizes_and_leaves_epoch_one_alone(tmp_path):
         state = torch.load(tmp_path / f"p{pol}" / "checkpoint.pt", weights_only=True)["model"]
         hs = [v for k, v in state.items() if k.endswith(".h")]
         variances[pol] = sum(float((1 - torch.tanh(h) ** 2).sum()) for h in hs) / sum(h.numel() for h in hs)
-    strip = lambda r: {k: v for k, v in r.items() if k != "seconds"}  # noqa: E731
+    strip = lambda r: {k: v for k, v in r.items() if not k.endswith("seconds")}  # noqa: E731
     # lambda_1 = 0: the first epoch is bit-identical with and without the term
     assert strip(runs[0.0][0]) == strip(runs[20.0][0])
     assert runs[0.0][1]["train_loss"] != runs[20.0][1]["train_loss"]
@@ -67,7 +67,7 @@ def test_resume_exact_with_polarization(tmp_path):
     full = train(tmp_path / "full", epochs=3, **kw)
     train(tmp_path / "part", epochs=2, **kw)
     resumed = train(tmp_path / "part", epochs=3, resume=True, **kw)
-    strip = lambda recs: [{k: v for k, v in r.items() if k != "seconds"} for r in recs]  # noqa: E731
+    strip = lambda recs: [{k: v for k, v in r.items() if not k.endswith("seconds")} for r in recs]  # noqa: E731
     assert strip(full["epochs"]) == strip(resumed["epochs"])
     a = torch.load(tmp_path / "full" / "checkpoint.pt", weights_only=True)["model"]
     b = torch.load(tmp_path / "part" / "checkpoint.pt", weights_only=True)["model"]
@@ -85,5 +85,5 @@ def test_cli_eval_reports_train_accuracy_and_variance(tmp_path, capsys):
     res = json.loads(capsys.readouterr().out)
     assert 0.0 <= res["train_accuracy_deployed"] <= 1.0 and 0.0 <= res["train_accuracy_mean_field"] <= 1.0
     assert 0.0 < res["synaptic_variance"] < 1.0
-    assert json.loads((out / "config.json").read_text())["model_options"] == {"polarize": 0.5}
+    assert json.loads((out / "config.json").read_text())["model_options"] == {"polarize": 0.5, "variance": "filter-mean"}
     assert main(["deep", "eval", str(out), "--train-samples", "-1"]) == 2

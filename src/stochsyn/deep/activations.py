@@ -79,7 +79,8 @@ def activation_moments(name: str, mean: torch.Tensor, var: torch.Tensor) -> tupl
 
 def sign_pm1(x: torch.Tensor) -> torch.Tensor:
     """Deterministic sign with sign(0) := +1 (values -1.0/+1.0 in x's dtype)."""
-    return torch.where(x >= 0, torch.ones_like(x), -torch.ones_like(x))
+    one = x.new_ones(())  # 0-d: broadcast, no full-size tensors of ones (a pass each)
+    return torch.where(x >= 0, one, -one)
 
 
 class _STESign(torch.autograd.Function):

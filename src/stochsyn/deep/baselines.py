@@ -187,7 +187,10 @@ def ternarize_twn(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     delta = 0.7 * a.mean()
     keep = a > delta
     t = torch.where(keep, torch.sign(w.detach()), torch.zeros_like(a))
-    alpha = a[keep].mean() if bool(keep.any()) else a.new_tensor(0.0)
+    # a masked mean rather than a[keep].mean(): no data-dependent shape or branch, so the
+    # training step compiles as one graph (alpha = 0 when nothing is kept)
+    kept = keep.to(a.dtype)
+    alpha = (a * kept).sum() / kept.sum().clamp_min(1.0)
     return t, alpha
 
 

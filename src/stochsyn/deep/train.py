@@ -41,7 +41,7 @@ from .. import validation as V
 from ..atomic import atomic_path, atomic_write_text
 from .data import DATASETS, Dataset, load_dataset
 from .architecture import Pool, parse_architecture
-from .models import MODEL_KINDS, DeepModel, build_model, check_arch_fits, model_class
+from .models import MODEL_KINDS, DeepModel, build_model, check_arch_fits, model_class, default_variance
 
 __all__ = ["DEFAULTS", "train", "evaluate", "evaluate_ensemble", "load_run", "make_config", "to_float"]
 
@@ -64,17 +64,23 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 # model class (make_config). Only where the option acts (max_pool: architectures with max
 # pooling), so MLP configs are as before.
 LEGACY_MODEL_OPTIONS: dict[str, dict[str, Any]] = {
-    "stochastic": {"max_pool": "independent"},  # default "comonotone" since 2026-12-06
+    # max_pool: "comonotone" since 2026-12-06; variance: per unit type since 2026-12-07
+    # (models.default_variance: "filter-mean" for sign units)
+    "stochastic": {"max_pool": "independent", "variance": "exact"},
 }
 
 
-def _changed_options(model: str, arch: str, *, legacy: bool) -> dict[str, Any]:
+def _changed_options(model: str, arch: str, *, legacy: bool, given: dict[str, Any] | None = None) -> dict[str, Any]:
     """The options of ``model`` whose default changed and that act on ``arch``: their old
-    values (``legacy``) or the model class's current defaults."""
+    values (``legacy``) or the current defaults given the other options ``given`` (the
+    stochastic model's variance rule and unit draws depend on its activation)."""
     options = dict(LEGACY_MODEL_OPTIONS.get(model, {}))
     if not legacy and options:
         params = inspect.signature(model_class(model)).parameters
         options = {key: params[key].default for key in options}
+        if model == "stochastic":
+            activation = (given or {}).get("activation", params["activation"].default)
+            options["variance"] = default_variance(activation)
     if "max_pool" in options:
         try:
             max_pools = any(isinstance(t, Pool) and t.kind == "max" for t in parse_architecture(arch).layers)
@@ -160,7 +166,7 @@ def make_config(
         "calib_samples": calib_samples,
         "data_dir": None if data_dir is None else str(data_dir),
         "threads": threads,
-        "model_options": {**_changed_options(model, arch, legacy=False), **(model_options or {})},
+        "model_options": {**_changed_options(model, arch, legacy=False, given=model_options), **(model_options or {})},
         "compile": compile,
     }
     for key in ("epochs", "batch_size", "calib_samples", "threads"):
@@ -321,6 +327,7 @@ def train(
         for epoch in range(start, cfg["epochs"] + 1):
             t0 = time.perf_counter()
             loss = _train_epoch(model, step_forward, optimizer, cfg, data, epoch, progress)
+            train_seconds = time.perf_counter() - t0
             model.eval()
             if calib is not None:
                 model.calibrate_deploy(calib)
@@ -330,6 +337,9 @@ def train(
                 "test_accuracy": evaluate(model, data.x_test, data.y_test, "mean-field"),
                 "test_accuracy_deployed": evaluate(model, data.x_test, data.y_test, "deploy"),
                 "seconds": time.perf_counter() - t0,
+                # the pass over the training set alone; the rest of "seconds" is the deploy
+                # calibration and the test evaluations
+                "train_seconds": train_seconds,
             }
             records.append(record)
             if progress is not None:
