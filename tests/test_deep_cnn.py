@@ -270,6 +270,20 @@ def test_max_pools_taken_before_a_monotone_activation_change_no_value(act):
         assert torch.equal(_activate_pool(f, z, pools), _pool_all(f(z), pools)), pools
 
 
+def test_sign_is_plus_one_at_both_zeros_and_max_pool_matches_the_library_kernel():
+    from stochsyn.deep.activations import sign_pm1
+    from stochsyn.deep.pooling import max_pool
+
+    x = torch.tensor([-0.0, 0.0, 1e-30, -1e-30, 3.0, -2.0, float("inf"), -float("inf")])
+    assert sign_pm1(x).tolist() == [1.0, 1.0, 1.0, -1.0, 1.0, -1.0, 1.0, -1.0]
+    z = torch.randn(3, 4, 7, 9, generator=torch.Generator().manual_seed(0))
+    for k in (1, 2, 3):
+        assert torch.equal(max_pool(z, k), torch.nn.functional.max_pool2d(z, k))  # no gradient: strided maxima
+        g = z.clone().requires_grad_()
+        max_pool(g, k).sum().backward()  # with one: the library kernel, one winner per window
+        assert g.grad.sum() == max_pool(z, k).numel()
+
+
 def test_sign_max_pool_mean_field_matches_sample_mode():
     """Mean-field first layer after max pooling vs Monte Carlo of the sample mode (independent
     pre-activations: the local reparameterization the moment rules assume)."""

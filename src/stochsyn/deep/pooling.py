@@ -1,6 +1,6 @@
 """Pooling of values and of (mean, variance) pairs, for the architectures of :mod:`.architecture`.
 
-Values (deploy, sample and straight-through models): ``F.max_pool2d`` /
+Values (deploy, sample and straight-through models): max pooling (:func:`max_pool`) and
 ``F.avg_pool2d`` with kernel = stride = size.
 
 Moments (the stochastic model's mean-field pass). The units of a window are
@@ -72,9 +72,25 @@ _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _Q_FLOOR = 1e-12
 
 
+def max_pool(x: torch.Tensor, size: int) -> torch.Tensor:
+    """``F.max_pool2d(x, size)`` (kernel = stride = size, the remainder rows and columns
+    dropped). Where no gradient is needed it is taken as the elementwise maximum of the
+    size² strided sub-maps, the same values about 4× faster on CPU than the library kernel,
+    which also computes the argmax indices its backward needs."""
+    if torch.is_grad_enabled() and x.requires_grad:
+        return F.max_pool2d(x, size)
+    h, w = x.shape[-2] - x.shape[-2] % size, x.shape[-1] - x.shape[-1] % size
+    out = x[..., 0:h:size, 0:w:size]
+    for i in range(size):
+        for j in range(size):
+            if i or j:
+                out = torch.maximum(out, x[..., i:h:size, j:w:size])
+    return out
+
+
 def pool_values(x: torch.Tensor, kind: str, size: int) -> torch.Tensor:
     """Max ("max") or average ("avg") pooling of values over size×size windows, stride size."""
-    return F.max_pool2d(x, size) if kind == "max" else F.avg_pool2d(x, size)
+    return max_pool(x, size) if kind == "max" else F.avg_pool2d(x, size)
 
 
 def avg_pool_moments(mean: torch.Tensor, var: torch.Tensor, size: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -133,7 +149,7 @@ def max_pool_gauss_moments(mean: torch.Tensor, var: torch.Tensor, size: int) -> 
 
 def comonotone_max_pool_sign_moments(mean: torch.Tensor, size: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Moments of the max of size² comonotone ±1 units with means ``mean``: max_i mu_i, 1 − (max_i mu_i)²."""
-    m = F.max_pool2d(mean, size)
+    m = max_pool(mean, size)
     return m, (1.0 - m * m).clamp_min(0.0)
 
 
@@ -144,7 +160,7 @@ def comonotone_sign_max_pool_moments(mean: torch.Tensor, var: torch.Tensor,
 
     erf is increasing, so the window's largest erf(u_i) is erf(max_i u_i): the pool is taken on
     u_i = mean_i/√(2 var_i) and erf (forward and backward) runs on the pooled map only."""
-    m = torch.erf(F.max_pool2d(mean * torch.rsqrt(2.0 * var.clamp_min(VAR_FLOOR)), size))
+    m = torch.erf(max_pool(mean * torch.rsqrt(2.0 * var.clamp_min(VAR_FLOOR)), size))
     return m, (1.0 - m * m).clamp_min(0.0)
 
 
