@@ -250,6 +250,15 @@ def test_calibrate_deploy_sets_exact_statistics():
     z = model.layers[0](model.preprocess(x))
     assert torch.allclose(model.norms[0].deploy_mean, z.mean(0), atol=1e-5)
     assert torch.allclose(model.norms[0].deploy_var, z.var(0, unbiased=False), rtol=1e-4)
+    # conv maps, chunks of unequal size, and inputs far from zero mean (a large common offset
+    # per channel: the streamed variance must not cancel)
+    cnn = build_model("stochastic", "cnn:3c3-p2-8-10").eval()
+    xc = 50.0 + torch.rand(23, 1, 28, 28, generator=torch.Generator().manual_seed(1))
+    cnn.calibrate_deploy(xc, batch_size=5)
+    z = cnn.layers[0](cnn.preprocess(xc))
+    var, mean = torch.var_mean(z.double(), dim=(0, 2, 3), correction=0)
+    assert torch.allclose(cnn.norms[0].deploy_mean.double(), mean, rtol=1e-5)
+    assert torch.allclose(cnn.norms[0].deploy_var.double(), var, rtol=1e-3)
 
 
 def test_cnn_runs_in_all_modes():
@@ -409,3 +418,13 @@ def test_compiled_training_matches_eager_and_resumes(tmp_path):
     assert json.loads((tmp_path / "compiled" / "config.json").read_text())["compile"] is False
     with pytest.raises(TypeError, match="compile"):
         train(tmp_path / "bad", epochs=1, compile="yes", **kw)
+
+
+@pytest.mark.parametrize("kind,opts", [("binaryconnect", {}), ("binaryconnect", {"stochastic": True}), ("bnn", {}),
+                                       ("twn", {}), ("float", {})])  # fmt: skip
+def test_one_test_pass_serves_both_accuracies_only_where_the_modes_coincide(kind, opts):
+    model = build_model(kind, "cnn:4c3-p2-8-10", **opts).eval()
+    x = torch.rand(8, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    assert model.eval_modes_coincide
+    assert torch.equal(model.set_mode("mean-field")(x), model.set_mode("deploy")(x))
+    assert not build_model("stochastic", "cnn:4c3-p2-8-10").eval_modes_coincide

@@ -117,6 +117,9 @@ class DeepModel(nn.Module):
 
     kind: str = ""
     modes: tuple[str, ...] = ("mean-field", "deploy")
+    # True where the eval-mode forward is the same network in every mode (the straight-through
+    # and float models), so one test pass serves both accuracies
+    eval_modes_coincide: bool = True
 
     def __init__(self, arch: str | Architecture | list[int], class_names: list[str] | None,
                  options: dict[str, Any]) -> None:  # fmt: skip
@@ -456,6 +459,7 @@ class StochasticNet(_StochasticSchedules, DeepModel):
     """
 
     kind = "stochastic"
+    eval_modes_coincide = False
     modes = MODES
 
     def __init__(
@@ -587,14 +591,24 @@ class StochasticNet(_StochasticSchedules, DeepModel):
         last = len(self.layers) - 1
         for i, layer in enumerate(self.layers):
             a = _flatten_for(layer, a)
-            z = torch.cat([layer(a[j : j + batch_size]) for j in range(0, len(a), batch_size)])
-            dims = [d for d in range(z.dim()) if d != 1]
+            chunks = [layer(a[j : j + batch_size]) for j in range(0, len(a), batch_size)]
             bn = self.norms[i]
-            var, mean = torch.var_mean(z, dim=dims, correction=0)  # one pass over the maps
-            bn.deploy_mean.copy_(mean)
-            bn.deploy_var.copy_(var)
-            z = bn(z)
-            a = _activate_pool(self.act, z, self.pools[i]) if i < last else z
+            # streamed per-channel sums, accumulated over chunks in float64 and shifted by the first
+            # chunk's means so that the variance does not cancel; no copy of the full-size maps
+            dims = [d for d in range(chunks[0].dim()) if d != 1]
+            shape = [1, -1] + [1] * (chunks[0].dim() - 2)
+            shift = chunks[0].mean(dim=dims).view(shape)
+            s1 = s2 = 0.0
+            for z in chunks:
+                d = z - shift
+                s1 = s1 + d.sum(dim=dims).double()  # per chunk in float32 (a dtype= argument
+                s2 = s2 + (d * d).sum(dim=dims).double()  # would copy the maps to float64 first)
+            n = sum(z.numel() // z.shape[1] for z in chunks)
+            m1 = s1 / n
+            bn.deploy_mean.copy_(m1 + shift.flatten().double())
+            bn.deploy_var.copy_((s2 / n - m1 * m1).clamp_min(0.0))
+            outs = [bn(z) for z in chunks]
+            a = torch.cat([_activate_pool(self.act, z, self.pools[i]) for z in outs] if i < last else outs)
 
     def export_spec(self) -> dict[str, Any]:
         """The deployed network (weights sign(h) as int8, deploy batch-norm statistics)."""
