@@ -13,8 +13,8 @@ compiling step is excluded).
 
 ``--epoch`` also times, in the same rounds, the rest of an epoch of ``stochsyn deep
 train`` (the deploy calibration on ``calib_samples`` = 10,000 training images for the
-stochastic model, the mean-field and the deployed test passes over 10,000 images, eager
-as in training; measured on ``--eval-images`` images and scaled to 10,000) and prints the
+stochastic model, the mean-field and the deployed test passes over 10,000 images, compiled
+with ``--compile`` as in training; measured on ``--eval-images`` images and scaled to 10,000) and prints the
 epoch estimate 600 steps + that work, and its ratio to BinaryConnect's (the issue-13 bar:
 seconds per epoch <= 1.5× BinaryConnect's).
 
@@ -111,9 +111,9 @@ def main() -> int:
             model.eval()
             if name.startswith("stochastic"):
                 model.calibrate_deploy(to_float(images))
-            evaluate(model, images, labels, "mean-field")
+            evaluate(model, images, labels, "mean-field", forward=forwards[name])
             if not model.eval_modes_coincide:
-                evaluate(model, images, labels, "deploy")
+                evaluate(model, images, labels, "deploy", forward=forwards[name])
             model.train()
             model.set_mode("mean-field")
             return (clock() - t0) * EVAL_IMAGES / args.eval_images
@@ -136,7 +136,7 @@ def main() -> int:
         print(f"  {name:21s} {1000 * t:8.1f} ms/step   ratio to binaryconnect {t / ref:5.2f}")
     if args.epoch:
         epoch = {name: EPOCH_STEPS * best[name] + rest[name] for name in models}
-        print(f"epoch estimate: {EPOCH_STEPS} steps + calibration and test passes (eager; measured on "
+        print(f"epoch estimate: {EPOCH_STEPS} steps + calibration and test passes (measured on "
               f"{args.eval_images} images, scaled to {EVAL_IMAGES})")
         for name in models:
             print(f"  {name:21s} steps {EPOCH_STEPS * best[name]:7.1f} s + rest {rest[name]:6.1f} s = "

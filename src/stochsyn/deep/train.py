@@ -195,15 +195,18 @@ def _model_for(cfg: dict[str, Any], data: Dataset) -> DeepModel:
 
 
 @torch.no_grad()
-def evaluate(model: DeepModel, x: np.ndarray, y: np.ndarray, mode: str, batch_size: int = 1000) -> float:
-    """Accuracy of ``model`` (eval mode, forward ``mode``) on uint8 images ``x`` with labels ``y``."""
+def evaluate(model: DeepModel, x: np.ndarray, y: np.ndarray, mode: str, batch_size: int = 1000,
+             forward: Callable[[torch.Tensor], torch.Tensor] | None = None) -> float:  # fmt: skip
+    """Accuracy of ``model`` (eval mode, forward ``mode``) on uint8 images ``x`` with labels ``y``;
+    ``forward``: the model's compiled forward, if any (default: the model itself)."""
     was_training, old_mode = model.training, model.mode
     model.eval()
     model.set_mode(mode)
+    run = model if forward is None else forward
     correct = 0
     try:
         for i in range(0, len(x), batch_size):
-            scores = model(to_float(x[i : i + batch_size]))
+            scores = run(to_float(x[i : i + batch_size]))
             correct += int((scores.argmax(dim=1) == torch.as_tensor(y[i : i + batch_size])).sum())
     finally:
         model.train(was_training)
@@ -331,13 +334,14 @@ def train(
             model.eval()
             if calib is not None:
                 model.calibrate_deploy(calib)
-            test_accuracy = evaluate(model, data.x_test, data.y_test, "mean-field")
+            # with compile=True the test passes run compiled as well (their own graphs, eval mode)
+            test_accuracy = evaluate(model, data.x_test, data.y_test, "mean-field", forward=step_forward)
             record = {
                 "epoch": epoch,
                 "train_loss": loss,
                 "test_accuracy": test_accuracy,
                 "test_accuracy_deployed": test_accuracy if model.eval_modes_coincide
-                else evaluate(model, data.x_test, data.y_test, "deploy"),
+                else evaluate(model, data.x_test, data.y_test, "deploy", forward=step_forward),
                 "seconds": time.perf_counter() - t0,
                 # the pass over the training set alone; the rest of "seconds" is the deploy
                 # calibration and the test evaluations
@@ -383,7 +387,8 @@ class CompileFailed(RuntimeError):
 
 
 def _compiled(model: DeepModel) -> Callable[[torch.Tensor], torch.Tensor]:
-    """``torch.compile`` of the training forward; a compiler failure becomes one clear error."""
+    """``torch.compile`` of the model's forward (the training steps and the test passes, each
+    mode its own graph); a compiler failure becomes one clear error."""
     compiled = torch.compile(model, dynamic=False)
 
     def forward(xb: torch.Tensor) -> torch.Tensor:
