@@ -52,7 +52,7 @@ MODELS = (
     ("float", "float", {}),
     ("bnn", "bnn", {}),
     ("stochastic-relu", "stochastic", {"activation": "relu"}),
-    # the sign-unit model with the exact variance rule (the default before 2026-12-07; docs/deep.md)
+    # the sign-unit model with the exact variance rule (the default before 2026-12-06; docs/deep.md)
     ("stochastic-exact", "stochastic", {"variance": "exact"}),
     # sign units with half of them drawn ±1 in training, exact variance (the 0.90 CNN recipe, docs/deep.md)
     ("stochastic-su", "stochastic", {"variance": "exact", "sample_units": 0.5}),
@@ -154,7 +154,7 @@ def main() -> int:
                     "epoch1_deployed": eps[0]["test_accuracy_deployed"],
                     "s_per_epoch": sum(e["seconds"] for e in eps) / len(eps),
                 }
-                if all("train_seconds" in e for e in eps):  # runs from before 2026-12-07 lack it
+                if all("train_seconds" in e for e in eps):  # runs from before 2026-12-06 lack it
                     r["train_s_per_epoch"] = sum(e["train_seconds"] for e in eps) / len(eps)
                 if len(m["epochs"]) == epochs[dataset] and kind != "float":  # the checkpoint is the budget's last epoch
                     r["train_deployed"], r["zero_fraction"] = _deployed_stats(folder, TRAIN_ACC_SAMPLES)

@@ -317,7 +317,7 @@ def default_variance(activation: str) -> str:
     its fan-in): no second weight product, a compiled default-CNN step 1.51× BinaryConnect's
     against 2.06× for "exact", and no measurable loss on the MLP (3 seeds) or the CNN
     (docs/deep.md, "A cheaper variance"). ReLU units: "exact" (the rule their measurements
-    used). Before 2026-12-07 the default was "exact" for both (``train.LEGACY_MODEL_OPTIONS``).
+    used). Before 2026-12-06 the default was "exact" for both (``train.LEGACY_MODEL_OPTIONS``).
     """
     return "filter-mean" if activation == "sign" else "exact"
 

@@ -64,7 +64,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 # model class (make_config). Only where the option acts (max_pool: architectures with max
 # pooling), so MLP configs are as before.
 LEGACY_MODEL_OPTIONS: dict[str, dict[str, Any]] = {
-    # max_pool: "comonotone" since 2026-12-06; variance: per unit type since 2026-12-07
+    # max_pool: "comonotone" since 2026-12-06; variance: per unit type since 2026-12-06
     # (models.default_variance: "filter-mean" for sign units)
     "stochastic": {"max_pool": "independent", "variance": "exact"},
 }
