@@ -91,6 +91,26 @@ def _trained_like(kind: str, arch: str, seed: int, **opts) -> torch.nn.Module:
     return model
 
 
+def _hidden_margin(model: torch.nn.Module, x: torch.Tensor) -> np.ndarray:
+    """Per image, the smallest |pre-activation| of the deployed network's hidden sign units
+    (inf where no hidden layer has sign units)."""
+    from stochsyn.deep.models import _activate_pool, _flatten_for
+
+    margin = torch.full((len(x),), float("inf"))
+    with torch.no_grad():
+        a = model.preprocess(x)
+        last = len(model.layers) - 1
+        for i, layer in enumerate(model.layers[:last]):
+            z = layer(_flatten_for(layer, a))
+            if model.norms is not None:
+                z = model.norms[i](z)
+            act = model.act if hasattr(model, "act") else model._act
+            if getattr(act, "name", getattr(model, "activation", None)) == "sign":
+                margin = torch.minimum(margin, z.abs().flatten(1).amin(dim=1))
+            a = _activate_pool(act, z, model.pools[i])
+    return margin.numpy()
+
+
 CASES = [
     ("stochastic", "cnn:8c3-p2-16c3-p2-24-10", {}),
     ("stochastic", "cnn:6c5-p2-70c3-a2-20-10", {}),  # 70 channels (words with padding bits), avg pool → real inputs
@@ -116,16 +136,19 @@ def test_packed_cnn_reproduces_torch_deploy(tmp_path: Path, kind: str, arch: str
     assert net.input_shape == (1, 28, 28) and net.input_dim == 784
     path = net.save(tmp_path / "cnn.npz")
     loaded = PackedNetwork.load(path)
+    # a sign unit whose pre-activation is within float32 rounding of 0 may flip either way:
+    # compare the images without one (nearly all of them)
+    clear = _hidden_margin(model, x) > 1e-5
+    top2 = np.sort(ref, axis=1)[:, -2:]
+    clear &= top2[:, 1] - top2[:, 0] > 1e-3  # and no near-tie between the top two scores
+    assert clear.mean() > 0.9
     for backend in ("numba", "numpy"):
         got = loaded.scores(x.numpy(), backend=backend, batch_size=128)
-        top2 = np.sort(ref, axis=1)[:, -2:]
-        clear = top2[:, 1] - top2[:, 0] > 1e-3  # a near-tie may go either way in float32 rounding
-        assert clear.mean() > 0.9
         np.testing.assert_array_equal(got.argmax(1)[clear], ref.argmax(1)[clear])
         if spec["layers"][-2]["activation"] == "sign":  # ±1 inputs to the last layer: the reference's own table
-            np.testing.assert_array_equal(got, ref)
+            np.testing.assert_array_equal(got[clear], ref[clear])
         else:
-            np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-4)
+            np.testing.assert_allclose(got[clear], ref[clear], rtol=1e-4, atol=1e-4)
     trace = loaded.trace(loaded.prepare_input(x.numpy()[:4]))
     assert trace["z"][0].shape[:3] == (4, 28, 28)
 

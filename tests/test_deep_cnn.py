@@ -180,12 +180,12 @@ def test_sampled_sign_units_are_unbiased_hard_and_pass_the_gradient_through():
 def test_sample_units_option_acts_in_training_only():
     torch.manual_seed(0)
     x = torch.rand(6, 1, 28, 28)
-    plain = build_model("stochastic", "cnn:4c3-p2-16-10")
+    plain = build_model("stochastic", "cnn:4c3-p2-16-10", sample_units=0.0)
     samp = build_model("stochastic", "cnn:4c3-p2-16-10", sample_units=1.0, max_pool="comonotone")
-    same_pool = build_model("stochastic", "cnn:4c3-p2-16-10", max_pool="comonotone")
+    same_pool = build_model("stochastic", "cnn:4c3-p2-16-10", sample_units=0.0, max_pool="comonotone")
     samp.load_state_dict(plain.state_dict())
     same_pool.load_state_dict(plain.state_dict())
-    assert samp.hparams()["sample_units"] == 1.0 and "sample_units" not in plain.hparams()
+    assert samp.hparams()["sample_units"] == 1.0 and plain.hparams()["sample_units"] == 0.0
     samp.eval()
     same_pool.eval()
     assert torch.equal(samp(x), same_pool(x))  # evaluation is the mean-field pass
@@ -411,7 +411,7 @@ def test_variance_option_is_checked_and_stored():
     net = build_model("stochastic", "cnn:4c3-p2-16-10", variance="filter-mean")
     assert net.hparams()["variance"] == "filter-mean"
     assert all(layer.variance == "filter-mean" for layer in net.layers if hasattr(layer, "variance"))
-    # the default follows the unit type (models.default_variance)
+    # the default follows the unit type (models.default_unit_rule)
     assert build_model("stochastic", "mlp:784-16-10").hparams()["variance"] == "filter-mean"
     assert build_model("stochastic", "mlp:784-16-10", activation="relu").hparams()["variance"] == "exact"
     with pytest.raises(ValueError, match="variance="):
@@ -459,7 +459,8 @@ def test_runs_stored_before_the_variance_default_changed_keep_the_exact_rule(tmp
     kw = dict(model="stochastic", arch="mlp:784-8-10", dataset="synthetic", seed=1, data=data,
               batch_size=40, calib_samples=40, threads=1)  # fmt: skip
     train(tmp_path / "new", epochs=1, **kw)
-    assert json.loads((tmp_path / "new" / "config.json").read_text())["model_options"] == {"variance": "filter-mean"}
+    assert json.loads((tmp_path / "new" / "config.json").read_text())["model_options"] == {
+        "variance": "filter-mean", "sample_units": 1.0, "sample_warmup": 200}
     train(tmp_path / "relu", epochs=1, model_options={"activation": "relu"}, **kw)
     assert json.loads((tmp_path / "relu" / "config.json").read_text())["model_options"]["variance"] == "exact"
     train(tmp_path / "old", epochs=1, model_options={"variance": "exact"}, **kw)
@@ -472,3 +473,28 @@ def test_runs_stored_before_the_variance_default_changed_keep_the_exact_rule(tmp
     train(tmp_path / "old", epochs=2, resume=True, model_options={"variance": "exact"}, **kw)
     with pytest.raises(ValueError, match="model_options"):
         train(tmp_path / "old", epochs=3, resume=True, **kw)
+
+
+def test_unit_draws_begin_after_the_warmup_steps(tmp_path):
+    torch.manual_seed(0)
+    x = torch.rand(6, 1, 28, 28)
+    plain = build_model("stochastic", "cnn:4c3-p2-16-10", sample_units=0.0).train()
+    warm = build_model("stochastic", "cnn:4c3-p2-16-10", sample_warmup=3).train()  # sign units: draws by default
+    warm.load_state_dict(plain.state_dict())
+    assert warm.sample_units == 1.0 and warm.draws_on  # used directly, a model draws at once
+    warm.set_step(2)
+    assert torch.equal(warm(x), plain(x))
+    warm.set_step(3)
+    assert not torch.equal(warm(x), plain(x))
+    with pytest.raises(ValueError, match="sample_warmup"):
+        build_model("stochastic", "cnn:4c3-p2-16-10", sample_warmup=-1)
+    # the trainer counts steps over the run: 4 steps < the default warm-up of 200, so the
+    # default run is the pure mean-field run
+    data = synthetic_dataset(n_train=100, n_test=40, seed=0)
+    kw = dict(model="stochastic", arch="cnn:2c3-p2-8-10", dataset="synthetic", seed=1, data=data,
+              batch_size=50, calib_samples=40, threads=1, epochs=2)  # fmt: skip
+    a = train(tmp_path / "default", **kw)["epochs"]
+    b = train(tmp_path / "meanfield", model_options={"sample_units": 0.0}, **kw)["epochs"]
+    assert [r["train_loss"] for r in a] == [r["train_loss"] for r in b]
+    c = train(tmp_path / "drawn", model_options={"sample_warmup": 1}, **kw)["epochs"]
+    assert c[0]["train_loss"] != a[0]["train_loss"]

@@ -85,5 +85,6 @@ def test_cli_eval_reports_train_accuracy_and_variance(tmp_path, capsys):
     res = json.loads(capsys.readouterr().out)
     assert 0.0 <= res["train_accuracy_deployed"] <= 1.0 and 0.0 <= res["train_accuracy_mean_field"] <= 1.0
     assert 0.0 < res["synaptic_variance"] < 1.0
-    assert json.loads((out / "config.json").read_text())["model_options"] == {"polarize": 0.5, "variance": "filter-mean"}
+    assert json.loads((out / "config.json").read_text())["model_options"] == {"polarize": 0.5, "variance": "filter-mean",
+                                                                        "sample_units": 1.0, "sample_warmup": 200}
     assert main(["deep", "eval", str(out), "--train-samples", "-1"]) == 2

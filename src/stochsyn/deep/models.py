@@ -156,6 +156,9 @@ class DeepModel(nn.Module):
     def set_epoch(self, epoch: int) -> None:
         """Hook run before each training epoch (1-based): schedules that depend on the epoch."""
 
+    def set_step(self, step: int) -> None:
+        """Hook run before each training step (0-based count over the run): step schedules."""
+
     def penalty(self) -> torch.Tensor | None:
         """Extra term added to the training loss at each step (None: nothing; see StochasticNet)."""
         return None
@@ -283,7 +286,10 @@ SYNAPSES = ("binary", "ternary")
 
 def _check_stochastic_options(activation: str, output: str, score_scale: float, beta_growth: float,
                               polarize: float, synapses: str, zero_prior: float, variance: str,
-                              max_pool: str = "comonotone", sample_units: float = 0.0) -> None:  # fmt: skip
+                              max_pool: str = "comonotone", sample_units: float = 0.0,
+                              sample_warmup: int = 0) -> None:  # fmt: skip
+    if not (isinstance(sample_warmup, int) and not isinstance(sample_warmup, bool) and sample_warmup >= 0):
+        raise ValueError(f"sample_warmup={sample_warmup!r}: expected a non-negative int (training steps)")
     if max_pool not in MAX_POOL_RULES:
         raise ValueError(f"max_pool={max_pool!r}: expected one of {MAX_POOL_RULES}")
     if not (isinstance(sample_units, (int, float)) and 0.0 <= sample_units <= 1.0):
@@ -310,16 +316,23 @@ def _check_stochastic_options(activation: str, output: str, score_scale: float, 
         raise ValueError(f"polarize={polarize!r}: expected a non-negative float")
 
 
-def default_variance(activation: str) -> str:
-    """The mean-field variance rule a stochastic model gets by default for its hidden units.
+def default_unit_rule(activation: str) -> dict[str, Any]:
+    """The training rule a stochastic model gets by default for its hidden units.
 
-    Sign units: "filter-mean" (each unit's synaptic variances replaced by their mean over
-    its fan-in): no second weight product, a compiled default-CNN step 1.51× BinaryConnect's
-    against 2.06× for "exact", and no measurable loss on the MLP (3 seeds) or the CNN
-    (docs/deep.md, "A cheaper variance"). ReLU units: "exact" (the rule their measurements
-    used). Before 2026-12-06 the default was "exact" for both (``train.LEGACY_MODEL_OPTIONS``).
+    Sign units: the filter-mean variance and every unit drawn ±1 in training after a
+    warm-up of pure mean-field steps (``variance="filter-mean"``, ``sample_units=1.0``,
+    ``sample_warmup=200``). With ±1 inputs the exact variance of every layer after the first
+    is input-independent (computed once per batch), so only the first layer's variance is
+    approximated; a compiled default-CNN step costs 1.40× BinaryConnect's (2.04× for the
+    exact mean-field pass) and the deployed CNN is more accurate (docs/deep.md, "Defaults
+    since 2026-12-06"). Drawn units learn slowly in the first few dozen steps, hence the
+    warm-up (small data sets stay mean-field). ReLU units: the exact mean-field pass
+    (``"exact"``, 0.0, 0). Stored runs without these keys mean "exact", 0.0 and 0
+    (``train.LEGACY_MODEL_OPTIONS``).
     """
-    return "filter-mean" if activation == "sign" else "exact"
+    if activation == "sign":
+        return {"variance": "filter-mean", "sample_units": 1.0, "sample_warmup": 200}
+    return {"variance": "exact", "sample_units": 0.0, "sample_warmup": 0}
 
 
 class _StochasticSchedules:
@@ -435,7 +448,7 @@ class StochasticNet(_StochasticSchedules, DeepModel):
             second weight product per layer) or "filter-mean" (each unit's synaptic
             variances replaced by their mean over its fan-in: no second product;
             docs/deep.md, "Training cost"). Default None: "filter-mean" with sign units,
-            "exact" with ReLU units (:func:`default_variance`).
+            "exact" with ReLU units (:func:`default_unit_rule`).
         max_pool: the dependence assumed between the units of a max-pooling window in
             the mean-field pass (:data:`~.pooling.MAX_POOL_RULES`): "comonotone"
             (default; units driven by one common noise, as the weight-sharing units of a
@@ -444,11 +457,15 @@ class StochasticNet(_StochasticSchedules, DeepModel):
             2–3 points lower deployed on the measured CNNs: docs/deep.md, "Sign units").
         sample_units: in training, the fraction ρ of hidden sign units (after pooling)
             replaced by a draw s = ±1 with P(s = +1) = (1 + mean)/2 and variance 0, the
-            gradient passed straight through to the mean (default 0.0: the pure
-            mean-field pass). The next layer then sees hard ±1 inputs, as the deployed
+            gradient passed straight through to the mean (0.0: the pure mean-field
+            pass). The next layer then sees hard ±1 inputs, as the deployed
             network does; evaluation is unchanged (docs/deep.md, "Sign units"). At 1 every
             a_j² is 1, so ``variance="filter-mean"`` is exact there (away from zero padding)
-            and the input-variance term vanishes.
+            and the input-variance term vanishes. Default None: 1.0 with sign units, 0.0
+            with ReLU units (:func:`default_unit_rule`).
+        sample_warmup: training steps of :func:`~.train.train` before the draws begin (the
+            trainer reports its step through :meth:`set_step`; a model used directly draws
+            from its first step). Default None: 200 with sign units, 0 with ReLU units.
 
     Shape: input (B, ...) with prod(...) = the architecture's input size; output (B, classes).
 
@@ -477,23 +494,29 @@ class StochasticNet(_StochasticSchedules, DeepModel):
         zero_prior: float = 0.0,
         variance: str | None = None,
         max_pool: str = "comonotone",
-        sample_units: float = 0.0,
+        sample_units: float | None = None,
+        sample_warmup: int | None = None,
         class_names: list[str] | None = None,
     ) -> None:
-        variance = default_variance(activation) if variance is None else variance
+        rule = default_unit_rule(activation)
+        variance = rule["variance"] if variance is None else variance
+        sample_units = rule["sample_units"] if sample_units is None else sample_units
+        sample_warmup = rule["sample_warmup"] if sample_warmup is None else sample_warmup
         _check_stochastic_options(activation, output, score_scale, beta_growth, polarize, synapses, zero_prior,
-                                  variance, max_pool, sample_units)  # fmt: skip
+                                  variance, max_pool, sample_units, sample_warmup)  # fmt: skip
         options = dict(activation=activation, batch_norm=batch_norm, bias=bias, h_init=h_init, output=output,
                        score_scale=score_scale, beta_growth=beta_growth, polarize=polarize)  # fmt: skip
         if synapses != "binary" or zero_prior != 0.0:  # stored only when set: earlier runs' hparams stay valid
             options.update(synapses=synapses, zero_prior=zero_prior)
         # always stored: their defaults changed (train.LEGACY_MODEL_OPTIONS)
-        options.update(variance=variance, max_pool=max_pool)
-        if sample_units:
-            options.update(sample_units=float(sample_units))
+        options.update(variance=variance, max_pool=max_pool, sample_units=float(sample_units),
+                       sample_warmup=int(sample_warmup))  # fmt: skip
         super().__init__(arch, class_names, options)
         self.max_pool = max_pool
         self.sample_units = float(sample_units)
+        self.sample_warmup = int(sample_warmup)
+        # a python bool the compiled forward guards on: one recompilation when the draws begin
+        self.draws_on = True
         if not batch_norm and self.architecture.family == "cnn":
             raise ValueError("batch_norm=False: the stochastic conv net needs batch norm")
         self.output = output
@@ -518,6 +541,10 @@ class StochasticNet(_StochasticSchedules, DeepModel):
         self.act = MomentActivation(activation)
         self.beta_growth = float(beta_growth)
         self.polarize = float(polarize)
+
+    def set_step(self, step: int) -> None:
+        """The unit draws (``sample_units``) begin at step ``sample_warmup``."""
+        self.draws_on = step >= self.sample_warmup
 
     def _activate_pool_moments(self, mean: torch.Tensor, var: torch.Tensor,
                                pools: tuple[Pool, ...]) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
@@ -564,7 +591,7 @@ class StochasticNet(_StochasticSchedules, DeepModel):
                     mean, var = self.norms[i].forward_moments(mean, var)
                 if i < last:
                     mean, var = self._activate_pool_moments(mean, var, self.pools[i])
-                    if self.sample_units and self.training:
+                    if self.sample_units and self.training and self.draws_on:
                         mean, var = _sample_sign_units(mean, var, self.sample_units)
                         pm1 = var is None
             return _output_scores(self.output, self.score_scale, mean, var)

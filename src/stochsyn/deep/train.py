@@ -41,7 +41,7 @@ from .. import validation as V
 from ..atomic import atomic_path, atomic_write_text
 from .data import DATASETS, Dataset, load_dataset
 from .architecture import Pool, parse_architecture
-from .models import MODEL_KINDS, DeepModel, build_model, check_arch_fits, model_class, default_variance
+from .models import MODEL_KINDS, DeepModel, build_model, check_arch_fits, model_class, default_unit_rule
 
 __all__ = ["DEFAULTS", "train", "evaluate", "evaluate_ensemble", "load_run", "make_config", "to_float"]
 
@@ -64,9 +64,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 # model class (make_config). Only where the option acts (max_pool: architectures with max
 # pooling), so MLP configs are as before.
 LEGACY_MODEL_OPTIONS: dict[str, dict[str, Any]] = {
-    # max_pool: "comonotone" since 2026-12-06; variance: per unit type since 2026-12-06
-    # (models.default_variance: "filter-mean" for sign units)
-    "stochastic": {"max_pool": "independent", "variance": "exact"},
+    # max_pool: "comonotone" since 2026-12-06; variance, sample_units and sample_warmup: per
+    # unit type since 2026-12-06 (models.default_unit_rule)
+    "stochastic": {"max_pool": "independent", "variance": "exact", "sample_units": 0.0, "sample_warmup": 0},
 }
 
 
@@ -80,7 +80,7 @@ def _changed_options(model: str, arch: str, *, legacy: bool, given: dict[str, An
         options = {key: params[key].default for key in options}
         if model == "stochastic":
             activation = (given or {}).get("activation", params["activation"].default)
-            options["variance"] = default_variance(activation)
+            options.update(default_unit_rule(activation))
     if "max_pool" in options:
         try:
             max_pools = any(isinstance(t, Pool) and t.kind == "max" for t in parse_architecture(arch).layers)
@@ -424,6 +424,7 @@ def _train_epoch(model: DeepModel, forward: Callable[[torch.Tensor], torch.Tenso
     for b in range(n_batches):
         idx = perm[b * bs : (b + 1) * bs]
         xb, yb = to_float(x_train[idx]), y_train[idx]
+        model.set_step((epoch - 1) * n_batches + b)
         loss = F.cross_entropy(forward(xb), yb)
         extra = model.penalty()
         optimizer.zero_grad(set_to_none=True)
