@@ -52,12 +52,12 @@ MODELS = (
     ("float", "float", {}),
     ("bnn", "bnn", {}),
     ("stochastic-relu", "stochastic", {"activation": "relu"}),
-    # the sign-unit model with the exact variance rule (the default before 2026-12-06; docs/deep.md)
-    ("stochastic-exact", "stochastic", {"variance": "exact"}),
-    # sign units with half of them drawn ±1 in training, exact variance (the 0.90 CNN recipe, docs/deep.md)
-    ("stochastic-su", "stochastic", {"variance": "exact", "sample_units": 0.5}),
-    # every sign unit drawn, filter-mean variance (the cheapest recipe, docs/deep.md)
-    ("stochastic-su1", "stochastic", {"sample_units": 1.0}),
+    # the sign-unit model without unit draws: filter-mean, and the exact rule (the default
+    # before 2026-12-06; docs/deep.md)
+    ("stochastic-fm", "stochastic", {"sample_units": 0.0}),
+    ("stochastic-exact", "stochastic", {"variance": "exact", "sample_units": 0.0}),
+    # half of the sign units drawn from the first step, exact variance (the first 0.90 CNN recipe)
+    ("stochastic-su", "stochastic", {"variance": "exact", "sample_units": 0.5, "sample_warmup": 0}),
     ("stochastic-ternary", "stochastic", {"activation": "relu", "synapses": "ternary"}),
     ("twn", "twn", {}),
 )
