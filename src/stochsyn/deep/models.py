@@ -323,7 +323,7 @@ def default_unit_rule(activation: str) -> dict[str, Any]:
     warm-up of pure mean-field steps (``variance="filter-mean"``, ``sample_units=1.0``,
     ``sample_warmup=200``). With ±1 inputs the exact variance of every layer after the first
     is input-independent (computed once per batch), so only the first layer's variance is
-    approximated; a compiled default-CNN step costs 1.40× BinaryConnect's (2.04× for the
+    approximated; a compiled default-CNN step costs 1.33× BinaryConnect's (1.87× for the
     exact mean-field pass) and the deployed CNN is more accurate (docs/deep.md, "Defaults
     since 2026-12-06"). Drawn units learn slowly in the first few dozen steps, hence the
     warm-up (small data sets stay mean-field). ReLU units: the exact mean-field pass
