@@ -431,3 +431,17 @@ def test_one_test_pass_serves_both_accuracies_only_where_the_modes_coincide(kind
     assert model.eval_modes_coincide
     assert torch.equal(model.set_mode("mean-field")(x), model.set_mode("deploy")(x))
     assert not build_model("stochastic", "cnn:4c3-p2-8-10").eval_modes_coincide
+
+
+def test_training_flushes_subnormals_and_restores_the_default(tmp_path):
+    seen = []
+
+    def callback(epoch, record):
+        seen.append(float(torch.tensor([1e-40]) * 1.0))  # 0 while subnormals are flushed
+        return False
+
+    data = synthetic_dataset(n_train=100, n_test=40, seed=0)
+    train(tmp_path / "run", model="stochastic", arch="mlp:784-8-10", dataset="synthetic", epochs=1, seed=0,
+          data=data, threads=1, calib_samples=40, callback=callback)  # fmt: skip
+    assert seen == [0.0]
+    assert float(torch.tensor([1e-40]) * 1.0) > 0.0  # back to torch's default

@@ -315,6 +315,11 @@ def train(
         raise NotADirectoryError(f"run directory {str(out)!r} exists and is not a directory")
     threads_before = torch.get_num_threads()
     torch.set_num_threads(cfg["threads"])
+    # Subnormal floats appear in the moment rules as training proceeds and each costs the CPU
+    # a slow path: a compiled stochastic CNN step went 95 -> 241 ms within 60 steps, and stays
+    # at ~95 ms with them flushed to zero. torch has no getter for this mode, so it is set back
+    # to torch's default (off) on the way out.
+    flushing = torch.set_flush_denormal(True)
     try:
         if data is None:
             data = load_dataset(cfg["dataset"], cfg["data_dir"], seed=cfg["seed"])
@@ -355,6 +360,8 @@ def train(
                 break
     finally:
         torch.set_num_threads(threads_before)
+        if flushing:
+            torch.set_flush_denormal(False)
     if not records:
         raise ValueError(f"epochs={cfg['epochs']}: nothing to do, the run in {str(out)!r} already has {start - 1} epochs")
     return {"epochs": records, "config": cfg}
