@@ -78,6 +78,7 @@ def main() -> int:
         ap.error(f"--eval-images={args.eval_images}: expected 1..{EVAL_IMAGES}")
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
+    flushing = torch.set_flush_denormal(True)  # as train() does (subnormals slow a trained model's step)
     try:
         gen = torch.Generator().manual_seed(0)
         x = torch.rand(args.batch_size, 1, 28, 28, generator=gen)
@@ -130,6 +131,8 @@ def main() -> int:
                     rest[name] = min(rest[name], epoch_rest(name))
     finally:
         torch.set_num_threads(threads)
+        if flushing:
+            torch.set_flush_denormal(False)
     ref = best["binaryconnect"]
     print(f"{arch}, batch {args.batch_size}, 1 thread, {'compiled' if args.compile else 'eager'}, "
           f"best of {args.rounds} interleaved rounds of {args.steps} steps, {args.clock} time")
