@@ -33,8 +33,8 @@ import time
 import torch
 import torch.nn.functional as F
 
-from stochsyn.deep import DEFAULT_CNN, build_model, evaluate
-from stochsyn.deep.train import to_float
+from stochsyn.deep import DEFAULT_CNN, build_model
+from stochsyn.deep.train import accuracies, to_float
 
 ROWS = (
     # the default: sign units, filter-mean variance, every unit drawn (after the trainer's
@@ -111,11 +111,8 @@ def main() -> int:
             model = models[name]
             t0 = clock()
             model.eval()
-            if name.startswith("stochastic"):
-                model.calibrate_deploy(to_float(images))
-            evaluate(model, images, labels, "mean-field", forward=forwards[name])
-            if not model.eval_modes_coincide:
-                evaluate(model, images, labels, "deploy", forward=forwards[name])
+            model.calibrate_deploy(to_float(images))  # a no-op for the straight-through models
+            accuracies(model, images, labels, forwards[name])
             model.train()
             model.set_mode("mean-field")
             return (clock() - t0) * EVAL_IMAGES / args.eval_images

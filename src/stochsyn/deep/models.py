@@ -398,11 +398,12 @@ def _pool_all(x: torch.Tensor, pools: tuple[Pool, ...]) -> torch.Tensor:
 
 
 def _activate_pool(act: Callable[[torch.Tensor], torch.Tensor], z: torch.Tensor, pools: tuple[Pool, ...]) -> torch.Tensor:
-    """pools(act(z)) for a deterministic non-decreasing ``act`` (sign with sign(0) = +1, relu),
-    without gradients: max pooling commutes with a non-decreasing function, max act(z) =
-    act(max z), so the leading max pools run first and ``act`` sees a map size² smaller.
-    Equal value for value; only for evaluation (the straight-through gradient of a pooled
-    sign is routed differently)."""
+    """pools(act(z)) for a non-decreasing ``act`` (sign with sign(0) = +1, relu). Where no
+    gradient is needed the leading max pools run first — max act(z) = act(max z) — so ``act``
+    sees a map size² smaller, equal value for value; with gradients the order is kept (the
+    straight-through gradient of a pooled sign is routed differently)."""
+    if torch.is_grad_enabled() and z.requires_grad:
+        return _pool_all(act(z), pools)
     k = 0
     while k < len(pools) and pools[k].kind == "max":
         z = pool_values(z, "max", pools[k].size)
@@ -677,12 +678,7 @@ class _STENet(DeepModel):
             z = layer(_flatten_for(layer, a))
             if self.norms is not None:
                 z = self.norms[i](z)
-            if i == last:
-                a = z
-            elif self.training:  # the straight-through gradient needs the activation before the pools
-                a = _pool_all(self._act(z), self.pools[i])
-            else:
-                a = _activate_pool(self._act, z, self.pools[i])
+            a = _activate_pool(self._act, z, self.pools[i]) if i < last else z
         return a
 
     def after_step(self) -> None:

@@ -43,7 +43,7 @@ from .data import DATASETS, Dataset, load_dataset
 from .architecture import Pool, parse_architecture
 from .models import MODEL_KINDS, DeepModel, build_model, check_arch_fits, model_class, default_unit_rule
 
-__all__ = ["DEFAULTS", "train", "evaluate", "evaluate_ensemble", "load_run", "make_config", "to_float"]
+__all__ = ["DEFAULTS", "train", "evaluate", "accuracies", "evaluate_ensemble", "load_run", "make_config", "to_float"]
 
 CHECKPOINT = "checkpoint.pt"
 CONFIG = "config.json"
@@ -214,6 +214,14 @@ def evaluate(model: DeepModel, x: np.ndarray, y: np.ndarray, mode: str, batch_si
     return correct / len(x)
 
 
+def accuracies(model: DeepModel, x: np.ndarray, y: np.ndarray,
+               forward: Callable[[torch.Tensor], torch.Tensor] | None = None) -> tuple[float, float]:  # fmt: skip
+    """(training-network, deployed) test accuracy, as an epoch of :func:`train` records them:
+    one pass where the two networks coincide at evaluation (``model.eval_modes_coincide``)."""
+    trained = evaluate(model, x, y, "mean-field", forward=forward)
+    return trained, trained if model.eval_modes_coincide else evaluate(model, x, y, "deploy", forward=forward)
+
+
 @torch.no_grad()
 def evaluate_ensemble(
     model: DeepModel, x: np.ndarray, y: np.ndarray, n_samples: int = 16, seed: int = 0, batch_size: int = 1000
@@ -340,13 +348,12 @@ def train(
             if calib is not None:
                 model.calibrate_deploy(calib)
             # with compile=True the test passes run compiled as well (their own graphs, eval mode)
-            test_accuracy = evaluate(model, data.x_test, data.y_test, "mean-field", forward=step_forward)
+            test_accuracy, test_accuracy_deployed = accuracies(model, data.x_test, data.y_test, step_forward)
             record = {
                 "epoch": epoch,
                 "train_loss": loss,
                 "test_accuracy": test_accuracy,
-                "test_accuracy_deployed": test_accuracy if model.eval_modes_coincide
-                else evaluate(model, data.x_test, data.y_test, "deploy", forward=step_forward),
+                "test_accuracy_deployed": test_accuracy_deployed,
                 "seconds": time.perf_counter() - t0,
                 # the pass over the training set alone; the rest of "seconds" is the deploy
                 # calibration and the test evaluations
