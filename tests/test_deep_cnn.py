@@ -277,7 +277,7 @@ def test_sign_is_plus_one_at_both_zeros_and_max_pool_matches_the_library_kernel(
     x = torch.tensor([-0.0, 0.0, 1e-30, -1e-30, 3.0, -2.0, float("inf"), -float("inf")])
     assert sign_pm1(x).tolist() == [1.0, 1.0, 1.0, -1.0, 1.0, -1.0, 1.0, -1.0]
     z = torch.randn(3, 4, 7, 9, generator=torch.Generator().manual_seed(0))
-    for k in (1, 2, 3):
+    for k in (1, 2, 3, 4):
         assert torch.equal(max_pool(z, k), torch.nn.functional.max_pool2d(z, k))  # no gradient: strided maxima
         g = z.clone().requires_grad_()
         max_pool(g, k).sum().backward()  # with one: the library kernel, one winner per window
@@ -498,3 +498,30 @@ def test_unit_draws_begin_after_the_warmup_steps(tmp_path):
     assert [r["train_loss"] for r in a] == [r["train_loss"] for r in b]
     c = train(tmp_path / "drawn", model_options={"sample_warmup": 1}, **kw)["epochs"]
     assert c[0]["train_loss"] != a[0]["train_loss"]
+
+
+@pytest.mark.parametrize("arch", ["cnn:4c3-p2-6c3-p2-8-10", "cnn:4c3-p2-a2-6c3-8-10", "cnn:4c3-a2-p2-5c3-p3-10"])
+@pytest.mark.parametrize("act", ["sign", "relu"])
+def test_calibration_gives_every_layer_the_statistics_of_its_deployed_preactivations(arch, act):
+    """calibrate_deploy pools before batch norm (on s z, s = sign gamma): every layer's deploy
+    statistics must still be those of the pre-activations the deployed network computes."""
+    model = build_model("stochastic", arch, activation=act).eval()
+    g = torch.Generator().manual_seed(5)
+    with torch.no_grad():
+        for bn in model.norms:  # scales of both signs, so that some max pools see flipped channels
+            bn.weight.copy_(torch.rand(bn.weight.shape, generator=g) * 2 - 1)
+            bn.bias.copy_(torch.rand(bn.bias.shape, generator=g) - 0.5)
+    assert any((bn.weight < 0).any() for bn in model.norms)
+    x = torch.rand(37, 1, 28, 28, generator=g)
+    model.calibrate_deploy(x, batch_size=8)
+    seen = []
+    hooks = [bn.register_forward_pre_hook(lambda m, args: seen.append(args[0].double())) for bn in model.norms]
+    with torch.no_grad():
+        model.set_mode("deploy")(x)
+    for h in hooks:
+        h.remove()
+    assert len(seen) == len(model.norms)
+    for bn, z in zip(model.norms, seen):
+        var, mean = torch.var_mean(z, dim=[d for d in range(z.dim()) if d != 1], correction=0)
+        assert torch.allclose(bn.deploy_mean.double(), mean, rtol=1e-5, atol=1e-5)
+        assert torch.allclose(bn.deploy_var.double(), var, rtol=1e-4, atol=1e-6)

@@ -40,6 +40,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from .activations import ACTIVATIONS, MomentActivation, sign_pm1, ste_sign
 from .architecture import Architecture, Conv, Dense, Pool, check_arch_fits, parse_architecture
@@ -404,11 +405,53 @@ def _activate_pool(act: Callable[[torch.Tensor], torch.Tensor], z: torch.Tensor,
     straight-through gradient of a pooled sign is routed differently)."""
     if torch.is_grad_enabled() and z.requires_grad:
         return _pool_all(act(z), pools)
+    k = _leading_max_pools(pools)
+    return _pool_all(act(_pool_all(z, pools[:k])), pools[k:])
+
+
+def _leading_max_pools(pools: tuple[Pool, ...]) -> int:
+    """How many of ``pools`` are max pools before the first average pool."""
     k = 0
     while k < len(pools) and pools[k].kind == "max":
-        z = pool_values(z, "max", pools[k].size)
         k += 1
-    return _pool_all(act(z), pools[k:])
+    return k
+
+
+def _channel_shape(z: torch.Tensor) -> list[int]:
+    return [1, -1] + [1] * (z.dim() - 2)
+
+
+class _StreamedChannelMoments:
+    """Per-channel mean and (biased) variance of maps (B, C, ...) given chunk by chunk.
+
+    Sums accumulate in float64 across chunks; within a chunk the maps are shifted by the
+    first chunk's channel means, so that the variance does not cancel for channels far from
+    zero mean. :meth:`add_` works in place on the chunk (no full-size temporaries: on a CPU
+    the allocations cost as much as the arithmetic).
+    """
+
+    def __init__(self) -> None:
+        self.shift: torch.Tensor | None = None
+        self.n = 0
+        self.s1: torch.Tensor | float = 0.0
+        self.s2: torch.Tensor | float = 0.0
+
+    def add_(self, z: torch.Tensor) -> None:
+        """Add the chunk ``z`` (overwritten)."""
+        dims = [d for d in range(z.dim()) if d != 1]
+        if self.shift is None:
+            self.shift = z.mean(dim=dims)
+        z.sub_(self.shift.view(_channel_shape(z)))
+        self.s1 = self.s1 + z.sum(dim=dims).double()
+        self.s2 = self.s2 + z.square_().sum(dim=dims).double()
+        self.n += z.numel() // z.shape[1]
+
+    def result(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(mean, variance), float64."""
+        if self.shift is None:
+            raise ValueError("no chunks were added")
+        m1 = self.s1 / self.n
+        return m1 + self.shift.double(), (self.s2 / self.n - m1 * m1).clamp_min(0.0)
 
 
 class StochasticNet(_StochasticSchedules, DeepModel):
@@ -610,33 +653,56 @@ class StochasticNet(_StochasticSchedules, DeepModel):
         return a
 
     @torch.no_grad()
+    @torch.no_grad()
     def calibrate_deploy(self, x: torch.Tensor, batch_size: int = 1000) -> None:
         """Set each batch norm's deploy statistics to the exact per-channel mean/variance of the
-        deployed pre-activations over ``x`` (layer by layer, earlier layers already calibrated)."""
+        deployed pre-activations over ``x`` (layer by layer, earlier layers already calibrated).
+
+        One convolution per layer and chunk. Batch norm with scale gamma_c is non-decreasing in
+        s_c z (s_c = sign gamma_c, +1 at 0), so the leading max pools are taken on s_c z as the
+        chunk is computed, before the statistics are known, and only the pooled maps are kept:
+        size² times less memory and batch-norm work, the same values as pooling after it.
+        """
         if self.norms is None:
             return
         a = self.preprocess(x)
         last = len(self.layers) - 1
         for i, layer in enumerate(self.layers):
             a = _flatten_for(layer, a)
-            chunks = [layer(a[j : j + batch_size]) for j in range(0, len(a), batch_size)]
             bn = self.norms[i]
-            # streamed per-channel sums, accumulated over chunks in float64 and shifted by the first
-            # chunk's means so that the variance does not cancel; no copy of the full-size maps
-            dims = [d for d in range(chunks[0].dim()) if d != 1]
-            shape = [1, -1] + [1] * (chunks[0].dim() - 2)
-            shift = chunks[0].mean(dim=dims).view(shape)
-            s1 = s2 = 0.0
-            for z in chunks:
-                d = z - shift
-                s1 = s1 + d.sum(dim=dims).double()  # per chunk in float32 (a dtype= argument
-                s2 = s2 + (d * d).sum(dim=dims).double()  # would copy the maps to float64 first)
-            n = sum(z.numel() // z.shape[1] for z in chunks)
-            m1 = s1 / n
-            bn.deploy_mean.copy_(m1 + shift.flatten().double())
-            bn.deploy_var.copy_((s2 / n - m1 * m1).clamp_min(0.0))
-            outs = [bn(z) for z in chunks]
-            a = torch.cat([_activate_pool(self.act, z, self.pools[i]) for z in outs] if i < last else outs)
+            pools = self.pools[i] if i < last else ()
+            lead = _leading_max_pools(pools)
+            flip = torch.where(bn.weight < 0, -1.0, 1.0) if lead else None
+            moments = _StreamedChannelMoments()
+            kept = []
+            for j in range(0, len(a), batch_size):
+                z = layer(a[j : j + batch_size])
+                if flip is not None:
+                    z.mul_(flip.view(_channel_shape(z)))
+                    pooled = _pool_all(z, pools[:lead])
+                    moments.add_(z)  # consumes z
+                    kept.append(pooled)
+                elif i < last:
+                    kept.append(z)
+                    moments.add_(z.clone())
+                else:
+                    moments.add_(z)
+            mean, var = moments.result()
+            if flip is not None:
+                mean = mean * flip.double()  # the statistics of z from those of s z
+            bn.deploy_mean.copy_(mean)
+            bn.deploy_var.copy_(var)
+            if i == last:
+                break
+            if flip is None:
+                a = torch.cat([_activate_pool(self.act, bn(z), pools) for z in kept])
+                continue
+            # batch norm in the variable s z: gamma (z - M) = |gamma| (s z - s M)
+            m, g = bn.deploy_mean * flip, bn.weight.abs()
+            a = torch.cat([
+                _pool_all(self.act(F.batch_norm(z, m, bn.deploy_var, g, bn.bias, False, 0.0, bn.eps)), pools[lead:])
+                for z in kept
+            ])  # fmt: skip
 
     def export_spec(self) -> dict[str, Any]:
         """The deployed network (weights sign(h) as int8, deploy batch-norm statistics)."""

