@@ -653,7 +653,6 @@ class StochasticNet(_StochasticSchedules, DeepModel):
         return a
 
     @torch.no_grad()
-    @torch.no_grad()
     def calibrate_deploy(self, x: torch.Tensor, batch_size: int = 1000) -> None:
         """Set each batch norm's deploy statistics to the exact per-channel mean/variance of the
         deployed pre-activations over ``x`` (layer by layer, earlier layers already calibrated).

@@ -76,7 +76,7 @@ def max_pool(x: torch.Tensor, size: int) -> torch.Tensor:
     """``F.max_pool2d(x, size)`` (kernel = stride = size, the remainder rows and columns
     dropped). Where no gradient is needed it is taken as elementwise maxima of strided
     views, first across columns and then across rows of the narrowed map (each pass reads
-    whole cache lines): the same values, about 6× faster on CPU than the library kernel,
+    whole cache lines): the same values, 4–6× faster on CPU than the library kernel,
     which also computes the argmax indices its backward needs."""
     if torch.is_grad_enabled() and x.requires_grad:
         return F.max_pool2d(x, size)
