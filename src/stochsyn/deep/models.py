@@ -68,7 +68,14 @@ from .pooling import (
     sign_max_pool_moments,
 )
 
+#: Images per chunk of the no-gradient passes (deploy calibration, test evaluation). Larger
+#: chunks make tensors above glibc's mmap threshold, fresh pages from the kernel on every
+#: call: at 1,000 images the page faults were 40% of a calibration's CPU time (4.4 s against
+#: 2.3 s at 100 for the default CNN) and of BinaryConnect's test pass (2.8 s against 1.3 s).
+EVAL_BATCH_SIZE = 100
+
 __all__ = [
+    "EVAL_BATCH_SIZE",
     "MODEL_KINDS",
     "OUTPUTS",
     "parse_arch",
@@ -165,7 +172,7 @@ class DeepModel(nn.Module):
         return None
 
     @torch.no_grad()
-    def calibrate_deploy(self, x: torch.Tensor, batch_size: int = 2000) -> None:
+    def calibrate_deploy(self, x: torch.Tensor, batch_size: int = EVAL_BATCH_SIZE) -> None:
         """Measure the statistics the deployed network needs (only stochastic models have any)."""
 
     def hparams(self) -> dict[str, Any]:
@@ -653,7 +660,7 @@ class StochasticNet(_StochasticSchedules, DeepModel):
         return a
 
     @torch.no_grad()
-    def calibrate_deploy(self, x: torch.Tensor, batch_size: int = 1000) -> None:
+    def calibrate_deploy(self, x: torch.Tensor, batch_size: int = EVAL_BATCH_SIZE) -> None:
         """Set each batch norm's deploy statistics to the exact per-channel mean/variance of the
         deployed pre-activations over ``x`` (layer by layer, earlier layers already calibrated).
 

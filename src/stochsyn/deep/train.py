@@ -41,7 +41,7 @@ from .. import validation as V
 from ..atomic import atomic_path, atomic_write_text
 from .data import DATASETS, Dataset, load_dataset
 from .architecture import Pool, parse_architecture
-from .models import MODEL_KINDS, DeepModel, build_model, check_arch_fits, model_class, default_unit_rule
+from .models import EVAL_BATCH_SIZE, MODEL_KINDS, DeepModel, build_model, check_arch_fits, default_unit_rule, model_class
 
 __all__ = ["DEFAULTS", "train", "evaluate", "accuracies", "evaluate_ensemble", "load_run", "make_config", "to_float"]
 
@@ -195,7 +195,7 @@ def _model_for(cfg: dict[str, Any], data: Dataset) -> DeepModel:
 
 
 @torch.no_grad()
-def evaluate(model: DeepModel, x: np.ndarray, y: np.ndarray, mode: str, batch_size: int = 1000,
+def evaluate(model: DeepModel, x: np.ndarray, y: np.ndarray, mode: str, batch_size: int = EVAL_BATCH_SIZE,
              forward: Callable[[torch.Tensor], torch.Tensor] | None = None) -> float:  # fmt: skip
     """Accuracy of ``model`` (eval mode, forward ``mode``) on uint8 images ``x`` with labels ``y``;
     ``forward``: the model's compiled forward, if any (default: the model itself)."""
