@@ -671,18 +671,18 @@ class StochasticNet(_StochasticSchedules, DeepModel):
         """
         if self.norms is None:
             return
-        a = self.preprocess(x)
+        # the layer inputs stay in chunks: no full-set copies between layers
+        chunks = [self.preprocess(x[j : j + batch_size]) for j in range(0, len(x), batch_size)]
         last = len(self.layers) - 1
         for i, layer in enumerate(self.layers):
-            a = _flatten_for(layer, a)
             bn = self.norms[i]
             pools = self.pools[i] if i < last else ()
             lead = _leading_max_pools(pools)
             flip = torch.where(bn.weight < 0, -1.0, 1.0) if lead else None
             moments = _StreamedChannelMoments()
             kept = []
-            for j in range(0, len(a), batch_size):
-                z = layer(a[j : j + batch_size])
+            for a in chunks:
+                z = layer(_flatten_for(layer, a))
                 if flip is not None:
                     z.mul_(flip.view(_channel_shape(z)))
                     pooled = _pool_all(z, pools[:lead])
@@ -701,14 +701,14 @@ class StochasticNet(_StochasticSchedules, DeepModel):
             if i == last:
                 break
             if flip is None:
-                a = torch.cat([_activate_pool(self.act, bn(z), pools) for z in kept])
+                chunks = [_activate_pool(self.act, bn(z), pools) for z in kept]
                 continue
             # batch norm in the variable s z: gamma (z - M) = |gamma| (s z - s M)
             m, g = bn.deploy_mean * flip, bn.weight.abs()
-            a = torch.cat([
+            chunks = [
                 _pool_all(self.act(F.batch_norm(z, m, bn.deploy_var, g, bn.bias, False, 0.0, bn.eps)), pools[lead:])
                 for z in kept
-            ])  # fmt: skip
+            ]  # fmt: skip
 
     def export_spec(self) -> dict[str, Any]:
         """The deployed network (weights sign(h) as int8, deploy batch-norm statistics)."""
