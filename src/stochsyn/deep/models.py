@@ -676,33 +676,23 @@ class StochasticNet(_StochasticSchedules, DeepModel):
         last = len(self.layers) - 1
         for i, layer in enumerate(self.layers):
             bn = self.norms[i]
-            pools = self.pools[i] if i < last else ()
+            hidden = i < last
+            pools = self.pools[i] if hidden else ()
             lead = _leading_max_pools(pools)
-            flip = torch.where(bn.weight < 0, -1.0, 1.0) if lead else None
+            flip = torch.where(bn.weight < 0, -1.0, 1.0)
             moments = _StreamedChannelMoments()
             kept = []
             for a in chunks:
                 z = layer(_flatten_for(layer, a))
-                if flip is not None:
-                    z.mul_(flip.view(_channel_shape(z)))
-                    pooled = _pool_all(z, pools[:lead])
-                    moments.add_(z)  # consumes z
-                    kept.append(pooled)
-                elif i < last:
-                    kept.append(z)
-                    moments.add_(z.clone())
-                else:
-                    moments.add_(z)
+                z.mul_(flip.view(_channel_shape(z)))
+                if hidden:
+                    kept.append(_pool_all(z, pools[:lead]) if lead else z.clone())
+                moments.add_(z)  # consumes z
             mean, var = moments.result()
-            if flip is not None:
-                mean = mean * flip.double()  # the statistics of z from those of s z
-            bn.deploy_mean.copy_(mean)
+            bn.deploy_mean.copy_(mean * flip.double())  # the statistics of z from those of s z
             bn.deploy_var.copy_(var)
-            if i == last:
+            if not hidden:
                 break
-            if flip is None:
-                chunks = [_activate_pool(self.act, bn(z), pools) for z in kept]
-                continue
             # batch norm in the variable s z: gamma (z - M) = |gamma| (s z - s M)
             m, g = bn.deploy_mean * flip, bn.weight.abs()
             chunks = [
