@@ -27,8 +27,9 @@ Settings (environment variables):
     STOCHSYN_BENCH_ZERO_PRIOR  zero_prior of the ternary stochastic row (default 0.5)
     STOCHSYN_BENCH_COMPILE  1: train every row with --compile (torch.compile; default 0)
     STOCHSYN_BENCH_MODELS   comma list of row names to run (default: all rows); it must
-                            include stochastic, binaryconnect, float, bnn and stochastic-relu,
-                            the rows the bars compare
+                            include binaryconnect and float; the bars whose rows are left
+                            out are not checked (e.g. the real-unit bar alone:
+                            stochastic-relu-bg1.3,binaryconnect,float)
 
 Besides the bars it prints the cost ratio stochastic / BinaryConnect in seconds
 per epoch (same architecture, same data) and the ternary rows' zero fractions.
@@ -52,6 +53,9 @@ MODELS = (
     ("float", "float", {}),
     ("bnn", "bnn", {}),
     ("stochastic-relu", "stochastic", {"activation": "relu"}),
+    # ReLU units whose inverse temperature grows 1.3x per epoch (m = tanh(beta h)): the
+    # deployed sign(m) network then matches the mean-field one (docs/deep.md, 2026-12-07)
+    ("stochastic-relu-bg1.3", "stochastic", {"activation": "relu", "beta_growth": 1.3}),
     # the sign-unit model without unit draws: filter-mean, and the exact rule (the default
     # before 2026-12-06; docs/deep.md)
     ("stochastic-fm", "stochastic", {"sample_units": 0.0}),
@@ -134,9 +138,9 @@ def main() -> int:
         rows = {}
         epochs.setdefault(dataset, epochs["fashion-mnist"])  # e.g. "synthetic", for a quick check of this script
         wanted = os.environ.get("STOCHSYN_BENCH_MODELS")
-        needed = {"stochastic", "binaryconnect", "float", "bnn", "stochastic-relu"}
+        needed = {"binaryconnect", "float"}
         if wanted and not needed <= set(wanted.split(",")):
-            raise SystemExit(f"STOCHSYN_BENCH_MODELS={wanted!r}: must include {sorted(needed)} (the rows of the bars)")
+            raise SystemExit(f"STOCHSYN_BENCH_MODELS={wanted!r}: must include {sorted(needed)} (the references of the bars)")
         for model, kind, options in MODELS:
             if wanted and model not in wanted.split(","):
                 continue
@@ -164,22 +168,29 @@ def main() -> int:
                 vals = [r[key] for r in per_seed if key in r]
                 row[key], row[key + "_se"] = _mean_se(vals)
             rows[model] = row
-        st, bc, fl = rows["stochastic"]["deployed"], rows["binaryconnect"]["deployed"], rows["float"]["deployed"]
-        sr = rows["stochastic-relu"]["deployed"]
-        bars = {
-            "stochastic_beats_binaryconnect": st > bc,
-            "stochastic_within_2_points_of_float": (fl - st) <= 0.02,
-            "stochastic-relu_beats_binaryconnect": sr > bc,
-            "stochastic-relu_within_2_points_of_float": (fl - sr) <= 0.02,
-            "stochastic_beats_bnn": st > rows["bnn"]["deployed"],
-        }
-        cost = rows["stochastic"]["s_per_epoch"] / rows["binaryconnect"]["s_per_epoch"]
-        if dataset == "fashion-mnist":
+        bc, fl = rows["binaryconnect"]["deployed"], rows["float"]["deployed"]
+        relu_rows = [name for name in rows if name.startswith("stochastic-relu")]
+        cnn = arch.startswith("cnn")
+        bars = {}
+        # a bar is checked only when its rows were run (STOCHSYN_BENCH_MODELS)
+        if "stochastic" in rows:
+            st = rows["stochastic"]["deployed"]
+            bars["stochastic_beats_binaryconnect"] = st > bc
+            bars["stochastic_within_2_points_of_float"] = (fl - st) <= 0.02
+        for name in relu_rows:
+            sr = rows[name]["deployed"]
+            bars[f"{name}_beats_binaryconnect"] = sr > bc
+            bars[f"{name}_within_2_points_of_float"] = (fl - sr) <= 0.02
+            if dataset == "fashion-mnist" and cnn:  # issue 13: binary weights, real units
+                bars[f"cnn_real_units_deployed_ge_92[{name}]"] = sr >= 0.92
+        if "stochastic" in rows and "bnn" in rows:
+            bars["stochastic_beats_bnn"] = st > rows["bnn"]["deployed"]
+        cost = rows["stochastic"]["s_per_epoch"] / rows["binaryconnect"]["s_per_epoch"] if "stochastic" in rows else None
+        if dataset == "fashion-mnist" and "stochastic" in rows:
             bars["one_epoch_cli_deployed_ge_80"] = rows["stochastic"]["epoch1_deployed"] >= 0.80
-            if arch.startswith("cnn"):  # issue 13: the binary-weight CNN
+            if cnn:  # issue 13: the binary-weight CNN
                 bars["cnn_one_epoch_cli_deployed_ge_86"] = rows["stochastic"]["epoch1_deployed"] >= 0.86
                 bars["cnn_sign_units_deployed_ge_90"] = st >= 0.90
-                bars["cnn_real_units_deployed_ge_92"] = sr >= 0.92
                 bars["cnn_cost_s_per_epoch_le_1.5"] = cost <= 1.5
         all_ok &= all(bars.values())
         summary["datasets"][dataset] = {"epochs": epochs[dataset], "rows": rows, "bars": bars,
@@ -187,24 +198,27 @@ def main() -> int:
                                         "wall_seconds": time.time() - t0}  # fmt: skip
         print(f"\n== {dataset}, {arch}, {epochs[dataset]} epochs, seeds {seeds} (mean ± s.e. over seeds; "
               "deployed = binary/ternary network; float has no low-precision deployment)")  # fmt: skip
-        print(f"{'model':19s} {'deployed acc':>16s} {'train-net acc':>13s} {'best deployed':>13s} "
+        print(f"{'model':21s} {'deployed acc':>16s} {'train-net acc':>13s} {'best deployed':>13s} "
               f"{'epoch-1 depl.':>13s} {'depl. on train':>14s} {'zeros':>6s} {'s/epoch':>8s} {'s/epoch ratio':>13s}")  # fmt: skip
         ref = rows["float"]["s_per_epoch"]
         for model, r in rows.items():
             tr = f"{r['train_deployed']:14.4f}" if "train_deployed" in r else f"{'-':>14s}"
             zf = f"{r['zero_fraction']:6.3f}" if "zero_fraction" in r else f"{'-':>6s}"
             dep = f"{r['deployed']:.4f} ± {r['deployed_se']:.4f}"
-            print(f"{model:19s} {dep:>16s} {r['training_net']:13.4f} {r['best_deployed']:13.4f} "
+            print(f"{model:21s} {dep:>16s} {r['training_net']:13.4f} {r['best_deployed']:13.4f} "
                   f"{r['epoch1_deployed']:13.4f} {tr} {zf} {r['s_per_epoch']:8.1f} {r['s_per_epoch'] / ref:13.2f}")  # fmt: skip
         print(f"(depl. on train: deployed accuracy on the first {TRAIN_ACC_SAMPLES} training images, or all of them if fewer; "
               f"zeros: fraction of deployed weights equal to 0; ternary zero_prior={zero_prior})")
-        print(f"stochastic - binaryconnect: {100 * (st - bc):+.2f} points; float - stochastic: {100 * (fl - st):+.2f} points; "
-              f"stochastic-relu - binaryconnect: {100 * (sr - bc):+.2f}; float - stochastic-relu: {100 * (fl - sr):+.2f}")
-        print(f"cost: s/epoch stochastic / binaryconnect = {cost:.2f} (issue bar <= 1.5; the epochs include "
-              "the deploy calibration and the test passes)")
+        for name in ["stochastic", *relu_rows]:
+            if name in rows:
+                d = rows[name]["deployed"]
+                print(f"{name} - binaryconnect: {100 * (d - bc):+.2f} points; float - {name}: {100 * (fl - d):+.2f} points")
+        if cost is not None:
+            print(f"cost: s/epoch stochastic / binaryconnect = {cost:.2f} (issue bar <= 1.5; the epochs include "
+                  "the deploy calibration and the test passes)")
         bc_row = rows["binaryconnect"]
         for name, r in rows.items():
-            if name.startswith("stochastic") and name != "stochastic-relu":
+            if name.startswith("stochastic") and not name.startswith("stochastic-relu") and "bnn" in rows:
                 line = (f"  {name}: deployed {r['deployed']:.4f}, - bnn {100 * (r['deployed'] - rows['bnn']['deployed']):+.2f}"
                         f" points, s/epoch ratio {r['s_per_epoch'] / bc_row['s_per_epoch']:.2f}")
                 if "train_s_per_epoch" in r and "train_s_per_epoch" in bc_row:
