@@ -423,6 +423,31 @@ def test_compiled_training_matches_eager_and_resumes(tmp_path):
         train(tmp_path / "bad", epochs=1, compile="yes", **kw)
 
 
+def test_compiled_forward_follows_the_beta_schedule_without_recompiling():
+    # beta_growth changes beta every epoch: the compiled graph must see the new value (not a
+    # stale constant) and must not be rebuilt for it (recompiles hit dynamo's limit, and the
+    # forward then fell back to eager).
+    from torch._dynamo.utils import counters
+
+    torch.manual_seed(0)
+    model = build_model("stochastic", "cnn:4c3-p2-16-10", beta_growth=1.3, activation="relu").train()
+    compiled = torch.compile(model, dynamic=False)
+    x = torch.randn(8, 1, 28, 28, generator=torch.Generator().manual_seed(1))
+    outputs = []
+    for epoch in (2, 3, 4):
+        model.set_epoch(epoch)
+        with torch.no_grad():
+            eager = model(x)
+            if epoch == 3:
+                graphs = counters["stats"]["unique_graphs"]
+            got = compiled(x)
+        assert torch.allclose(got, eager, atol=1e-4, rtol=1e-4)
+        outputs.append(got)
+    assert counters["stats"]["unique_graphs"] == graphs  # epoch 4: the graph of epoch 3
+    assert not torch.allclose(outputs[1], outputs[2])  # beta changed the outputs
+    assert model.beta_growth == 1.3 and abs(model.layers[0].beta - 1.3**3) < 1e-6
+
+
 @pytest.mark.parametrize("kind,opts", [("binaryconnect", {}), ("binaryconnect", {"stochastic": True}), ("bnn", {}),
                                        ("twn", {}), ("float", {})])  # fmt: skip
 def test_one_test_pass_serves_both_accuracies_only_where_the_modes_coincide(kind, opts):

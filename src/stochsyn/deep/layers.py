@@ -74,12 +74,36 @@ class _StochasticSynapses(nn.Module):
 
     bias: nn.Parameter | None
     h_init: float
-    # Inverse temperature of the synaptic distribution (m = tanh(beta h), or
-    # softmax(beta theta)); set by the model's schedule (annealing beta up
-    # polarizes the synapses so that the deployed network approaches the trained one).
-    beta: float = 1.0
     # "exact" or "filter-mean" (:data:`VARIANCES`); set by the model.
     variance: str = "exact"
+
+    @property
+    def beta(self) -> float:
+        """Inverse temperature of the synaptic distribution (m = tanh(beta h), or softmax(beta theta)).
+
+        Set by the model's schedule: annealing beta up polarizes the synapses, so that the
+        deployed network approaches the trained one. Default 1."""
+        buf = self._buffers.get("beta_")
+        return 1.0 if buf is None else float(buf)
+
+    @beta.setter
+    def beta(self, value: float) -> None:
+        # Once beta leaves 1 it lives in a 0-d buffer changed in place: a compiled forward
+        # takes the buffer as an input, whereas a Python float is a guarded constant, and a
+        # new beta every epoch recompiled the graph until dynamo's recompile limit sent the
+        # forward back to eager (epochs 30-60% slower from epoch 5 on; docs/deep.md).
+        buf = self._buffers.get("beta_")
+        if buf is not None:
+            buf.fill_(float(value))
+        elif value != 1.0:
+            ref = next(self.parameters())
+            self.register_buffer("beta_", torch.tensor(float(value), dtype=ref.dtype, device=ref.device),
+                                 persistent=False)  # fmt: skip
+
+    def _at_beta(self, fields: torch.Tensor) -> torch.Tensor:
+        """beta * fields (the fields themselves while beta has never left 1)."""
+        buf = self._buffers.get("beta_")
+        return fields if buf is None else fields * buf
 
     def _make_synapses(self, shape: tuple[int, ...]) -> None:
         raise NotImplementedError
@@ -126,7 +150,7 @@ class _BinarySynapses(_StochasticSynapses):
 
     def synapse_moments(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(tanh(beta h), None): E[W²] = 1."""
-        return (torch.tanh(self.h * self.beta) if self.beta != 1.0 else torch.tanh(self.h)), None
+        return torch.tanh(self._at_beta(self.h)), None
 
     def deployed_weight(self) -> torch.Tensor:
         """The deployed binary weights sign(m) = sign(h) as ±1 floats (sign(0) = +1)."""
@@ -163,7 +187,7 @@ class _TernarySynapses(_StochasticSynapses):
 
     def probabilities(self) -> torch.Tensor:
         """p(w) for w = −1, 0, +1 on the last axis (shape (*weight_shape, 3))."""
-        f = self.fields * self.beta if self.beta != 1.0 else self.fields
+        f = self._at_beta(self.fields)
         theta = torch.stack([f[..., 0], torch.full_like(f[..., 0], self.zero_prior), f[..., 1]], dim=-1)
         return synapses.softmax(theta)
 
